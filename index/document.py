@@ -1,0 +1,50 @@
+"""The `Document`: one cleaned source document and its stated metadata."""
+from __future__ import annotations
+
+import bisect
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Document:
+    """A cleaned document.
+
+    `text` is the cleaned body: one paragraph per line, joined by "\\n". Every offset
+    in the system (chunks, passages, answer evidence) points into this string.
+    Metadata fields hold only what the document states; a missing one is "".
+    """
+
+    doc_id: str
+    text: str
+    title: str = ""
+    source: str = ""
+    date: str = ""  # ISO yyyy-mm-dd when stated
+    url: str = ""
+    path: str = ""  # where it was read from, for messages
+    _line_starts: tuple[int, ...] = field(default=(), repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        starts = [0] + [i + 1 for i, ch in enumerate(self.text) if ch == "\n"]
+        object.__setattr__(self, "_line_starts", tuple(starts))
+
+    @property
+    def paragraphs(self) -> list[str]:
+        return self.text.split("\n")
+
+    def paragraph_spans(self) -> list[tuple[int, int]]:
+        """(start, end) of every paragraph in `text`."""
+        ends = [s - 1 for s in self._line_starts[1:]] + [len(self.text)]
+        return list(zip(self._line_starts, ends))
+
+    def paragraph_at(self, offset: int) -> int:
+        """1-based number of the paragraph holding `offset`."""
+        return bisect.bisect_right(self._line_starts, offset)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d.pop("_line_starts")
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Document":
+        return cls(**{k: d.get(k, "") for k in ("doc_id", "text", "title", "source", "date", "url", "path")})

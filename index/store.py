@@ -1,0 +1,173 @@
+"""The index on disk: FAISS vectors, a BM25 index, documents, chunks and a manifest.
+
+Layout of an index folder:
+    CURRENT          name of the live version folder (replaced atomically)
+    v-<stamp>/       manifest.json, documents.jsonl, chunks.jsonl, dense.faiss, bm25/
+A build writes a new version folder completely, then swaps CURRENT with os.replace,
+so a build that dies halfway leaves the previous index usable.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import bm25s
+import faiss
+import numpy as np
+
+from .chunking import Chunk
+from .document import Document
+
+FORMAT_VERSION = 1
+CURRENT = "CURRENT"
+
+
+class IndexProblem(RuntimeError):
+    """Base for index problems; messages are meant for the user."""
+
+
+class IndexMissing(IndexProblem):
+    pass
+
+
+class IndexBroken(IndexProblem):
+    pass
+
+
+class IndexMismatch(IndexProblem):
+    pass
+
+
+@dataclass
+class Index:
+    """Everything retrieval needs, in memory."""
+
+    manifest: dict
+    documents: dict[str, Document]
+    chunks: list[Chunk]
+    dense: faiss.Index
+    bm25: bm25s.BM25
+    title_bm25: bm25s.BM25 | None = None
+    path: Path | None = None
+    chunk_doc_ids: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.chunk_doc_ids = np.array([c.doc_id for c in self.chunks], dtype=object)
+
+    @property
+    def model(self) -> str:
+        return self.manifest["model"]
+
+    def check_compatible(self, model: str | None = None, chunk: dict | None = None) -> None:
+        """Refuse an index made with another model or other chunk settings."""
+        where = f" at {self.path}" if self.path else ""
+        if model is not None and model != self.manifest["model"]:
+            raise IndexMismatch(
+                f"the index{where} was built with model {self.manifest['model']!r}, not {model!r}; "
+                f"rebuild it with: zhqa build --model {model}"
+            )
+        if chunk is not None and chunk != self.manifest["chunk"]:
+            raise IndexMismatch(
+                f"the index{where} was built with chunk settings {self.manifest['chunk']}, not {chunk}; "
+                "rebuild it with: zhqa build"
+            )
+
+
+def _write_jsonl(path: Path, rows) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def live_version(index_dir: Path) -> Path | None:
+    pointer = Path(index_dir) / CURRENT
+    if not pointer.is_file():
+        return None
+    version = Path(index_dir) / pointer.read_text(encoding="utf-8").strip()
+    return version if version.is_dir() else None
+
+
+def save(index: Index, index_dir: Path) -> Path:
+    """Write `index` as a new version of `index_dir` and make it live atomically."""
+    index_dir = Path(index_dir)
+    index_dir.mkdir(parents=True, exist_ok=True)
+    previous = live_version(index_dir)
+    staging = Path(tempfile.mkdtemp(prefix=".building-", dir=index_dir))
+    try:
+        _write_jsonl(staging / "documents.jsonl", (d.to_dict() for d in index.documents.values()))
+        _write_jsonl(staging / "chunks.jsonl", (c.to_dict() for c in index.chunks))
+        faiss.write_index(index.dense, str(staging / "dense.faiss"))
+        index.bm25.save(str(staging / "bm25"), show_progress=False)
+        if index.title_bm25 is not None:
+            index.title_bm25.save(str(staging / "title_bm25"), show_progress=False)
+        # the manifest is written last: a version folder without one is incomplete
+        (staging / "manifest.json").write_text(json.dumps(index.manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+        version = index_dir / f"v-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{staging.name[-6:]}"
+        os.replace(staging, version)
+        pointer_tmp = index_dir / f".{CURRENT}.{os.getpid()}"
+        pointer_tmp.write_text(version.name, encoding="utf-8")
+        os.replace(pointer_tmp, index_dir / CURRENT)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if previous is not None and previous != version:
+        shutil.rmtree(previous, ignore_errors=True)
+    _remove_leftovers(index_dir, keep=version)
+    index.path = index_dir
+    return version
+
+
+def _remove_leftovers(index_dir: Path, keep: Path) -> None:
+    """Drop version and staging folders of builds that died (never the live one)."""
+    for child in index_dir.iterdir():
+        if not child.is_dir() or child == keep:
+            continue
+        # a staging folder may belong to a build still running elsewhere: only old ones go
+        stale = child.name.startswith(".building-") and time.time() - child.stat().st_mtime > 3600
+        if stale or child.name.startswith("v-"):
+            shutil.rmtree(child, ignore_errors=True)
+
+
+def exists(index_dir: Path) -> bool:
+    return live_version(Path(index_dir)) is not None
+
+
+def load(index_dir: Path) -> Index:
+    """Load the live version of `index_dir`; clear errors when it is missing or damaged."""
+    index_dir = Path(index_dir)
+    version = live_version(index_dir)
+    if version is None:
+        raise IndexMissing(f"no index at {index_dir}; build one with: zhqa build --index {index_dir}")
+    try:
+        manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
+        if manifest.get("format") != FORMAT_VERSION:
+            raise IndexBroken(f"index format {manifest.get('format')} is not {FORMAT_VERSION}")
+        documents = {d["doc_id"]: Document.from_dict(d) for d in _read_jsonl(version / "documents.jsonl")}
+        chunks = [Chunk.from_dict(c) for c in _read_jsonl(version / "chunks.jsonl")]
+        dense = faiss.read_index(str(version / "dense.faiss"))
+        bm25 = bm25s.BM25.load(str(version / "bm25"), show_progress=False, verbosity=0)
+        title_dir = version / "title_bm25"
+        title_bm25 = bm25s.BM25.load(str(title_dir), show_progress=False, verbosity=0) if title_dir.is_dir() else None
+    except IndexBroken as exc:
+        raise IndexBroken(f"the index at {index_dir} is damaged ({exc}); rebuild it with: zhqa build --index {index_dir}") from exc
+    except Exception as exc:  # json, faiss, numpy and OS errors all mean the same to the user
+        raise IndexBroken(
+            f"the index at {index_dir} is damaged ({type(exc).__name__}: {exc}); "
+            f"rebuild it with: zhqa build --index {index_dir}"
+        ) from exc
+    if dense.ntotal != len(chunks) or manifest.get("n_chunks") != len(chunks):
+        raise IndexBroken(
+            f"the index at {index_dir} is damaged ({dense.ntotal} vectors for {len(chunks)} chunks); "
+            f"rebuild it with: zhqa build --index {index_dir}"
+        )
+    return Index(manifest, documents, chunks, dense, bm25, title_bm25, path=index_dir)

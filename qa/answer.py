@@ -1,0 +1,38 @@
+"""An `Answer`: the ranked passages for a question, the places it names, and notices."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .passage import Passage
+from .search import Filters, Searcher
+
+
+@dataclass
+class Answer:
+    question: str
+    passages: list[Passage]
+    places: "PlaceAnswer | None" = None
+    notice: str = ""
+
+    def to_dict(self) -> dict:
+        d = {
+            "question": self.question,
+            "passages": [p.to_dict() for p in self.passages],
+            "answer": self.places.to_dict() if self.places else None,
+        }
+        if self.notice:
+            d["notice"] = self.notice
+        return d
+
+
+def ask(searcher: Searcher, question: str, k: int = 5, filters: Filters | None = None) -> Answer:
+    """Search, mark the answering sentences in each passage, and list the places asked for."""
+    from .answer_sentences import best_sentences
+    from .places import answer_places
+
+    prepared = searcher.prepare(question)
+    passages = searcher.search(prepared.text, k=k, filters=filters)
+    for p in passages:
+        p.highlights = best_sentences(prepared.text, p.text, p.start)
+    places = answer_places(prepared.text, passages, searcher.index.documents)
+    return Answer(question=str(question).strip(), passages=passages, places=places, notice=prepared.notice)

@@ -1,0 +1,34 @@
+"""The `Passage`: one ranked, cited piece of a document's own text."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class Passage:
+    """A search result.
+
+    `score` is the fused ranking score (reciprocal-rank fusion of the dense and BM25
+    rankings, plus the documented bonuses): higher is better, comparable only within
+    one answer. It is not a probability and must not be shown as a percentage.
+    `text == document.text[start:end]` always holds.
+    """
+
+    rank: int
+    score: float
+    doc_id: str
+    title: str
+    source: str
+    date: str
+    paragraph: int
+    start: int
+    end: int
+    text: str
+    citation: str
+    # (start, end) offsets into the document of the sentences that best answer the question
+    highlights: list[tuple[int, int]] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["highlights"] = [list(h) for h in self.highlights]
+        return d

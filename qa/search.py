@@ -1,0 +1,179 @@
+"""Hybrid search: dense (FAISS) and BM25 candidates fused into ranked, cited passages."""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from index import Index, load_index
+from index.embedding import Embedder, get_embedder
+from index.tokenization import tokenize
+
+from .citation import cite_document
+from .fusion import FusionSettings, reciprocal_rank_fusion
+from .passage import Passage
+
+RETRIEVERS = ("bm25", "dense", "hybrid")
+MAX_K = 100
+
+
+class QuestionError(ValueError):
+    """The question cannot be asked (empty, or only whitespace)."""
+
+
+@dataclass
+class Filters:
+    """Restrict results to some sources and a date range (ISO dates, inclusive)."""
+
+    sources: tuple[str, ...] = ()
+    date_from: str = ""
+    date_to: str = ""
+
+    def active(self) -> bool:
+        return bool(self.sources or self.date_from or self.date_to)
+
+    def admits(self, source: str, date: str) -> bool:
+        if self.sources and source not in self.sources:
+            return False
+        if (self.date_from or self.date_to) and not date:
+            return False  # an undated document cannot be shown to fall inside a date range
+        if self.date_from and date < self.date_from:
+            return False
+        if self.date_to and date > self.date_to:
+            return False
+        return True
+
+
+@dataclass
+class PreparedQuestion:
+    text: str
+    notice: str = ""
+
+
+_PHRASE_MIN = 4
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]{%d,}" % _PHRASE_MIN)
+
+
+def _phrases(question: str) -> list[str]:
+    """Multi-character runs of the question, longest first, to find verbatim in chunks."""
+    out: list[str] = []
+    for run in _CJK_RUN.findall(question):
+        for size in range(min(len(run), 10), _PHRASE_MIN - 1, -1):
+            out.extend(run[i : i + size] for i in range(len(run) - size + 1))
+    return out
+
+
+class Searcher:
+    """Answers questions over one index."""
+
+    def __init__(self, index: Index, embedder: Embedder | None = None, fusion: FusionSettings = FusionSettings()):
+        self.index = index
+        self.embedder = embedder or get_embedder(index.model)
+        self.fusion = fusion
+        docs = index.documents
+        self._chunk_source = [docs[c.doc_id].source for c in index.chunks]
+        self._chunk_date = [docs[c.doc_id].date for c in index.chunks]
+
+    @classmethod
+    def open(cls, index_dir: Path, model: str | None = None, fusion: FusionSettings = FusionSettings()) -> "Searcher":
+        index = load_index(index_dir)
+        index.check_compatible(model=model)
+        return cls(index, fusion=fusion)
+
+    # --- questions -------------------------------------------------------------
+    def prepare(self, question: str) -> PreparedQuestion:
+        """Validate a question and cut it to what the model reads."""
+        if question is None or not str(question).strip():
+            raise QuestionError("the question is empty: type a question, e.g. 哪些城市推行拿地即开工?")
+        text = unicodedata.normalize("NFC", str(question)).strip()
+        cut = self.embedder.fit_to_limit(text)
+        if len(cut) < len(text):
+            return PreparedQuestion(cut, f"问题过长（{len(text)} 字），已按模型上限截取前 {len(cut)} 字进行检索。")
+        return PreparedQuestion(text)
+
+    # --- retrieval -------------------------------------------------------------
+    def _allowed(self, filters: Filters | None) -> np.ndarray | None:
+        if filters is None or not filters.active():
+            return None
+        return np.array([filters.admits(s, d) for s, d in zip(self._chunk_source, self._chunk_date)], dtype=bool)
+
+    def _bm25_ranking(self, question: str, allowed: np.ndarray | None, depth: int) -> np.ndarray:
+        tokens = tokenize(question)
+        if not tokens:
+            return np.array([], dtype=np.int64)
+        scores = self.index.bm25.get_scores(tokens)
+        return _top(scores, allowed, depth)
+
+    def _title_ranking(self, question: str, allowed: np.ndarray | None, depth: int) -> np.ndarray:
+        if self.index.title_bm25 is None:
+            return np.array([], dtype=np.int64)
+        tokens = tokenize(question)
+        scores = self.index.title_bm25.get_scores(tokens) if tokens else np.zeros(len(self.index.chunks))
+        return _top(scores, allowed, depth)
+
+    def _dense_ranking(self, question: str, allowed: np.ndarray | None, depth: int) -> np.ndarray:
+        total = self.index.dense.ntotal
+        wanted = total if allowed is not None else min(total, depth)
+        _, ids = self.index.dense.search(self.embedder.encode_query(question), wanted)
+        ids = ids[0][ids[0] >= 0]
+        if allowed is not None:
+            ids = ids[allowed[ids]][:depth]
+        return ids.astype(np.int64)
+
+    def search(self, question: str, k: int = 10, retriever: str = "hybrid", filters: Filters | None = None) -> list[Passage]:
+        """The `k` best passages for `question` from `retriever` (bm25, dense or hybrid)."""
+        if retriever not in RETRIEVERS:
+            raise ValueError(f"unknown retriever {retriever!r}; choose one of {', '.join(RETRIEVERS)}")
+        k = max(1, min(int(k), MAX_K))
+        text = self.prepare(question).text
+        allowed = self._allowed(filters)
+        depth = max(self.fusion.candidates, k)
+        if retriever == "bm25":
+            ranked = self._bm25_ranking(text, allowed, depth)[:k]
+            scored = [(int(i), 1.0 / (self.fusion.k + r)) for r, i in enumerate(ranked, start=1)]
+        elif retriever == "dense":
+            ranked = self._dense_ranking(text, allowed, depth)[:k]
+            scored = [(int(i), 1.0 / (self.fusion.k + r)) for r, i in enumerate(ranked, start=1)]
+        else:
+            scored = self._hybrid(text, allowed, depth)[:k]
+        return [self._passage(rank, i, score) for rank, (i, score) in enumerate(scored, start=1)]
+
+    def _hybrid(self, question: str, allowed: np.ndarray | None, depth: int) -> list[tuple[int, float]]:
+        f = self.fusion
+        rankings = [
+            (self._dense_ranking(question, allowed, depth), f.dense_weight),
+            (self._bm25_ranking(question, allowed, depth), f.bm25_weight),
+        ]
+        if f.title_weight:
+            rankings.append((self._title_ranking(question, allowed, depth), f.title_weight))
+        fused = reciprocal_rank_fusion(rankings, k=f.k)
+        if f.phrase_bonus:
+            phrases = _phrases(question)
+            for i in fused:
+                text = self.index.chunks[i].text
+                longest = next((len(p) for p in phrases if p in text), 0)
+                if longest:
+                    fused[i] += f.phrase_bonus * longest / _PHRASE_MIN / (f.k + 1)
+        return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
+
+    def _passage(self, rank: int, chunk_index: int, score: float) -> Passage:
+        chunk = self.index.chunks[chunk_index]
+        doc = self.index.documents[chunk.doc_id]
+        return Passage(
+            rank=rank, score=round(float(score), 6), doc_id=doc.doc_id, title=doc.title, source=doc.source,
+            date=doc.date, paragraph=chunk.paragraph_first, start=chunk.start, end=chunk.end, text=chunk.text,
+            citation=cite_document(doc, chunk.paragraph_first, chunk.paragraph_last),
+        )
+
+
+def _top(scores: np.ndarray, allowed: np.ndarray | None, depth: int) -> np.ndarray:
+    """Indices of the best positive scores, best first (ties by position, for stable output)."""
+    scores = np.asarray(scores, dtype=np.float64).copy()
+    if allowed is not None:
+        scores[~allowed] = 0.0
+    hits = np.flatnonzero(scores > 0)
+    order = hits[np.lexsort((hits, -scores[hits]))]
+    return order[:depth]

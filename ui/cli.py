@@ -1,0 +1,223 @@
+"""The `zhqa` command: build an index, ask questions, serve the web page, evaluate."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+EXIT_BAD_INPUT = 2
+EXIT_FAILURE = 1
+
+EXAMPLES = """examples:
+  zhqa build
+  zhqa ask 哪些城市推行拿地即开工?
+  zhqa ask --json -k 3 "拿地即开工" "身后一件事怎么办"
+  zhqa ask --file questions.txt --json
+  zhqa serve --port 7860
+  zhqa eval --questions eval/questions/seed.jsonl --report reports/seed
+"""
+
+
+class UsageProblem(Exception):
+    """Bad input from the user: reported in one line, exit code 2."""
+
+
+def _settings():
+    from index.config import Settings
+
+    return Settings()
+
+
+def _add_index_args(p: argparse.ArgumentParser, with_corpus: bool = True) -> None:
+    s = _settings()
+    p.add_argument("--index", type=Path, default=s.index_dir, help=f"index folder (default: {s.index_dir})")
+    if with_corpus:
+        p.add_argument("--corpus", type=Path, default=s.corpus, help=f"folder of .txt/.md files or a .jsonl file (default: {s.corpus})")
+    p.add_argument("--model", default=None, help=f"sentence-transformers model name or local folder (default: {s.model})")
+
+
+def _build(corpus: Path, index_dir: Path, model: str, quiet: bool = False):
+    from index import build_index
+
+    index, report = build_index(corpus, index_dir, model=model, progress=not quiet)
+    for w in report.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    if not quiet:
+        print(
+            f"indexed {report.documents} documents, {report.chunks} chunks in {report.seconds:.1f} s "
+            f"({report.chunks_per_second:.1f} chunks/s) -> {index_dir}",
+            file=sys.stderr,
+        )
+    return index
+
+
+def open_searcher(index_dir: Path, corpus: Path, model: str | None, build_if_stale: bool = True, quiet: bool = False):
+    """The searcher for `index_dir`, building the index first when there is none (or it is stale)."""
+    from index import corpus_fingerprint, index_exists, load_index
+    from index.config import Settings
+    from qa import Searcher
+
+    if not index_exists(index_dir):
+        if not quiet:
+            print(f"no index at {index_dir}: building it from {corpus} ...", file=sys.stderr)
+        index = _build(corpus, index_dir, model or Settings().model, quiet=quiet)
+        return Searcher(index)
+    index = load_index(index_dir)
+    if model is not None:
+        index.check_compatible(model=model)
+    if build_if_stale and corpus.exists() and Path(index.manifest.get("corpus", "")) == corpus.resolve():
+        if index.manifest.get("corpus_files") != corpus_fingerprint(corpus):
+            if not quiet:
+                print(f"the corpus {corpus} changed since the index was built: rebuilding ...", file=sys.stderr)
+            index = _build(corpus, index_dir, index.model, quiet=quiet)
+    return Searcher(index)
+
+
+# --- commands ------------------------------------------------------------------
+def cmd_build(args) -> int:
+    from index.config import Settings
+
+    _build(args.corpus, args.index, args.model or Settings().model)
+    return 0
+
+
+def _read_questions(args) -> list[str]:
+    questions = list(args.questions)
+    if args.file:
+        try:
+            text = Path(args.file).read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageProblem(f"cannot read questions from {args.file}: {exc}") from exc
+        questions += [line.strip() for line in text.splitlines() if line.strip()]
+        if not questions:
+            raise UsageProblem(f"{args.file} holds no questions (one question per line)")
+    if not questions:
+        raise UsageProblem("no question given: zhqa ask QUESTION... or zhqa ask --file PATH")
+    if any(not q.strip() for q in questions):
+        raise UsageProblem("the question is empty: type a question, e.g. zhqa ask 哪些城市推行拿地即开工?")
+    return questions
+
+
+def _print_answer(answer, out) -> None:
+    print(f"问：{answer.question}", file=out)
+    if answer.notice:
+        print(f"注意：{answer.notice}", file=out)
+    if answer.places and answer.places.items:
+        print("答：", file=out)
+        for item in answer.places.items:
+            print(f"  · {item.name}：{item.evidence}", file=out)
+            print(f"    —— {item.citation}", file=out)
+    if not answer.passages:
+        print("  没有找到相关段落。", file=out)
+    for p in answer.passages:
+        print(f"\n[{p.rank}] {p.citation}  (融合得分 {p.score:.4f})", file=out)
+        print(p.text, file=out)
+    print(file=out)
+
+
+def cmd_ask(args) -> int:
+    from qa import ask
+
+    questions = _read_questions(args)
+    searcher = open_searcher(args.index, args.corpus, args.model, quiet=args.json)
+    for question in questions:
+        answer = ask(searcher, question, k=args.k)
+        if answer.notice:
+            print(f"notice: {answer.notice}", file=sys.stderr)
+        if args.json:
+            print(json.dumps(answer.to_dict(), ensure_ascii=False), flush=True)
+        else:
+            _print_answer(answer, sys.stdout)
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from ui.app import serve
+
+    searcher = open_searcher(args.index, args.corpus, args.model)
+    serve(searcher, host=args.host, port=args.port)
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from eval.cli import run_eval_command
+
+    return run_eval_command(args)
+
+
+def _k(value: str) -> int:
+    try:
+        k = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"k must be a whole number, not {value!r}")
+    if not 1 <= k <= 100:
+        raise argparse.ArgumentTypeError("k must be between 1 and 100")
+    return k
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="zhqa",
+        description="Ranked, cited passages from Chinese government and news documents (no generative model).",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("build", help="build the index from a corpus")
+    _add_index_args(p)
+    p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("ask", help="answer questions with ranked, cited passages")
+    _add_index_args(p)
+    p.add_argument("-k", type=_k, default=5, help="passages per question (default 5)")
+    p.add_argument("--json", action="store_true", help="print one JSON object per question, one per line")
+    p.add_argument("--file", type=Path, help="read questions from a file, one per line")
+    p.add_argument("questions", nargs="*", metavar="QUESTION", help="one or more questions (quote one that has spaces)")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("serve", help="serve the web page (builds the index first if needed)")
+    _add_index_args(p)
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    p.set_defaults(func=cmd_serve)
+
+    try:
+        from eval.cli import add_eval_arguments
+    except ImportError:
+        add_eval_arguments = None
+    if add_eval_arguments is not None:
+        p = sub.add_parser("eval", help="score retrieval against a question set or a benchmark")
+        add_eval_arguments(p)
+        p.set_defaults(func=cmd_eval)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="warning: %(message)s", stream=sys.stderr)
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_BAD_INPUT
+    from index import CorpusError, IndexProblem
+    from index.embedding import ModelError
+    from qa import QuestionError
+
+    try:
+        return args.func(args)
+    except (UsageProblem, QuestionError, CorpusError, IndexProblem, ModelError) as exc:
+        print(f"zhqa: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("zhqa: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
