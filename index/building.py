@@ -24,6 +24,7 @@ from .store import Index
 from .tokenization import tokenize
 
 log = logging.getLogger(__name__)
+logging.getLogger("bm25s").setLevel(logging.ERROR)  # it warns on every build about token input
 
 
 class CorpusError(RuntimeError):

@@ -41,6 +41,9 @@ class Embedder:
 
     def __init__(self, name: str = DEFAULT_MODEL, device: str = "cpu"):
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # the weight-loading bar is noise to users
 
         self.name = name
         location = resolve_model(name)
@@ -51,7 +54,7 @@ class Embedder:
                 f"cannot load embedding model {name!r} ({location}): {exc}. "
                 "Give --model a local sentence-transformers folder; nothing can be downloaded here."
             ) from exc
-        self.dimension = int(self.model.get_sentence_embedding_dimension())
+        self.dimension = int(self.model.get_embedding_dimension())
         self.max_tokens = int(self.model.max_seq_length)
         prompts = self.model.prompts or {}
         # e5-style models need their "query: " / "passage: " prefixes; others have none

@@ -16,7 +16,7 @@ class FusionSettings:
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
     title_weight: float = 0.0  # the document title as its own BM25 field
-    phrase_bonus: float = 0.0  # added per exact multi-character phrase of the question found in the chunk
+    phrase_bonus: float = 1.0  # added per exact multi-character phrase of the question found in the chunk
     candidates: int = 100  # how deep each retriever's ranking is read
 
 

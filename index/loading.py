@@ -1,0 +1,280 @@
+"""Loading a corpus: a folder of .txt/.md files or a .jsonl bulk file.
+
+A file is decoded (see `decode_bytes`), cleaned and its stated metadata extracted
+(`metadata.parse_document`). Problems with single files or lines - binary files, undecodable
+bytes, empty documents, malformed JSONL lines - are returned as warnings (and logged), never
+raised: one bad file must not stop an index build.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+from pathlib import Path
+
+from .cleaning import clean_light
+from .document import Document
+from .metadata import parse_date, parse_document
+
+log = logging.getLogger(__name__)
+
+TEXT_SUFFIXES = {".txt", ".md"}
+_MD_HEADING = re.compile(r"(?m)^[ \t]{0,3}#{1,6}[ \t]+")
+JSONL_SUFFIXES = {".jsonl"}
+
+
+class DecodeError(ValueError):
+    """The bytes are not text in any supported encoding (binary or undecodable)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# decoding
+
+_BOMS = [
+    (b"\xef\xbb\xbf", "utf-8-sig"),
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+]
+
+
+def _good_char(ch: str) -> bool:
+    o = ord(ch)
+    if ch in "\n\r\t\f":
+        return True
+    return (
+        0x20 <= o < 0x7F
+        or 0x4E00 <= o <= 0x9FFF  # CJK unified
+        or 0x3400 <= o <= 0x4DBF
+        or 0xF900 <= o <= 0xFAFF
+        or 0x20000 <= o <= 0x3FFFF
+        or 0x3000 <= o <= 0x30FF  # CJK punctuation, kana
+        or 0xFF00 <= o <= 0xFFEF  # full-width forms
+        or 0xFE30 <= o <= 0xFE4F
+        or 0x2000 <= o <= 0x206F  # general punctuation “”…—
+        or 0x2100 <= o <= 0x27BF  # letterlike, arrows, maths, enclosed ①, box drawing, shapes □■
+        or 0x3200 <= o <= 0x33FF  # enclosed CJK, CJK compatibility
+        or 0xAC00 <= o <= 0xD7AF  # Hangul
+        or o in (0xA0, 0xB7, 0xD7, 0xF7, 0xB0, 0xA7, 0xFEFF)
+    )  # accented Latin, Cyrillic etc. do not count: random bytes decoded as cp1252 are full of them
+
+
+def plausible_text(text: str, threshold: float = 0.95) -> bool:
+    """Mostly characters that occur in Chinese/English documents, and no stray control bytes."""
+    if not text:
+        return True
+    sample = text[:20000]
+    good = sum(1 for ch in sample if _good_char(ch))
+    controls = sum(1 for ch in sample if ord(ch) < 0x20 and ch not in "\n\r\t\f")
+    return good / len(sample) >= threshold and controls == 0
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """Decode BOM-less UTF-16 when the NUL bytes sit on one side of the code units."""
+    even = data[0::2].count(0)
+    odd = data[1::2].count(0)
+    total = even + odd
+    if total == 0 or len(data) % 2:
+        return None
+    if odd >= 0.9 * total:
+        order = ["utf-16-le", "utf-16-be"]
+    elif even >= 0.9 * total:
+        order = ["utf-16-be", "utf-16-le"]
+    else:
+        return None
+    for enc in order:
+        try:
+            text = data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        if plausible_text(text):
+            return text
+    return None
+
+
+def decode_bytes(data: bytes) -> tuple[str, str]:
+    """(text, encoding name). Raises `DecodeError` for binary or undecodable data.
+
+    Order: a BOM (UTF-8, UTF-16/32); NUL bytes -> BOM-less UTF-16 by the NUL pattern, otherwise
+    binary; strict UTF-8; strict GB18030 (a superset of GBK/GB2312); charset-normalizer's best
+    guess; each non-UTF-8 candidate must look like text.
+    """
+    for bom, enc in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data[len(bom):].decode(enc.replace("-sig", "")), enc
+            except UnicodeDecodeError as e:
+                raise DecodeError(f"has a {enc} byte-order mark but does not decode as {enc}: {e.reason}") from e
+    if b"\x00" in data:
+        text = _utf16_without_bom(data)
+        if text is not None:
+            return text, "utf-16"
+        raise DecodeError("binary file (NUL bytes, not UTF-16 text)")
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = data.decode("gb18030")
+        if plausible_text(text, 0.9):
+            return text, "gb18030"
+    except UnicodeDecodeError:
+        pass
+    try:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(data).best()
+    except Exception:  # pragma: no cover - the detector itself failing is treated like no match
+        best = None
+    if best is not None:
+        text = str(best)
+        if plausible_text(text, 0.9):
+            return text, best.encoding
+    raise DecodeError("undecodable (not UTF-8, UTF-16, GB18030 or another recognisable text encoding)")
+
+
+# ---------------------------------------------------------------------------------------------
+# documents
+
+
+def parse_text(raw: str, doc_id: str, path: str = "") -> Document:
+    """Clean a raw text and extract its metadata into a `Document`."""
+    body, meta = parse_document(raw)
+    return Document(doc_id=doc_id, text=body, title=meta.title, source=meta.source, date=meta.date, url=meta.url, path=path)
+
+
+def load_file(path: Path, doc_id: str | None = None) -> Document:
+    """Read one .txt/.md file. Raises `DecodeError` (binary/undecodable) or `OSError`."""
+    path = Path(path)
+    text, _encoding = decode_bytes(path.read_bytes())
+    if path.suffix.lower() == ".md":
+        text = _MD_HEADING.sub("", text)  # "## 小节" -> "小节"
+    return parse_text(text, doc_id or path.stem, str(path))
+
+
+def _warn(warnings: list[str], message: str) -> None:
+    log.warning(message)
+    warnings.append(message)
+
+
+def _text_files(folder: Path) -> list[Path]:
+    files = []
+    for p in folder.rglob("*"):
+        rel = p.relative_to(folder)
+        if any(part.startswith(".") for part in rel.parts):
+            continue  # hidden files and folders (.git, .ipynb_checkpoints, editor backups)
+        if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES:
+            files.append(p)
+    return sorted(files, key=lambda p: p.relative_to(folder).as_posix())
+
+
+def load_folder(folder: Path) -> tuple[list[Document], list[str]]:
+    docs: list[Document] = []
+    warnings: list[str] = []
+    seen: dict[str, Path] = {}
+    for path in _text_files(folder):
+        try:
+            doc = load_file(path)
+        except DecodeError as e:
+            _warn(warnings, f"skipped {path}: {e}")
+            continue
+        except OSError as e:
+            _warn(warnings, f"skipped {path}: cannot read it ({e})")
+            continue
+        if not doc.text.strip():
+            _warn(warnings, f"skipped {path}: no text after cleaning")
+            continue
+        if doc.doc_id in seen:
+            _warn(warnings, f"{path} has the same doc id {doc.doc_id!r} as {seen[doc.doc_id]}")
+        seen.setdefault(doc.doc_id, path)
+        docs.append(doc)
+    return docs, warnings
+
+
+def _field(record: dict, key: str) -> str:
+    value = record.get(key)
+    if value is None:
+        return ""
+    return value.strip() if isinstance(value, str) else str(value).strip()
+
+
+def load_jsonl(path: Path) -> tuple[list[Document], list[str]]:
+    """One {"doc_id", "title", "text"} object per line (optional "source", "date", "url")."""
+    path = Path(path)
+    docs: list[Document] = []
+    warnings: list[str] = []
+    seen: set[str] = set()
+    try:
+        data = path.read_bytes()
+        raw, _enc = decode_bytes(data)
+    except (OSError, DecodeError) as e:
+        _warn(warnings, f"skipped {path}: {e}")
+        return docs, warnings
+    for lineno, line in enumerate(raw.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as e:
+            _warn(warnings, f"{path}:{lineno}: not valid JSON ({e.msg}); line skipped")
+            continue
+        if not isinstance(record, dict):
+            _warn(warnings, f"{path}:{lineno}: not a JSON object; line skipped")
+            continue
+        doc_id, text = record.get("doc_id"), record.get("text")
+        if doc_id is None or (isinstance(doc_id, str) and not doc_id.strip()) or isinstance(doc_id, (dict, list)):
+            _warn(warnings, f"{path}:{lineno}: no \"doc_id\"; line skipped")
+            continue
+        if not isinstance(text, str):
+            _warn(warnings, f"{path}:{lineno}: \"text\" missing or not a string; line skipped")
+            continue
+        body = clean_light(text)
+        if not body:
+            _warn(warnings, f"{path}:{lineno}: empty \"text\"; line skipped")
+            continue
+        doc_id = str(doc_id).strip()
+        if doc_id in seen:
+            _warn(warnings, f"{path}:{lineno}: duplicate doc_id {doc_id!r}")
+        seen.add(doc_id)
+        date_raw = _field(record, "date")
+        date = parse_date(date_raw)
+        if date_raw and not date:
+            _warn(warnings, f"{path}:{lineno}: unreadable date {date_raw!r} left empty")
+        docs.append(
+            Document(
+                doc_id=doc_id,
+                text=body,
+                title=" ".join(_field(record, "title").split()),
+                source=_field(record, "source"),
+                date=date,
+                url=_field(record, "url"),
+                path=f"{path}:{lineno}",
+            )
+        )
+    return docs, warnings
+
+
+def load_corpus(path) -> tuple[list[Document], list[str]]:
+    """(documents, warnings) for a folder (recursive .txt/.md, sorted, doc id = file stem),
+    a .jsonl bulk file, or a single .txt/.md file."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"corpus not found: {path}")
+    if path.is_dir():
+        return load_folder(path)
+    suffix = path.suffix.lower()
+    if suffix in JSONL_SUFFIXES:
+        return load_jsonl(path)
+    if suffix in TEXT_SUFFIXES:
+        warnings: list[str] = []
+        try:
+            doc = load_file(path)
+        except (OSError, DecodeError) as e:
+            _warn(warnings, f"skipped {path}: {e}")
+            return [], warnings
+        if not doc.text.strip():
+            _warn(warnings, f"skipped {path}: no text after cleaning")
+            return [], warnings
+        return [doc], warnings
+    raise ValueError(f"unsupported corpus file {path}: expected a folder, .txt, .md or .jsonl")
