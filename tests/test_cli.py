@@ -1,0 +1,90 @@
+"""The `zhqa` command as users run it: JSON contract, --file, exit codes, mixed-encoding corpora."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ZHQA = str(Path(sys.executable).with_name("zhqa"))
+FIELDS = {"rank", "score", "doc_id", "title", "source", "date", "paragraph", "start", "end", "text", "citation"}
+
+
+def run(*args, cwd=None, timeout=600):
+    return subprocess.run([ZHQA, *args], capture_output=True, text=True, cwd=cwd, timeout=timeout)
+
+
+def test_ask_json_contract_and_file(seed_index_dir, tmp_path, corpus_dir):
+    questions = tmp_path / "q.txt"
+    questions.write_text("哪些城市推行拿地即开工?\n\n身后一件事怎么办理？\n", encoding="utf-8")
+    out = run("ask", "--index", str(seed_index_dir), "--corpus", str(corpus_dir), "--json", "-k", "3",
+              "--file", str(questions), "营商环境评价")
+    assert out.returncode == 0, out.stderr
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [o["question"] for o in lines] == ["营商环境评价", "哪些城市推行拿地即开工?", "身后一件事怎么办理？"]
+    for obj in lines:
+        assert "answer" in obj
+        assert 1 <= len(obj["passages"]) <= 3
+        for p in obj["passages"]:
+            assert FIELDS <= set(p)
+            doc = (corpus_dir / f"{p['doc_id']}.txt")
+            assert doc.exists()
+            assert isinstance(p["score"], float) and isinstance(p["paragraph"], int)
+    assert any("拿地即开工" in p["text"] for p in lines[1]["passages"])
+
+
+@pytest.mark.parametrize("question", ["", "   "])
+def test_empty_question_exits_2_with_a_message(seed_index_dir, question):
+    out = run("ask", "--index", str(seed_index_dir), question)
+    assert out.returncode == 2
+    assert "empty" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_bad_usage_exits_2(seed_index_dir, tmp_path):
+    assert run("ask", "--index", str(seed_index_dir)).returncode == 2
+    assert run("ask", "-k", "0", "x").returncode == 2
+    missing = run("ask", "--index", str(seed_index_dir), "--file", str(tmp_path / "none.txt"))
+    assert missing.returncode == 2 and "cannot read" in missing.stderr
+
+
+def test_huge_question_is_cut_with_a_notice(seed_index_dir, tmp_path):
+    # 100,000 characters: too long for one command-line argument, so it comes from a file
+    huge = tmp_path / "huge.txt"
+    huge.write_text("拿地即开工" * 20_000 + "\n", encoding="utf-8")
+    out = run("ask", "--index", str(seed_index_dir), "--json", "-k", "2", "--file", str(huge))
+    assert out.returncode == 0, out.stderr
+    assert "notice" in out.stderr
+    obj = json.loads(out.stdout)
+    assert obj["passages"] and "notice" in obj
+
+
+def test_broken_index_is_reported_and_left_alone(tmp_path, seed_index_dir):
+    import shutil
+
+    from index.store import live_version
+
+    broken = tmp_path / "broken"
+    shutil.copytree(seed_index_dir, broken)
+    (live_version(broken) / "chunks.jsonl").write_text("{not json", encoding="utf-8")
+    before = sorted(p.name for p in broken.rglob("*"))
+    out = run("ask", "--index", str(broken), "拿地即开工")
+    assert out.returncode == 2 and "damaged" in out.stderr and "Traceback" not in out.stderr
+    assert sorted(p.name for p in broken.rglob("*")) == before
+
+
+def test_binary_and_gb18030_corpus(tmp_path):
+    corpus = tmp_path / "mixed"
+    corpus.mkdir()
+    (corpus / "gbk_doc.txt").write_bytes("济源市推行交房即办证\n\n示范区实行交房即办证审批模式，方便群众。\n".encode("gb18030"))
+    (corpus / "utf8_doc.txt").write_text("晋城新闻\n\n我市连续五年开展项目前期手续办理攻坚行动。\n", encoding="utf-8")
+    (corpus / "image.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4)
+    index_dir = tmp_path / "idx"
+    out = run("build", "--corpus", str(corpus), "--index", str(index_dir))
+    assert out.returncode == 0, out.stderr
+    assert "image.txt" in out.stderr and "warning" in out.stderr.lower()
+    asked = run("ask", "--index", str(index_dir), "--corpus", str(corpus), "--json", "-k", "1", "交房即办证")
+    assert asked.returncode == 0, asked.stderr
+    top = json.loads(asked.stdout)["passages"][0]
+    assert top["doc_id"] == "gbk_doc" and "交房即办证" in top["text"]

@@ -1,0 +1,54 @@
+"""Build and ask over the real corpus with the real model, FAISS and BM25."""
+from __future__ import annotations
+
+import pytest
+
+from qa import Filters, QuestionError, ask
+
+LAND_QUESTION = "哪些城市推行拿地即开工?"
+
+
+def test_land_question_top5_covers_the_three_cities(searcher):
+    passages = searcher.search(LAND_QUESTION, k=5)
+    docs = {p.doc_id for p in passages}
+    assert {"000_63a4e04b80a11179", "001_82eddd6c6af7ca57", "003_2a0d0da5d2c1eea9"} <= docs
+
+
+def test_passages_are_exact_document_text_with_citation(searcher):
+    for retriever in ("bm25", "dense", "hybrid"):
+        passages = searcher.search(LAND_QUESTION, k=8, retriever=retriever)
+        assert [p.rank for p in passages] == list(range(1, len(passages) + 1))
+        assert passages, retriever
+        scores = [p.score for p in passages]
+        assert scores == sorted(scores, reverse=True)
+        for p in passages:
+            doc = searcher.index.documents[p.doc_id]
+            assert doc.text[p.start : p.end] == p.text
+            assert doc.paragraph_at(p.start) == p.paragraph
+            assert f"第{p.paragraph}" in p.citation
+
+
+def test_citation_of_the_jincheng_passage(searcher):
+    passages = searcher.search(LAND_QUESTION, k=5)
+    jincheng = next(p for p in passages if p.doc_id == "000_63a4e04b80a11179")
+    assert "拿地即开工" in jincheng.text
+    assert jincheng.citation.startswith("《坚定抓好营商环境,塑造高质量发展新形象》，太行日报，2026-01-19，第12")
+
+
+def test_empty_and_huge_questions(searcher):
+    for bad in ("", "   ", "\n\t"):
+        with pytest.raises(QuestionError):
+            searcher.search(bad)
+    huge = "拿地即开工" * 20_000  # 100,000 characters
+    answer = ask(searcher, huge, k=3)
+    assert answer.notice and "截取" in answer.notice
+    assert answer.passages
+
+
+def test_filters_restrict_sources_and_dates(searcher):
+    only = Filters(sources=("济源日报",))
+    passages = searcher.search(LAND_QUESTION, k=5, filters=only)
+    assert passages and {p.source for p in passages} == {"济源日报"}
+    dated = Filters(date_from="2025-01-01")
+    passages = searcher.search(LAND_QUESTION, k=10, filters=dated)
+    assert passages and all(p.date >= "2025-01-01" for p in passages)
