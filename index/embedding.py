@@ -48,7 +48,7 @@ class Embedder:
         self.name = name
         location = resolve_model(name)
         try:
-            self.model = SentenceTransformer(location, device=device)
+            self.model = SentenceTransformer(location, device=device, local_files_only=True)
         except Exception as exc:  # the library raises many types; the user needs one message
             raise ModelError(
                 f"cannot load embedding model {name!r} ({location}): {exc}. "
