@@ -1,0 +1,349 @@
+"""The web page in a real browser: Debian's Chromium driven by Playwright against a real `zhqa serve`.
+
+Screenshots go to the pytest temp folder (printed at the end of the session, see `shots`).
+Needs the Debian packages chromium and fonts-noto-cjk; never downloads a browser.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import CORPUS, ROOT, free_port
+
+CHROMIUM = "/usr/bin/chromium"
+QUESTION = "哪些城市推行拿地即开工?"
+PLACES = ("晋城市", "济源市", "保定市")
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is missing: apt-get install chromium"),
+]
+
+
+def _zhqa() -> list[str]:
+    exe = Path(sys.executable).with_name("zhqa")
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "ui.cli"]
+
+
+@pytest.fixture(scope="session")
+def zhqa_server(seed_index_dir, tmp_path_factory):
+    """A real `zhqa serve` subprocess on a free port (the seed index is already built)."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("serve") / "serve.log"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
+    cmd = [*_zhqa(), "serve", "--port", str(port), "--index", str(seed_index_dir), "--corpus", str(CORPUS)]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 300
+    try:
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"zhqa serve exited with {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
+            try:
+                with urllib.request.urlopen(url, timeout=5) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"zhqa serve did not answer within 300 s:\n{log.read_text(errors='replace')[-3000:]}")
+            time.sleep(1)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="session")
+def documents(seed_index_dir):
+    from index import load_index
+
+    return load_index(seed_index_dir).documents
+
+
+@pytest.fixture(scope="session")
+def shots(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("screenshots")
+    yield folder
+    print(f"\nscreenshots: {folder}")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield b
+        b.close()
+
+
+def _new_page(browser, width=1280, height=900):
+    ctx = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True,
+                              permissions=["clipboard-read", "clipboard-write"], locale="zh-CN")
+    page = ctx.new_page()
+    page.set_default_timeout(60_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("dialog", lambda d: (errors.append(f"dialog: {d.message}"), d.dismiss()))
+    page.zq_errors = errors  # type: ignore[attr-defined]
+    return page
+
+
+def _ask(page, url, question=QUESTION):
+    page.goto(url)
+    box = page.locator("#zq-question textarea")
+    box.wait_for()
+    box.fill(question)
+    box.press("Enter")
+    page.locator("#zq-results .zq-card").first.wait_for()
+    page.wait_for_function("document.querySelector('#zq-results').innerText.includes('共')")
+
+
+def _card_data(page) -> list[dict]:
+    return page.evaluate("""() => [...document.querySelectorAll('#zq-results .zq-card')].map(c => {
+        const open = c.querySelector('.zq-title');
+        return {doc: open.dataset.doc, start: Number(open.dataset.start), end: Number(open.dataset.end),
+                title: open.innerText, source: c.querySelector('.zq-source').innerText,
+                cite: c.querySelector('.zq-cite').innerText, text: c.querySelector('.zq-text').innerText};
+    })""")
+
+
+def test_ask_read_answer_copy_and_open_document(browser, zhqa_server, documents, shots):
+    page = _new_page(browser)
+    _ask(page, zhqa_server)
+    cards = _card_data(page)
+    assert len(cards) == 5
+    assert {"000_63a4e04b80a11179", "003_2a0d0da5d2c1eea9"} <= {c["doc"] for c in cards}
+    for c in cards:
+        assert c["cite"].startswith("出处：《") and "段" in c["cite"]
+        assert c["text"] == documents[c["doc"]].text[c["start"]:c["end"]]
+    marks = page.locator("#zq-results mark.zq-hit").all_inner_texts()
+    assert "拿地即开工" in marks
+
+    answer = page.locator("#zq-answer").inner_text()
+    assert answer.startswith("答案")
+    assert all(p in answer for p in PLACES), answer
+    page.screenshot(path=str(shots / "1-answer-and-results.png"), full_page=True)
+
+    # copy a passage: the clipboard holds the document's exact text, a newline and the citation
+    first = page.locator("#zq-results .zq-card").first
+    first.locator(".zq-copy").click()
+    page.wait_for_function("document.querySelector('#zq-results .zq-copy').innerText === '已复制'")
+    clip = page.evaluate("navigator.clipboard.readText()")
+    doc = documents[cards[0]["doc"]]
+    from qa import cite_document
+
+    citation = cite_document(doc, doc.paragraph_at(cards[0]["start"]), doc.paragraph_at(cards[0]["end"] - 1))
+    assert clip == doc.text[cards[0]["start"]:cards[0]["end"]] + "\n" + citation
+    assert "<" not in clip or "<" in doc.text
+
+    # copy an answer item
+    page.locator("#zq-answer .zq-copy").first.click()
+    clip = page.evaluate("navigator.clipboard.readText()")
+    assert "\n《" in clip
+
+    # open the document view from the third card's title
+    third = cards[2]
+    page.locator("#zq-results .zq-card .zq-title").nth(2).click()
+    page.locator("#zq-doc .zq-doc-title").wait_for()
+    doc = documents[third["doc"]]
+    assert page.locator("#zq-doc .zq-doc-title").inner_text() == (doc.title or doc.doc_id)
+    focus = "".join(page.locator("#zq-doc .zq-focus").all_text_contents())
+    assert focus == doc.text[third["start"]:third["end"]].replace("\n", "")
+    paras = page.locator("#zq-doc .zq-doc-para").count()
+    assert paras == len([1 for s, e in doc.paragraph_spans() if doc.text[s:e].strip()])
+    page.wait_for_function("""() => { const r = document.querySelector('#zq-doc .zq-focus').getBoundingClientRect();
+                                      return r.top >= 0 && r.bottom <= window.innerHeight + 400 && r.top < window.innerHeight; }""")
+    page.screenshot(path=str(shots / "2-document-view.png"))
+    page.locator("#zq-doc .zq-back").click()
+    page.locator("#zq-results .zq-card").first.wait_for(state="visible")
+    assert not page.zq_errors, page.zq_errors
+
+
+def test_basket_reorder_remove_and_export(browser, zhqa_server, documents, shots, tmp_path):
+    from docx import Document as Docx
+
+    page = _new_page(browser)
+    _ask(page, zhqa_server)
+    cards = _card_data(page)
+    page.locator("#zq-results .zq-card .zq-add").nth(0).click()
+    page.get_by_role("tab", name="报告篮（1）").wait_for()
+    page.locator("#zq-results .zq-card .zq-add").nth(1).click()
+    page.get_by_role("tab", name="报告篮（2）").wait_for()
+    page.locator("#zq-answer .zq-add").first.click()
+    page.get_by_role("tab", name="报告篮（3）").click()
+    items = page.locator("#zq-basket .zq-basket-item")
+    items.nth(2).wait_for()
+    assert items.count() == 3
+    texts = [t for t in page.locator("#zq-basket .zq-basket-text").all_inner_texts()]
+    assert texts[0] == cards[0]["text"] and texts[1] == cards[1]["text"]
+    page.screenshot(path=str(shots / "3-basket.png"), full_page=True)
+
+    # move the second up, then remove the answer item
+    items.nth(1).locator(".zq-move[data-op=up]").click()
+    page.wait_for_function(
+        "t => document.querySelector('#zq-basket .zq-basket-text').innerText === t", arg=cards[1]["text"])
+    items.nth(2).locator(".zq-remove").click()
+    page.get_by_role("tab", name="报告篮（2）").wait_for()
+    expected = [cards[1], cards[0]]
+    # the basket survives a reload of the page
+    page.reload()
+    page.get_by_role("tab", name="报告篮（2）").click()
+    page.locator("#zq-basket .zq-basket-item").nth(1).wait_for()
+    assert page.locator("#zq-basket .zq-basket-text").first.inner_text() == cards[1]["text"]
+
+    with page.expect_download() as dl:
+        page.locator("#zq-export-docx").click()
+    path = tmp_path / "report.docx"
+    dl.value.save_as(path)
+    body = "\n".join(p.text for p in Docx(str(path)).paragraphs)
+    for c in expected:
+        text = documents[c["doc"]].text[c["start"]:c["end"]]
+        cite = c["cite"].removeprefix("出处：")
+        assert text + "\n——" + cite in body
+    assert body.index(expected[0]["text"]) < body.index(expected[1]["text"])
+    refs = body[body.index("参考文献"):]
+    assert refs.count("\n1. 《") == 1 and ("\n2. 《" in refs) == (cards[0]["doc"] != cards[1]["doc"])
+
+    with page.expect_download() as dl:
+        page.locator("#zq-export-md").click()
+    md_path = tmp_path / "report.md"
+    dl.value.save_as(md_path)
+    md = md_path.read_text(encoding="utf-8")
+    for c in expected:
+        assert documents[c["doc"]].text[c["start"]:c["end"]] + "\n\n——" + c["cite"].removeprefix("出处：") in md
+    assert not page.zq_errors, page.zq_errors
+
+
+def test_source_filter(browser, zhqa_server, shots):
+    page = _new_page(browser)
+    page.goto(zhqa_server)
+    page.locator("#zq-question textarea").wait_for()
+    page.locator("#zq-filters").get_by_text("筛选与设置").click()
+    dropdown = page.locator("#zq-sources input")
+    dropdown.click()
+    page.get_by_role("option", name="太行日报").click()
+    page.keyboard.press("Escape")
+    page.locator("#zq-question textarea").fill("营商环境考核取得了什么成绩?")
+    page.locator("#zq-ask").click()
+    page.locator("#zq-results .zq-card").first.wait_for()
+    page.wait_for_function("document.querySelector('#zq-results').innerText.includes('已筛选')")
+    sources = page.locator("#zq-results .zq-card .zq-source").all_inner_texts()
+    assert sources and set(sources) == {"太行日报"}
+    assert "source=" in urllib.parse.unquote(page.url)
+    page.screenshot(path=str(shots / "9-source-filter.png"))
+
+
+def test_deep_link_opens_the_answer(browser, zhqa_server, shots):
+    page = _new_page(browser)
+    page.goto(zhqa_server + "?" + urllib.parse.urlencode({"q": QUESTION, "k": "3"}))
+    page.locator("#zq-results .zq-card").first.wait_for()
+    assert page.locator("#zq-question textarea").input_value() == QUESTION
+    assert page.locator("#zq-results .zq-card").count() == 3
+    assert "晋城市" in page.locator("#zq-answer").inner_text()
+    # the share button copies a link that opens the same search
+    page.locator("#zq-results .zq-share").click()
+    link = page.evaluate("navigator.clipboard.readText()")
+    assert urllib.parse.parse_qs(urllib.parse.urlparse(link).query)["q"] == [QUESTION]
+    page.screenshot(path=str(shots / "4-deep-link.png"))
+    # filters travel in the link too
+    page.goto(zhqa_server + "?" + urllib.parse.urlencode({"q": QUESTION, "source": "太行日报", "from": "2025"}))
+    page.wait_for_function("(document.querySelector('#zq-results') || {innerText: ''}).innerText.includes('已筛选')")
+    sources = page.locator("#zq-results .zq-card .zq-source").all_inner_texts()
+    assert sources and set(sources) == {"太行日报"}
+    assert "太行日报" in page.locator("#zq-sources").inner_text()
+    assert page.locator("#zq-from textarea, #zq-from input").first.input_value() == "2025"
+
+
+def test_phone_width(browser, zhqa_server, shots):
+    fonts = subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True).stdout if shutil.which("fc-list") else ""
+    assert fonts.strip(), "no Chinese font installed: apt-get install fonts-noto-cjk"
+    page = _new_page(browser, 390, 844)
+    page.goto(zhqa_server + "?" + urllib.parse.urlencode({"q": QUESTION}))
+    page.locator("#zq-results .zq-card").first.wait_for()
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(shots / "5-phone.png"))
+    page.screenshot(path=str(shots / "5-phone-full.png"), full_page=True)
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 1, f"the page is {overflow}px wider than the phone"
+    box = page.locator("#zq-results .zq-card").first.bounding_box()
+    assert box["width"] <= 390 and box["x"] >= 0
+    # Chinese glyphs come from a CJK font, not tofu: text width matches a CJK font's full-width advance
+    width = page.evaluate("""() => { const s = document.createElement('span'); s.textContent = '政策文件问答';
+        s.style.cssText = 'position:absolute;white-space:nowrap;font-size:20px'; document.body.appendChild(s); const w = s.getBoundingClientRect().width; s.remove(); return w; }""")
+    assert 110 <= width <= 130
+    page.locator("#zq-results .zq-card .zq-title").first.click()
+    page.locator("#zq-doc .zq-focus").first.wait_for()
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(shots / "6-phone-document.png"))
+
+
+def test_eval_tab_upload_and_run(browser, zhqa_server, tmp_path, shots):
+    qfile = tmp_path / "questions.jsonl"
+    rows = [
+        {"qid": "q1", "question": QUESTION, "gold": [{"doc": "000_63a4e04b80a11179", "span": "拿地即开工"},
+                                                     {"doc": "003_2a0d0da5d2c1eea9", "span": "拿地即开工"}], "kind": "list"},
+        {"qid": "q2", "question": "晋城身后一件事整合了多少事项", "gold": [{"doc": "000_63a4e04b80a11179",
+                                                                     "span": "38个相关事项整合为“一件事”"}]},
+    ]
+    qfile.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+    page = _new_page(browser)
+    page.goto(zhqa_server)
+    page.get_by_role("tab", name="评测").click()
+    page.locator("#zq-eval-file input[type=file]").set_input_files(str(qfile))
+    page.wait_for_timeout(1500)
+    page.locator("#zq-eval-run").click()
+    page.locator("#zq-eval-table").wait_for(state="visible")
+    page.wait_for_function("document.querySelector('#zq-eval-status').innerText.includes('评测完成')")
+    table = page.locator("#zq-eval-table").inner_text()
+    assert "hybrid" in table and "bm25" in table and "dense" in table
+    assert page.locator("#zq-eval-detail details").count() == 2
+    with page.expect_download() as dl:
+        page.locator("#zq-eval-zip").click()
+    assert dl.value.suggested_filename.endswith(".zip")
+    page.screenshot(path=str(shots / "7-eval.png"), full_page=True)
+
+
+def test_document_html_is_shown_as_text(browser, evil_searcher, shots):
+    """A document holding <script> and <img onerror> shows them as text and runs nothing."""
+    from ui.app import serve
+
+    port = free_port()
+    demo = serve(evil_searcher, port=port, block=False, quiet=True)
+    try:
+        page = _new_page(browser)
+        page.add_init_script("window.__zq_xss = 0; window.alert = () => { window.__zq_xss += 1; };")
+        page.goto(f"http://127.0.0.1:{port}/?q=" + urllib.parse.quote("拿地即开工 代码"))
+        page.locator("#zq-results .zq-card").first.wait_for()
+        cards = page.locator("#zq-results").inner_text()
+        assert "<script>alert(1)</script>" in cards
+        assert "<img src=x onerror=alert(1)>日报" in cards
+        assert "<b>测试</b>标题<script>alert('t')</script>" in cards
+        assert page.locator("#zq-results script, #zq-results img, #zq-results b").count() == 0
+        page.locator("#zq-results .zq-title").first.click()
+        page.locator("#zq-doc .zq-doc-title").wait_for()
+        assert "<script>alert(1)</script>" in page.locator("#zq-doc").inner_text()
+        page.locator("#zq-doc .zq-copy").first.click()
+        assert "<script>alert(1)</script>" in page.evaluate("navigator.clipboard.readText()")
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(shots / "8-escaped-html.png"))
+        assert page.evaluate("window.__zq_xss") == 0 and not page.zq_errors, page.zq_errors
+    finally:
+        demo.close()

@@ -1,0 +1,445 @@
+"""The web page (Gradio Blocks, in Chinese) and its JSON API.
+
+Tabs: 检索 (question, filters, answer block, result cards), 全文 (the cleaned document,
+scrolled to a passage), 报告篮 (collected excerpts, reordered and exported to DOCX and
+Markdown), 评测 (upload a question set, run it, see and download the report).
+
+The JSON API (see ui/API.md): named Gradio endpoints `/ask`, `/document`, `/index_info`;
+`/ask` answers with the same structure as `zhqa ask --json`.
+"""
+from __future__ import annotations
+
+import calendar
+import logging
+import re
+import tempfile
+import urllib.parse
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from . import render, report
+from .assets import CSS, FONT_STACK, JS_DOCUMENT, JS_PLAIN, JS_RESULTS
+
+_log = logging.getLogger(__name__)
+
+TITLE = "政策文件问答"
+EXAMPLES = (
+    "哪些城市推行拿地即开工?",
+    "办理亲人后事有哪些便民服务?",
+    "营商环境考核取得了什么成绩?",
+    "如何缩短企业开办时间?",
+)
+K_CHOICES = (3, 5, 10, 20)
+DEFAULT_K = 5
+
+MSG_EMPTY = "请输入问题，例如：哪些城市推行拿地即开工？"
+MSG_FAILED = "检索时出错了，请稍后再试。（详细原因已记录在服务器日志里）"
+
+
+class UserProblem(ValueError):
+    """Bad input from the page; the message is Chinese and shown as is."""
+
+
+# --- what the index offers for filtering --------------------------------------------
+@dataclass(frozen=True)
+class Facets:
+    sources: tuple[str, ...]  # most frequent first
+    date_min: str
+    date_max: str
+    documents: int
+    undated: int
+
+    def to_dict(self) -> dict:
+        return {"sources": list(self.sources), "date_from": self.date_min, "date_to": self.date_max,
+                "documents": self.documents, "undated": self.undated}
+
+
+def index_facets(searcher) -> Facets:
+    docs = list(searcher.index.documents.values())
+    counts = Counter(d.source for d in docs if d.source)
+    sources = tuple(s for s, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    dates = sorted(d.date for d in docs if d.date)
+    return Facets(sources, dates[0] if dates else "", dates[-1] if dates else "", len(docs),
+                  sum(1 for d in docs if not d.date))
+
+
+# --- input parsing ---------------------------------------------------------------------------
+_DATE = re.compile(r"^\s*(\d{4})(?:\s*[-/.年]\s*(\d{1,2})(?:\s*[-/.月]\s*(\d{1,2})\s*日?)?\s*月?)?\s*年?\s*$")
+
+
+def parse_date(value: str | None, end: bool = False) -> str:
+    """'2024', '2024-03', '2024/3/5', '2024年3月5日' -> ISO date; a year or month alone means its
+    first day (`end=False`) or last day (`end=True`). '' stays ''."""
+    text = (value or "").strip()
+    if not text:
+        return ""
+    m = _DATE.match(text)
+    if not m:
+        raise UserProblem(f"日期“{text}”看不懂：请写成 2024-03-05、2024-03 或 2024 这样的格式。")
+    year, month, day = int(m.group(1)), m.group(2), m.group(3)
+    try:
+        if month is None:
+            month_n, day_n = (12, 31) if end else (1, 1)
+        else:
+            month_n = int(month)
+            last = calendar.monthrange(year, month_n)[1]
+            day_n = int(day) if day else (last if end else 1)
+            if not 1 <= day_n <= last:
+                raise ValueError
+    except (ValueError, calendar.IllegalMonthError):
+        raise UserProblem(f"日期“{text}”不存在，请检查月份和日期。") from None
+    return f"{year:04d}-{month_n:02d}-{day_n:02d}"
+
+
+def make_filters(sources=None, date_from: str = "", date_to: str = ""):
+    from qa import Filters
+
+    if isinstance(sources, str):
+        sources = [sources] if sources else []
+    start, stop = parse_date(date_from), parse_date(date_to, end=True)
+    if start and stop and start > stop:
+        raise UserProblem(f"起始日期 {start} 晚于截止日期 {stop}，请调换一下。")
+    return Filters(sources=tuple(s for s in (sources or []) if s), date_from=start, date_to=stop)
+
+
+def _k(value) -> int:
+    try:
+        k = int(value)
+    except (TypeError, ValueError):
+        return DEFAULT_K
+    return max(1, min(k, 100))
+
+
+def share_link(question: str, k: int = DEFAULT_K, sources=(), date_from: str = "", date_to: str = "") -> str:
+    """The relative deep link (`?q=...`) that opens the page with this question answered."""
+    params: list[tuple[str, str]] = [("q", question)]
+    if k != DEFAULT_K:
+        params.append(("k", str(k)))
+    params += [("source", s) for s in sources or ()]
+    if date_from:
+        params.append(("from", date_from))
+    if date_to:
+        params.append(("to", date_to))
+    return "?" + urllib.parse.urlencode(params)
+
+
+# --- the handlers, plain functions of the searcher (the tests call them too) ------------
+def ask_json(searcher, question: str, k: int = DEFAULT_K, sources=None, date_from: str = "", date_to: str = "") -> dict:
+    """`ask(...).to_dict()`, the structure `zhqa ask --json` prints. Raises UserProblem for bad input."""
+    from qa import QuestionError, ask
+
+    if question is None or not str(question).strip():
+        raise UserProblem(MSG_EMPTY)
+    filters = make_filters(sources, date_from, date_to)
+    try:
+        answer = ask(searcher, str(question), k=_k(k), filters=filters if filters.active() else None)
+    except QuestionError:
+        raise UserProblem(MSG_EMPTY) from None
+    return answer.to_dict()
+
+
+def _filters_note(sources, date_from: str, date_to: str) -> str:
+    bits = []
+    if sources:
+        bits.append("来源：" + "、".join(sources))
+    if date_from or date_to:
+        bits.append(f"日期：{date_from or '最早'} 至 {date_to or '最新'}")
+    return ("（已筛选 " + "；".join(bits) + "）") if bits else ""
+
+
+def search_page(searcher, question: str, k=DEFAULT_K, sources=None, date_from: str = "", date_to: str = "") -> tuple[str, str, dict | None]:
+    """The page's search: (answer block HTML, result cards HTML, the answer dict or None).
+
+    Never raises: bad input and failures come back as a Chinese message in the cards' place.
+    """
+    try:
+        result = ask_json(searcher, question, k, sources, date_from, date_to)
+        filters = make_filters(sources, date_from, date_to)
+    except UserProblem as exc:
+        return "", render.message(str(exc), "error"), None
+    except Exception:
+        _log.exception("search failed for %r", question)
+        return "", render.message(MSG_FAILED, "error"), None
+    link = share_link(result["question"], _k(k), filters.sources, filters.date_from, filters.date_to)
+    note = _filters_note(filters.sources, filters.date_from, filters.date_to)
+    return render.render_answer(result), render.render_results(result, note, link), result
+
+
+def document_page(searcher, doc_id: str, start=None, end=None, question: str = "", highlights=()) -> str:
+    doc = searcher.index.documents.get(str(doc_id or ""))
+    if doc is None:
+        return render.message(f"找不到文件 {doc_id}（索引可能已重建），请重新检索。", "error")
+    focus = None
+    try:
+        if start is not None and end is not None:
+            focus = (int(start), int(end))
+    except (TypeError, ValueError):
+        focus = None
+    return render.render_document(doc, focus, question, [tuple(h) for h in highlights or ()])
+
+
+def document_json(searcher, doc_id: str) -> dict:
+    doc = searcher.index.documents.get(str(doc_id or ""))
+    if doc is None:
+        raise UserProblem(f"找不到文件 {doc_id}")
+    return {
+        "doc_id": doc.doc_id, "title": doc.title, "source": doc.source, "date": doc.date, "url": doc.url,
+        "text": doc.text,
+        "paragraphs": [{"paragraph": n, "start": s, "end": e} for n, (s, e) in enumerate(doc.paragraph_spans(), start=1)],
+    }
+
+
+# --- the page ----------------------------------------------------------------------------
+def _event_data(evt: Any) -> dict:
+    data = getattr(evt, "_data", None)
+    return data if isinstance(data, dict) else {}
+
+
+def _basket_outputs(items: list[dict], folder: str):
+    """Basket HTML, the two download buttons and the tab label for `items`."""
+    label = f"报告篮（{len(items)}）" if items else "报告篮"
+    if not items:
+        return (render.render_basket(items), gr.update(value=None, interactive=False),
+                gr.update(value=None, interactive=False), gr.update(label=label))
+    docx_path, md_path = report.export_files(items, Path(folder))
+    return (render.render_basket(items), gr.update(value=str(docx_path), interactive=True),
+            gr.update(value=str(md_path), interactive=True), gr.update(label=label))
+
+
+def _basket_secret(searcher) -> str:
+    import hashlib
+    import json
+
+    manifest = getattr(searcher.index, "manifest", {}) or {}
+    return hashlib.sha256(json.dumps(manifest, sort_keys=True, default=str).encode("utf-8")).hexdigest()[:32]
+
+
+def build_app(searcher, examples=EXAMPLES) -> gr.Blocks:
+    """The Gradio Blocks page for `searcher` (a `qa.Searcher`)."""
+    facets = index_facets(searcher)
+    export_root = Path(tempfile.mkdtemp(prefix="zhqa-ui-"))
+
+    span = f"{facets.date_min} 至 {facets.date_max}" if facets.date_min else "索引中的文件都没有注明日期"
+    with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
+        gr.HTML(f"<style>{CSS}</style>", elem_id="zq-style", js_on_load=None, padding=False)
+        gr.HTML(
+            f"<h1>{render.esc(TITLE)}</h1><p>输入问题，直接看文件原文里的相关段落，每段都附出处（标题、来源、日期、第几段）。"
+            f"当前索引：{facets.documents} 份文件。</p>",
+            elem_id="zq-header", js_on_load=None,
+        )
+        last = gr.State(None)  # the last answer dict, for highlighting in the document view
+        # the basket survives a reload of the page (the browser's localStorage); the key changes with
+        # the index, so a basket collected from another index is not offered here
+        basket = gr.BrowserState([], storage_key="zhqa-basket", secret=_basket_secret(searcher))
+        export_dir = gr.State(None)
+
+        with gr.Tabs(selected="ask") as tabs:
+            with gr.Tab("检索", id="ask"):
+                with gr.Row(equal_height=True):
+                    question = gr.Textbox(
+                        label="问题", placeholder="例如：哪些城市推行拿地即开工？（按回车检索）", lines=1, max_lines=4,
+                        autofocus=True, scale=5, min_width=220, elem_id="zq-question",
+                    )
+                    ask_btn = gr.Button("检索", variant="primary", scale=1, min_width=90, elem_id="zq-ask")
+                with gr.Row(elem_id="zq-examples"):
+                    example_btns = [gr.Button(q, size="sm", variant="secondary", min_width=120) for q in examples]
+                with gr.Accordion("筛选与设置", open=False, elem_id="zq-filters") as filters_box:
+                    with gr.Row():
+                        k = gr.Dropdown(list(K_CHOICES), value=DEFAULT_K, label="显示段落数", min_width=120,
+                                        elem_id="zq-k", scale=1)
+                        sources = gr.Dropdown(
+                            list(facets.sources), value=[], multiselect=True, label="来源",
+                            info="不选则检索全部来源", min_width=200, scale=3, elem_id="zq-sources",
+                        )
+                    with gr.Row():
+                        date_from = gr.Textbox(label="起始日期", placeholder=facets.date_min or "例如 2024-01-01",
+                                               min_width=150, elem_id="zq-from")
+                        date_to = gr.Textbox(label="截止日期", placeholder=facets.date_max or "例如 2025-12-31",
+                                             min_width=150, elem_id="zq-to")
+                    gr.Markdown(
+                        f"索引中文件的日期范围：{span}。日期可写成 2024-03-05、2024-03 或 2024；"
+                        f"设置日期后，未注明日期的文件（{facets.undated} 份）不参与检索。",
+                        elem_id="zq-filter-help",
+                    )
+                answer_html = gr.HTML("", elem_id="zq-answer", js_on_load=JS_PLAIN)
+                results_html = gr.HTML("", elem_id="zq-results", js_on_load=JS_RESULTS)
+
+            with gr.Tab("全文", id="doc"):
+                doc_html = gr.HTML(render.render_document_placeholder(), elem_id="zq-doc", js_on_load=JS_DOCUMENT)
+
+            with gr.Tab("报告篮", id="basket") as basket_tab:
+                gr.Markdown("导出的文件里，每条摘录与文件原文一字不差，后面跟着出处；文末附编号的参考文献列表。")
+                with gr.Row():
+                    docx_btn = gr.DownloadButton("导出 Word（DOCX）", value=None, interactive=False, variant="primary",
+                                                 elem_id="zq-export-docx", min_width=160)
+                    md_btn = gr.DownloadButton("导出 Markdown", value=None, interactive=False, elem_id="zq-export-md",
+                                               min_width=160)
+                    clear_btn = gr.Button("清空报告篮", variant="secondary", elem_id="zq-clear", min_width=120)
+                basket_html = gr.HTML(render.render_basket([]), elem_id="zq-basket", js_on_load=JS_PLAIN)
+
+            with gr.Tab("评测", id="eval"):
+                from .evaluation import build_eval_tab
+
+                build_eval_tab(searcher)
+
+        # --- search -----------------------------------------------------------------
+        def on_search(q, k_value, srcs, d_from, d_to):
+            return search_page(searcher, q, k_value, srcs, d_from, d_to)
+
+        search_io = dict(inputs=[question, k, sources, date_from, date_to], outputs=[answer_html, results_html, last])
+        question.submit(on_search, **search_io, api_name="search_html", api_visibility="undocumented")
+        ask_btn.click(on_search, **search_io, api_visibility="private")
+        for btn, text in zip(example_btns, examples):
+            btn.click(lambda t=text: t, outputs=question, api_visibility="private", queue=False).then(
+                on_search, **search_io, api_visibility="private")
+
+        # --- deep links: ?q=...&k=...&source=...&from=...&to=... --------------------------
+        def on_load(request: gr.Request):
+            params = getattr(request, "query_params", None) or {}
+            q = (params.get("q") or "").strip() if hasattr(params, "get") else ""
+            if not q:
+                return (gr.update(),) * 9
+            getlist = getattr(params, "getlist", None)
+            srcs = [s for s in (getlist("source") if getlist else []) if s in facets.sources]
+            k_value = _k(params.get("k") or DEFAULT_K)
+            d_from, d_to = params.get("from") or "", params.get("to") or ""
+            answer, cards, result = search_page(searcher, q, k_value, srcs, d_from, d_to)
+            k_shown = k_value if k_value in K_CHOICES else gr.update(choices=sorted({*K_CHOICES, k_value}), value=k_value)
+            filtered = bool(srcs or d_from or d_to or k_value != DEFAULT_K)
+            box = gr.Accordion(open=True) if filtered else gr.update()  # show the link's filters
+            return q, k_shown, srcs, d_from, d_to, answer, cards, result, box
+
+        demo.load(on_load, outputs=[question, k, sources, date_from, date_to, answer_html, results_html, last,
+                                    filters_box],
+                  api_visibility="private")
+
+        # --- the document view ------------------------------------------------------------
+        def on_open(result, evt: gr.EventData):
+            data = _event_data(evt)
+            doc_id, start, end = data.get("doc"), data.get("start"), data.get("end")
+            q, highlights = "", []
+            if result:
+                q = result.get("question", "")
+                for p in result.get("passages", []):
+                    if p["doc_id"] == doc_id and p["start"] == start and p["end"] == end:
+                        highlights = p.get("highlights") or []
+            try:
+                page = document_page(searcher, doc_id, start, end, q, highlights)
+            except Exception:
+                _log.exception("document view failed for %r", doc_id)
+                page = render.message("打开文件时出错了，请重新检索后再试。", "error")
+            return page, gr.Tabs(selected="doc")
+
+        for block in (answer_html, results_html):
+            block.zq_open(on_open, inputs=[last], outputs=[doc_html, tabs], api_visibility="private")
+        doc_html.zq_back(lambda: gr.Tabs(selected="ask"), outputs=tabs, api_visibility="private", queue=False)
+
+        # --- the report basket ------------------------------------------------------------
+        basket_outputs = [basket, basket_html, docx_btn, md_btn, basket_tab, export_dir]
+
+        def _folder(current):
+            return current or tempfile.mkdtemp(prefix="basket-", dir=export_root)
+
+        def on_add(items, folder, evt: gr.EventData):
+            data = _event_data(evt)
+            folder = _folder(folder)
+            try:
+                item = report.make_item(searcher.index.documents, data.get("doc"), data.get("start"), data.get("end"),
+                                        data.get("label", ""))
+                items, note = report.add(items, item)
+                gr.Info(note, duration=3)
+            except report.BasketError as exc:
+                gr.Warning(str(exc))
+            except Exception:
+                _log.exception("adding to the basket failed: %r", data)
+                gr.Warning("加入报告篮时出错了，请重试。")
+            return (items, *_basket_outputs(items, folder), folder)
+
+        def on_move(items, folder, evt: gr.EventData):
+            data = _event_data(evt)
+            folder = _folder(folder)
+            try:
+                items = report.move(items, int(data.get("i", -1)), str(data.get("op", "")))
+            except (TypeError, ValueError):
+                pass
+            return (items, *_basket_outputs(items, folder), folder)
+
+        def on_restore(items, folder):
+            kept = report.restore(searcher.index.documents, items)
+            if items and len(kept) < len(items):
+                gr.Warning(f"报告篮里有 {len(items) - len(kept)} 条摘录在当前索引里找不到了，已移除。")
+            if not kept and not items:
+                return (gr.update(),) * len(basket_outputs)
+            folder = _folder(folder)
+            return (kept, *_basket_outputs(kept, folder), folder)
+
+        demo.load(on_restore, inputs=[basket, export_dir], outputs=basket_outputs, api_visibility="private")
+
+        def on_clear(folder):
+            return ([], *_basket_outputs([], _folder(folder)), folder)
+
+        for block in (answer_html, results_html, doc_html):
+            block.zq_add(on_add, inputs=[basket, export_dir], outputs=basket_outputs, api_visibility="private")
+        basket_html.zq_move(on_move, inputs=[basket, export_dir], outputs=basket_outputs, api_visibility="private")
+        clear_btn.click(on_clear, inputs=[export_dir], outputs=basket_outputs, api_visibility="private")
+
+        # --- the JSON API -------------------------------------------------------------------
+        def ask(question: str, k: int = DEFAULT_K, sources: list[str] | None = None, date_from: str = "",
+                date_to: str = "") -> dict:
+            """Ranked, cited passages for a question: the same JSON object as `zhqa ask --json`.
+
+            sources: keep only these sources (names as in /index_info); date_from/date_to: ISO dates, inclusive.
+            """
+            try:
+                return ask_json(searcher, question, k, sources, date_from, date_to)
+            except UserProblem as exc:
+                raise gr.Error(str(exc)) from None
+            except Exception:
+                _log.exception("api ask failed for %r", question)
+                raise gr.Error(MSG_FAILED) from None
+
+        def document(doc_id: str) -> dict:
+            """One cleaned document: doc_id, title, source, date, url, text, and paragraph offsets."""
+            try:
+                return document_json(searcher, doc_id)
+            except UserProblem as exc:
+                raise gr.Error(str(exc)) from None
+
+        def index_info() -> dict:
+            """What the index holds: its sources (most frequent first), date span and number of documents."""
+            return facets.to_dict()
+
+        gr.api(ask, api_name="ask")
+        gr.api(document, api_name="document")
+        gr.api(index_info, api_name="index_info")
+    return demo
+
+
+def theme():
+    return gr.themes.Default(
+        primary_hue="blue",
+        # plain family names: a LocalFont or GoogleFont would make the page fetch font files
+        font=[gr.themes.Font(f.strip().strip('"')) for f in FONT_STACK.split(",")],
+        font_mono=[gr.themes.Font("Noto Sans Mono CJK SC"), gr.themes.Font("monospace")],
+    )
+
+
+def launch_options() -> dict:
+    """Keyword arguments for `Blocks.launch` that the page needs (theme with local CJK fonts)."""
+    return {"theme": theme(), "ssr_mode": False, "show_error": False, "footer_links": ["api"]}
+
+
+def serve(searcher, host: str = "127.0.0.1", port: int = 7860, block: bool = True, quiet: bool = False) -> gr.Blocks:
+    """Serve the page on http://host:port (this machine only by default). With `block=False`
+    it returns the running app at once (call `.close()` to stop it)."""
+    demo = build_app(searcher)
+    demo.queue(default_concurrency_limit=2)
+    if not quiet:
+        print(f"zhqa: serving on http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}", flush=True)
+    demo.launch(server_name=host, server_port=port, prevent_thread_lock=not block, quiet=quiet,
+                inbrowser=False, share=False, **launch_options())
+    return demo

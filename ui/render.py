@@ -1,0 +1,343 @@
+"""HTML for the web page: answer block, result cards, the document view and the report basket.
+
+Every string that comes from a document (text, title, source, date, citation, url ...) goes
+through `html.escape` before it enters HTML. Highlighting is computed on offsets of the raw
+text; each piece is escaped on its own and only then wrapped in markup, so a document holding
+`<script>` shows it as text and a highlight can never split an entity.
+
+The buttons carry what they need in data attributes (escaped): `.zq-copy` holds the exact text
+to put on the clipboard in `data-copy`; `.zq-add` / `.zq-open` hold `data-doc`, `data-start`,
+`data-end` (offsets into the document's cleaned text). The page's JavaScript (`ui.assets`)
+handles the clicks.
+"""
+from __future__ import annotations
+
+import html
+import logging
+import re
+from typing import Iterable, Mapping, Sequence
+
+_log = logging.getLogger(__name__)
+
+# question words that would light up half of every passage without telling anything
+STOPWORDS = frozenset(
+    """哪些 哪个 哪里 哪儿 什么 怎么 怎么办 怎样 如何 多少 为什么 为何 是否 是不是 有没有 能否 可以 请问 关于
+    情况 相关 主要 目前 一下 哪家 哪几个 几个 有关 以及 还有 我们 他们 进行""".split()
+)
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{3,}")
+_PHRASE_MIN = 3
+
+
+def esc(value) -> str:
+    """Escape anything for HTML text or a quoted attribute."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def attr(value) -> str:
+    """Escape for a quoted attribute value, keeping newlines and carriage returns exact."""
+    return esc(value).replace("\r", "&#13;").replace("\n", "&#10;")
+
+
+# --- which parts of a text to mark ------------------------------------------------
+def question_terms(question: str) -> list[str]:
+    """Words of the question worth highlighting: jieba tokens of two or more characters."""
+    if not question or not str(question).strip():
+        return []
+    import jieba
+
+    seen: dict[str, None] = {}
+    for token in jieba.lcut_for_search(str(question)):
+        token = token.strip()
+        if len(token) >= 2 and token not in STOPWORDS and not all(not ch.isalnum() for ch in token):
+            seen.setdefault(token, None)
+    return list(seen)
+
+
+def _find_all(text: str, needle: str) -> Iterable[tuple[int, int]]:
+    if not needle:
+        return
+    start = text.find(needle)
+    while start != -1:
+        yield start, start + len(needle)
+        start = text.find(needle, start + 1)
+
+
+def term_spans(question: str, text: str, terms: Sequence[str] | None = None) -> list[tuple[int, int]]:
+    """Offsets (into `text`) of the question's words and of longer phrases of the question found
+    verbatim (so 拿地即开工 is marked whole even though jieba cuts it into single characters)."""
+    if terms is None:
+        terms = question_terms(question)
+    spans: list[tuple[int, int]] = []
+    for term in terms:
+        spans.extend(_find_all(text, term))
+    for run in _CJK_RUN.findall(str(question or "")):
+        i = 0
+        while i <= len(run) - _PHRASE_MIN:
+            j = i + _PHRASE_MIN
+            if run[i:j] not in text:
+                i += 1
+                continue
+            while j < len(run) and run[i : j + 1] in text:
+                j += 1
+            spans.extend(_find_all(text, run[i:j]))
+            i = j
+    return merge_spans(spans)
+
+
+def merge_spans(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[list[int]] = []
+    for s, e in sorted((int(s), int(e)) for s, e in spans if e > s):
+        if out and s <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], e)
+        else:
+            out.append([s, e])
+    return [(s, e) for s, e in out]
+
+
+def layered(text: str, layers: Mapping[str, Sequence[tuple[int, int]]], mark_layer: str = "zq-hit") -> str:
+    """`text` escaped piece by piece, each piece wrapped in the classes of the layers covering it.
+
+    `layers` maps a CSS class to spans given as offsets into `text`. A piece covered by
+    `mark_layer` becomes `<mark class=...>`, any other covered piece `<span class=...>`.
+    """
+    n = len(text)
+    cuts = {0, n}
+    clipped: dict[str, list[tuple[int, int]]] = {}
+    for name, spans in layers.items():
+        ok = [(max(0, s), min(n, e)) for s, e in spans if min(n, e) > max(0, s)]
+        clipped[name] = merge_spans(ok)
+        for s, e in clipped[name]:
+            cuts.update((s, e))
+    points = sorted(cuts)
+    parts: list[str] = []
+    for a, b in zip(points, points[1:]):
+        piece = esc(text[a:b])
+        classes = [name for name, spans in clipped.items() if any(s <= a and b <= e for s, e in spans)]
+        if not classes:
+            parts.append(piece)
+        elif mark_layer in classes:
+            parts.append(f'<mark class="{" ".join(classes)}">{piece}</mark>')
+        else:
+            parts.append(f'<span class="{" ".join(classes)}">{piece}</span>')
+    return "".join(parts)
+
+
+# --- small pieces ------------------------------------------------------------------
+def copy_button(text: str, label: str = "复制段落和出处", title: str = "复制原文及其出处，可直接粘贴到报告") -> str:
+    return (
+        f'<button type="button" class="zq-btn zq-copy" data-copy="{attr(text)}" title="{esc(title)}">'
+        f"{esc(label)}</button>"
+    )
+
+
+def add_button(doc_id: str, start: int, end: int, label: str = "", kind: str = "passage") -> str:
+    return (
+        f'<button type="button" class="zq-btn zq-add" data-doc="{attr(doc_id)}" data-start="{int(start)}" '
+        f'data-end="{int(end)}" data-label="{attr(label)}" data-kind="{attr(kind)}" '
+        f'title="把这段原文和出处加入报告篮">加入报告</button>'
+    )
+
+
+def copy_text(text: str, citation: str) -> str:
+    """What a copy button puts on the clipboard: the exact text, a newline, the citation."""
+    return f"{text}\n{citation}"
+
+
+def message(text: str, kind: str = "info") -> str:
+    return f'<div class="zq-msg zq-msg-{esc(kind)}" role="status">{esc(text)}</div>'
+
+
+# --- the answer and the passages ---------------------------------------------------
+def render_places(answer: Mapping | None) -> str:
+    """The places answer block (`answer.to_dict()["answer"]`), or "" when there is none."""
+    if not answer or not answer.get("items"):
+        return ""
+    items = answer["items"]
+    lis = []
+    for item in items:
+        evidence = item.get("evidence", "")
+        citation = item.get("citation", "")
+        lis.append(
+            '<li class="zq-place">'
+            f'<div class="zq-place-name">{esc(item.get("name", ""))}</div>'
+            f'<div class="zq-evidence">{esc(evidence)}</div>'
+            f'<div class="zq-cite">{esc(citation)}</div>'
+            '<div class="zq-actions">'
+            + copy_button(copy_text(evidence, citation), "复制依据和出处")
+            + add_button(item.get("doc_id", ""), item.get("start", 0), item.get("end", 0), item.get("name", ""), "place")
+            + "</div></li>"
+        )
+    names = "、".join(esc(i.get("name", "")) for i in items)
+    return (
+        '<section class="zq-answer" aria-label="答案">'
+        f'<h3 class="zq-answer-head">答案：{names}</h3>'
+        '<p class="zq-answer-note">以下每一项都摘自文件原文，附出处。</p>'
+        f'<ol class="zq-places">{"".join(lis)}</ol></section>'
+    )
+
+
+def render_passage(p: Mapping, question: str = "", terms: Sequence[str] | None = None) -> str:
+    """One result card for a passage dict (`Passage.to_dict()`)."""
+    text = p.get("text", "")
+    base = int(p.get("start", 0))
+    highlights = [(int(s) - base, int(e) - base) for s, e in (p.get("highlights") or [])]
+    body = layered(text, {"zq-hit": term_spans(question, text, terms), "zq-key": highlights})
+    meta = [
+        f'<span class="zq-source">{esc(p.get("source") or "来源未注明")}</span>',
+        f'<span class="zq-date">{esc(p.get("date") or "日期未注明")}</span>',
+        f'<span class="zq-para">第{int(p.get("paragraph", 0))}段</span>',
+        f'<span class="zq-score" title="融合排序得分：只用于本次结果之间比较先后，不是概率或匹配度">'
+        f'排序分 {float(p.get("score", 0.0)):.4f}</span>',
+    ]
+    title = p.get("title") or p.get("doc_id", "")
+    return (
+        f'<article class="zq-card" data-rank="{int(p.get("rank", 0))}" data-doc="{attr(p.get("doc_id", ""))}">'
+        '<header class="zq-card-head">'
+        f'<span class="zq-rank" aria-label="第{int(p.get("rank", 0))}名">{int(p.get("rank", 0))}</span>'
+        f'<a href="#" role="button" class="zq-title zq-open" data-doc="{attr(p.get("doc_id", ""))}" '
+        f'data-start="{base}" data-end="{int(p.get("end", 0))}" title="打开全文，定位到这段">{esc(title)}</a>'
+        "</header>"
+        f'<div class="zq-meta">{"".join(meta)}</div>'
+        f'<div class="zq-text">{body}</div>'
+        f'<div class="zq-cite">出处：{esc(p.get("citation", ""))}</div>'
+        '<div class="zq-actions">'
+        + copy_button(copy_text(text, p.get("citation", "")))
+        + add_button(p.get("doc_id", ""), base, p.get("end", 0))
+        + f'<a href="#" role="button" class="zq-btn zq-open zq-open-btn" data-doc="{attr(p.get("doc_id", ""))}" '
+        f'data-start="{base}" data-end="{int(p.get("end", 0))}">查看全文</a>'
+        "</div></article>"
+    )
+
+
+def share_button(link: str) -> str:
+    """A button copying the page's deep link (`?q=...`, made absolute in the browser)."""
+    return (
+        f'<button type="button" class="zq-btn zq-share" data-link="{attr(link)}" '
+        'title="复制一个能直接打开这次检索结果的链接">复制分享链接</button>'
+    )
+
+
+def render_results(result: Mapping, filters_note: str = "", link: str = "") -> str:
+    """The result cards for `Answer.to_dict()`, with a header line and any notice. `link` is the
+    deep link of this search (`?q=...`): the header carries it for the address bar and a share button."""
+    question = result.get("question", "")
+    passages = result.get("passages") or []
+    terms = question_terms(question)
+    share = share_button(link) if link else ""
+    head = [
+        f'<div class="zq-results-head" data-share="{attr(link)}"><span>共 {len(passages)} 段原文，按相关程度排序'
+        f"{esc(filters_note)}</span>{share}</div>"
+    ]
+    if result.get("notice"):
+        head.append(message(result["notice"], "warn"))
+    if not passages:
+        return "".join(head) + message("没有找到相关段落。可以换个说法，或放宽来源和日期筛选。", "empty")
+    return "".join(head) + "".join(render_passage(p, question, terms) for p in passages)
+
+
+def render_answer(result: Mapping) -> str:
+    """The answer block standing above the passages ("" when the question asks for no places)."""
+    return render_places(result.get("answer"))
+
+
+# --- the document view ---------------------------------------------------------------
+def _safe_url(url: str) -> str:
+    url = (url or "").strip()
+    return url if re.match(r"^https?://", url, re.IGNORECASE) else ""
+
+
+def render_document(doc, focus: tuple[int, int] | None = None, question: str = "",
+                    highlights: Sequence[tuple[int, int]] = ()) -> str:
+    """The cleaned document, metadata on top, paragraphs numbered, the focus passage marked.
+
+    `doc` is an `index.Document`; `focus` and `highlights` are offsets into `doc.text`.
+    """
+    from qa import cite_document
+
+    spans = doc.paragraph_spans()
+    fs, fe = focus if focus else (-1, -1)
+    focus_ok = 0 <= fs < fe <= len(doc.text)
+    terms = question_terms(question) if question and focus_ok else []
+    meta = [
+        f'<span class="zq-source">{esc(doc.source or "来源未注明")}</span>',
+        f'<span class="zq-date">{esc(doc.date or "日期未注明")}</span>',
+        f'<span class="zq-npara">共 {len(spans)} 段</span>',
+        f'<span class="zq-docid">{esc(doc.doc_id)}</span>',
+    ]
+    url = _safe_url(doc.url)
+    if url:
+        meta.append(f'<a class="zq-url" href="{attr(url)}" target="_blank" rel="noopener noreferrer">原文链接</a>')
+    elif doc.url:
+        meta.append(f'<span class="zq-url">{esc(doc.url)}</span>')
+    head = (
+        '<header class="zq-doc-head">'
+        '<button type="button" class="zq-btn zq-back" title="回到检索结果">← 返回结果</button>'
+        f'<h2 class="zq-doc-title">{esc(doc.title or doc.doc_id)}</h2>'
+        f'<div class="zq-meta">{"".join(meta)}</div>'
+    )
+    if focus_ok:
+        first, last = doc.paragraph_at(fs), doc.paragraph_at(fe - 1)
+        citation = cite_document(doc, first, last)
+        excerpt = doc.text[fs:fe]
+        head += (
+            f'<div class="zq-doc-focusbar">高亮的是检索到的段落（{esc(citation)}）'
+            '<span class="zq-actions">'
+            + copy_button(copy_text(excerpt, citation))
+            + add_button(doc.doc_id, fs, fe)
+            + '<button type="button" class="zq-btn zq-goto">回到高亮处</button></span></div>'
+        )
+    head += "</header>"
+    paras = []
+    for n, (ps, pe) in enumerate(spans, start=1):
+        text = doc.text[ps:pe]
+        layers: dict[str, list[tuple[int, int]]] = {}
+        in_focus = focus_ok and fs < pe and ps < fe
+        if in_focus:
+            layers["zq-focus"] = [(max(fs, ps) - ps, min(fe, pe) - ps)]
+            if terms:
+                inside = text[max(fs, ps) - ps : min(fe, pe) - ps]
+                off = max(fs, ps) - ps
+                layers["zq-hit"] = [(s + off, e + off) for s, e in term_spans(question, inside, terms)]
+            layers["zq-key"] = [(s - ps, e - ps) for s, e in highlights if s < pe and ps < e]
+        if not text.strip():
+            continue
+        body = layered(text, layers) if layers else esc(text)
+        cite = cite_document(doc, n)
+        paras.append(
+            f'<div class="zq-doc-para{" zq-in-focus" if in_focus else ""}" id="zq-p-{n}">'
+            f'<span class="zq-pnum" title="第{n}段">{n}</span>'
+            f'<p class="zq-doc-text">{body}</p>'
+            '<span class="zq-para-actions">'
+            + copy_button(copy_text(text, cite), "复制", "复制本段原文及其出处")
+            + add_button(doc.doc_id, ps, pe)
+            + "</span></div>"
+        )
+    body = "".join(paras)
+    focus_attr = f"{fs}-{fe}" if focus_ok else ""
+    return f'<article class="zq-doc" data-doc="{attr(doc.doc_id)}" data-focus="{focus_attr}">{head}<div class="zq-doc-body">{body}</div></article>'
+
+
+def render_document_placeholder() -> str:
+    return message("在“检索”页点击结果的标题或“查看全文”，这里会显示整篇文件，并定位到那一段。", "empty")
+
+
+# --- the report basket ---------------------------------------------------------------------
+def render_basket(items: Sequence[Mapping]) -> str:
+    """The basket: numbered excerpts with their citations and up / down / remove buttons."""
+    if not items:
+        return message("报告篮是空的。在答案或结果段落上点“加入报告”，摘录会出现在这里，可排序后导出为 Word 或 Markdown。", "empty")
+    lis = []
+    last = len(items) - 1
+    for i, item in enumerate(items):
+        label = f'<span class="zq-basket-label">{esc(item["label"])}</span>' if item.get("label") else ""
+        lis.append(
+            f'<li class="zq-basket-item" data-i="{i}">'
+            f'<div class="zq-basket-text">{label}{esc(item.get("text", ""))}</div>'
+            f'<div class="zq-cite">{esc(item.get("citation", ""))}</div>'
+            '<div class="zq-actions">'
+            f'<button type="button" class="zq-btn zq-move" data-i="{i}" data-op="up"{" disabled" if i == 0 else ""} title="上移">↑ 上移</button>'
+            f'<button type="button" class="zq-btn zq-move" data-i="{i}" data-op="down"{" disabled" if i == last else ""} title="下移">↓ 下移</button>'
+            f'<button type="button" class="zq-btn zq-move zq-remove" data-i="{i}" data-op="remove" title="从报告篮移除">移除</button>'
+            "</div></li>"
+        )
+    return f'<div class="zq-basket-head">报告篮里有 {len(items)} 条摘录</div><ol class="zq-basket">{"".join(lis)}</ol>'
