@@ -7,6 +7,9 @@ from .passage import Passage
 from .search import Filters, Searcher
 
 
+PLACE_DEPTH = 10
+
+
 @dataclass
 class Answer:
     question: str
@@ -31,8 +34,10 @@ def ask(searcher: Searcher, question: str, k: int = 5, filters: Filters | None =
     from .places import answer_places
 
     prepared = searcher.prepare(question)
-    passages = searcher.search(prepared.text, k=k, filters=filters)
+    # places are read from a deeper list than is shown: a city's only evidence may rank 6th-10th
+    candidates = searcher.search(prepared.text, k=max(k, PLACE_DEPTH), filters=filters)
+    passages = candidates[:k]
     for p in passages:
         p.highlights = best_sentences(prepared.text, p.text, p.start)
-    places = answer_places(prepared.text, passages, searcher.index.documents)
+    places = answer_places(prepared.text, candidates, searcher.index.documents)
     return Answer(question=str(question).strip(), passages=passages, places=places, notice=prepared.notice)
