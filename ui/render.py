@@ -24,6 +24,8 @@ STOPWORDS = frozenset(
     """哪些 哪个 哪里 哪儿 什么 怎么 怎么办 怎样 如何 多少 为什么 为何 是否 是不是 有没有 能否 可以 请问 关于
     情况 相关 主要 目前 一下 哪家 哪几个 几个 有关 以及 还有 我们 他们 进行""".split()
 )
+# "哪些城市" asks for a kind of place; marking every 城市 in the passages would be noise
+_ASKED_KIND = re.compile(r"(哪些|哪个|哪几个|哪几|什么|哪)(城市|地方|地区|省份|省|市|县区|区县|县|区)")
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{3,}")
 _PHRASE_MIN = 3
 
@@ -46,7 +48,7 @@ def question_terms(question: str) -> list[str]:
     import jieba
 
     seen: dict[str, None] = {}
-    for token in jieba.lcut_for_search(str(question)):
+    for token in jieba.lcut_for_search(_ASKED_KIND.sub(" ", str(question))):
         token = token.strip()
         if len(token) >= 2 and token not in STOPWORDS and not all(not ch.isalnum() for ch in token):
             seen.setdefault(token, None)
