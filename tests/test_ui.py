@@ -31,7 +31,8 @@ def test_question_phrases_are_marked_whole():
     text = "晋城推出拿地即开工等改革举措，城市更新也在推进。"
     marked = [text[s:e] for s, e in term_spans(QUESTION, text)]
     assert "拿地即开工" in marked
-    assert "城市" in marked
+    # 哪些城市 names the kind of answer wanted, not a word to find: 城市 stays unmarked
+    assert "城市" not in marked
     assert "哪些" not in marked
 
 
