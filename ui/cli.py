@@ -59,7 +59,7 @@ def _build(corpus: Path, index_dir: Path, model: str, quiet: bool = False):
 
 def open_searcher(index_dir: Path, corpus: Path, model: str | None, build_if_stale: bool = True, quiet: bool = False):
     """The searcher for `index_dir`, building the index first when there is none (or it is stale)."""
-    from index import corpus_fingerprint, index_exists, load_index
+    from index import IndexMismatch, corpus_fingerprint, index_exists, load_index
     from index.config import Settings
     from qa import Searcher
 
@@ -68,7 +68,15 @@ def open_searcher(index_dir: Path, corpus: Path, model: str | None, build_if_sta
             print(f"no index at {index_dir}: building it from {corpus} ...", file=sys.stderr)
         index = _build(corpus, index_dir, model or Settings().model, quiet=quiet)
         return Searcher(index)
-    index = load_index(index_dir)
+    try:
+        index = load_index(index_dir)
+    except IndexMismatch:
+        # made by another version of zhqa: the index is derived data, so remake it from the corpus
+        if not (build_if_stale and corpus.exists()):
+            raise
+        if not quiet:
+            print(f"the index at {index_dir} was made by another version of zhqa: rebuilding it from {corpus} ...", file=sys.stderr)
+        return Searcher(_build(corpus, index_dir, model or Settings().model, quiet=quiet))
     if model is not None:
         index.check_compatible(model=model)
     if build_if_stale and corpus.exists() and Path(index.manifest.get("corpus", "")) == corpus.resolve():
