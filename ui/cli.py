@@ -57,6 +57,17 @@ def _build(corpus: Path, index_dir: Path, model: str, quiet: bool = False):
     return index
 
 
+def _built_from(index_dir: Path) -> Path | None:
+    """The corpus an index says it was built from, read without loading the index."""
+    from index.store import live_version
+
+    version = live_version(index_dir)
+    try:
+        return Path(json.loads((version / "manifest.json").read_text(encoding="utf-8"))["corpus"])
+    except (TypeError, OSError, ValueError, KeyError):
+        return None
+
+
 def open_searcher(index_dir: Path, corpus: Path, model: str | None, build_if_stale: bool = True, quiet: bool = False):
     """The searcher for `index_dir`, building the index first when there is none (or it is stale)."""
     from index import IndexMismatch, corpus_fingerprint, index_exists, load_index
@@ -72,7 +83,7 @@ def open_searcher(index_dir: Path, corpus: Path, model: str | None, build_if_sta
         index = load_index(index_dir)
     except IndexMismatch:
         # made by another version of zhqa: the index is derived data, so remake it from the corpus
-        if not (build_if_stale and corpus.exists()):
+        if not (build_if_stale and corpus.exists() and _built_from(index_dir) == corpus.resolve()):
             raise
         if not quiet:
             print(f"the index at {index_dir} was made by another version of zhqa: rebuilding it from {corpus} ...", file=sys.stderr)
