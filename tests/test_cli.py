@@ -88,3 +88,23 @@ def test_binary_and_gb18030_corpus(tmp_path):
     assert asked.returncode == 0, asked.stderr
     top = json.loads(asked.stdout)["passages"][0]
     assert top["doc_id"] == "gbk_doc" and "交房即办证" in top["text"]
+
+
+def test_old_format_index_is_rebuilt_only_from_its_own_corpus(tmp_path):
+    from index.store import live_version
+
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("标题\n\n保定市推行拿地即开工改革。\n", encoding="utf-8")
+    index_dir = tmp_path / "idx"
+    assert run("build", "--corpus", str(corpus), "--index", str(index_dir)).returncode == 0
+    manifest = live_version(index_dir) / "manifest.json"
+    manifest.write_text(manifest.read_text(encoding="utf-8").replace('"format": ', '"format": -1, "was": '), encoding="utf-8")
+    # asked with another corpus: refused, nothing touched
+    other = run("ask", "--index", str(index_dir), "--corpus", str(tmp_path), "拿地即开工")
+    assert other.returncode == 2 and "another version" in other.stderr
+    assert live_version(index_dir) / "manifest.json" == manifest and manifest.exists()
+    # asked with its own corpus: remade
+    own = run("ask", "--index", str(index_dir), "--corpus", str(corpus), "--json", "拿地即开工")
+    assert own.returncode == 0, own.stderr
+    assert "rebuilding" in own.stderr and json.loads(own.stdout)["passages"][0]["doc_id"] == "a"

@@ -69,14 +69,15 @@ def _built_from(index_dir: Path) -> Path | None:
 
 
 def open_searcher(index_dir: Path, corpus: Path, model: str | None, build_if_stale: bool = True, quiet: bool = False):
-    """The searcher for `index_dir`, building the index first when there is none (or it is stale)."""
+    """The searcher for `index_dir`, building the index first when there is none (or it is stale).
+
+    `quiet` hides progress bars (for --json callers); what is being rebuilt is always said on stderr."""
     from index import IndexMismatch, corpus_fingerprint, index_exists, load_index
     from index.config import Settings
     from qa import Searcher
 
     if not index_exists(index_dir):
-        if not quiet:
-            print(f"no index at {index_dir}: building it from {corpus} ...", file=sys.stderr)
+        print(f"no index at {index_dir}: building it from {corpus} ...", file=sys.stderr)
         index = _build(corpus, index_dir, model or Settings().model, quiet=quiet)
         return Searcher(index)
     try:
@@ -85,15 +86,13 @@ def open_searcher(index_dir: Path, corpus: Path, model: str | None, build_if_sta
         # made by another version of zhqa: the index is derived data, so remake it from the corpus
         if not (build_if_stale and corpus.exists() and _built_from(index_dir) == corpus.resolve()):
             raise
-        if not quiet:
-            print(f"the index at {index_dir} was made by another version of zhqa: rebuilding it from {corpus} ...", file=sys.stderr)
+        print(f"the index at {index_dir} was made by another version of zhqa: rebuilding it from {corpus} ...", file=sys.stderr)
         return Searcher(_build(corpus, index_dir, model or Settings().model, quiet=quiet))
     if model is not None:
         index.check_compatible(model=model)
     if build_if_stale and corpus.exists() and Path(index.manifest.get("corpus", "")) == corpus.resolve():
         if index.manifest.get("corpus_files") != corpus_fingerprint(corpus):
-            if not quiet:
-                print(f"the corpus {corpus} changed since the index was built: rebuilding ...", file=sys.stderr)
+            print(f"the corpus {corpus} changed since the index was built: rebuilding ...", file=sys.stderr)
             index = _build(corpus, index_dir, index.model, quiet=quiet)
     return Searcher(index)
 
