@@ -69,7 +69,7 @@ class PlaceItem:
 
     def to_dict(self) -> dict:
         return {"name": self.name, "evidence": self.evidence, "doc_id": self.doc_id, "start": self.start,
-                "end": self.end, "citation": self.citation}
+                "end": self.end, "citation": self.citation, "resolved_from": self.resolved_from}
 
     def evidence_line(self) -> str:
         """The evidence as shown to a reader, with how the place was resolved."""

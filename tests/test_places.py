@@ -187,7 +187,8 @@ def test_evidence_round_trips_into_the_cleaned_text(searcher):
             assert citation.match(item.citation), item.citation
             assert f"第{doc.paragraph_at(item.start)}段" in item.citation
             d = item.to_dict()
-            assert list(d) == ["name", "evidence", "doc_id", "start", "end", "citation"]
+            # the fields the JSON contract names, then how a 我市-style reference was resolved (or null)
+            assert list(d) == ["name", "evidence", "doc_id", "start", "end", "citation", "resolved_from"]
     assert _answer(searcher, "哪些城市推行拿地即开工?").to_dict()["type"] == "places"
 
 

@@ -52,6 +52,7 @@ CSS = """
 .zq-score { opacity: .75; }
 .zq-text, .zq-basket-text { white-space: pre-wrap; line-height: 1.8; font-size: 1rem; overflow-wrap: anywhere; }
 .zq-cite { font-size: .85rem; color: var(--body-text-color-subdued); margin: .4rem 0 .2rem; overflow-wrap: anywhere; }
+.zq-resolved { font-size: .85rem; color: var(--body-text-color-subdued); margin: .2rem 0 0; }
 mark.zq-hit { background: #ffe58f; color: #1f1f1f; padding: 0 1px; border-radius: 2px; }
 .zq-key { background: rgba(37,99,235,.10); border-bottom: 2px solid rgba(37,99,235,.55); }
 mark.zq-key { border-bottom: 2px solid rgba(37,99,235,.55); }

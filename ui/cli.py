@@ -130,6 +130,8 @@ def _print_answer(answer, out) -> None:
         print("答：", file=out)
         for item in answer.places.items:
             print(f"  · {item.name}：{item.evidence}", file=out)
+            if item.resolved_from:
+                print(f"    指代：{item.resolved_from}", file=out)
             print(f"    —— {item.citation}", file=out)
     if not answer.passages:
         print("  没有找到相关段落。", file=out)

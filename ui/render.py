@@ -163,7 +163,8 @@ def render_places(answer: Mapping | None) -> str:
             '<li class="zq-place">'
             f'<div class="zq-place-name">{esc(item.get("name", ""))}</div>'
             f'<div class="zq-evidence">{esc(evidence)}</div>'
-            f'<div class="zq-cite">{esc(citation)}</div>'
+            + (f'<div class="zq-resolved">指代：{esc(item["resolved_from"])}</div>' if item.get("resolved_from") else "")
+            + f'<div class="zq-cite">{esc(citation)}</div>'
             '<div class="zq-actions">'
             + copy_button(copy_text(evidence, citation), "复制依据和出处")
             + add_button(item.get("doc_id", ""), item.get("start", 0), item.get("end", 0), item.get("name", ""), "place")
