@@ -21,7 +21,7 @@ from .document import Document
 from .embedding import get_embedder
 from .loading import load_corpus
 from .store import Index
-from .tokenization import tokenize
+from .tokenization import BM25_TOKENS, tokenize
 
 log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.ERROR)  # it warns on every build about token input
@@ -60,6 +60,11 @@ def _versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             pass
     return found
+
+
+def index_features() -> dict[str, str]:
+    """What goes into an index besides the chunk text, recorded in its manifest (see Index.check_compatible)."""
+    return {"bm25_tokens": BM25_TOKENS, "embedded_text": "chunk"}
 
 
 def _bm25(token_lists: list[list[str]]) -> bm25s.BM25:
@@ -120,6 +125,7 @@ def build_index(
         "model": model,
         "dimension": embedder.dimension,
         "chunk": chunk.to_dict(),
+        "features": index_features(),
         "corpus": str(corpus.resolve()),
         "corpus_files": corpus_fingerprint(corpus),
         "versions": _versions(),

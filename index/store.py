@@ -23,7 +23,7 @@ import numpy as np
 from .chunking import Chunk
 from .document import Document
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: BM25 over jieba words + CJK characters and bigrams; manifest "features"
 CURRENT = "CURRENT"
 
 
@@ -64,8 +64,16 @@ class Index:
         return self.manifest["model"]
 
     def check_compatible(self, model: str | None = None, chunk: dict | None = None) -> None:
-        """Refuse an index made with another model or other chunk settings."""
+        """Refuse an index made with another model, other chunk settings or other index features."""
+        from .building import index_features
+
         where = f" at {self.path}" if self.path else ""
+        features = index_features()
+        if self.manifest.get("features") != features:
+            raise IndexMismatch(
+                f"the index{where} was built with index features {self.manifest.get('features')}, not {features} "
+                "(an older version of zhqa); rebuild it with: zhqa build"
+            )
         if model is not None and model != self.manifest["model"]:
             raise IndexMismatch(
                 f"the index{where} was built with model {self.manifest['model']!r}, not {model!r}; "
@@ -151,13 +159,18 @@ def load(index_dir: Path) -> Index:
     try:
         manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
         if manifest.get("format") != FORMAT_VERSION:
-            raise IndexBroken(f"index format {manifest.get('format')} is not {FORMAT_VERSION}")
+            raise IndexMismatch(
+                f"the index at {index_dir} has format {manifest.get('format')}, made by another version of zhqa "
+                f"(this one reads format {FORMAT_VERSION}); rebuild it with: zhqa build --index {index_dir}"
+            )
         documents = {d["doc_id"]: Document.from_dict(d) for d in _read_jsonl(version / "documents.jsonl")}
         chunks = [Chunk.from_dict(c) for c in _read_jsonl(version / "chunks.jsonl")]
         dense = faiss.read_index(str(version / "dense.faiss"))
         bm25 = bm25s.BM25.load(str(version / "bm25"), show_progress=False, verbosity=0)
         title_dir = version / "title_bm25"
         title_bm25 = bm25s.BM25.load(str(title_dir), show_progress=False, verbosity=0) if title_dir.is_dir() else None
+    except IndexMismatch:
+        raise
     except IndexBroken as exc:
         raise IndexBroken(f"the index at {index_dir} is damaged ({exc}); rebuild it with: zhqa build --index {index_dir}") from exc
     except Exception as exc:  # json, faiss, numpy and OS errors all mean the same to the user

@@ -1,7 +1,22 @@
-"""Weighted reciprocal-rank fusion of several rankings.
+"""Fusing the dense and BM25 retrievers into one ranking.
 
-Each ranking contributes weight / (k + rank) for every item it ranks (rank from 1),
-so an item found high by several retrievers beats one found by a single retriever.
+Two methods:
+
+* ``"zscore"`` (the default): each retriever's scores over the whole index (or over the chunks a filter
+  admits) are standardised per question, z = (score - mean) / std, and mixed convexly,
+  ``alpha * z_dense + (1 - alpha) * z_bm25``, over the union of both retrievers' top candidates. Unlike
+  rank fusion this keeps *how far* ahead a chunk is: a chunk that BM25 scores far above everything else
+  (a rare exact term) wins even when the dense model ranks it only fifth, and vice versa.
+* ``"rrf"``: weighted reciprocal-rank fusion; each ranking contributes weight / (k + rank).
+
+Either way a chunk holding a long verbatim run of the question (4+ CJK characters, e.g. 拿地即开工) gets
+a small bonus proportional to the length of its longest such run.
+
+Defaults were chosen on stard_train and the seed questions together: zscore, alpha 0.6, phrase bonus 0.5
+gives stard_train nDCG@10 0.592 (dense 0.561, BM25 0.544, plain RRF 0.595 with the same BM25 tokens) and
+seed Recall@5 1.000 / MRR@10 0.965 (plain RRF: 0.976 / 0.912, RRF + phrase bonus 1.0: 1.000 / 0.942 but
+stard_train 0.537). A larger dense share helps stard_train a little (alpha 0.7: 0.603) and costs the seed
+questions more (MRR@10 0.948, and 拿地即开工 no longer finds all three cities in the top 5).
 """
 from __future__ import annotations
 
@@ -9,14 +24,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
+FUSION_METHODS = ("zscore", "rrf")
+
 
 @dataclass(frozen=True)
 class FusionSettings:
-    k: int = 60
-    dense_weight: float = 1.0
+    method: str = "zscore"  # "zscore" (score-level, convex) or "rrf" (reciprocal rank)
+    alpha: float = 0.6  # zscore: the dense share of the mix (1 - alpha for BM25)
+    k: int = 60  # rrf: the rank constant
+    dense_weight: float = 1.0  # rrf weights
     bm25_weight: float = 1.0
-    title_weight: float = 0.0  # the document title as its own BM25 field
-    phrase_bonus: float = 1.0  # added per exact multi-character phrase of the question found in the chunk
+    title_weight: float = 0.0  # rrf: the document title as its own BM25 field
+    phrase_bonus: float = 0.5  # per 4 characters of the longest verbatim question run in the chunk
+    # (zscore: in standard deviations; rrf: in units of a first rank, 1 / (k + 1))
     candidates: int = 100  # how deep each retriever's ranking is read
 
 
@@ -29,3 +49,21 @@ def reciprocal_rank_fusion(rankings: list[tuple[np.ndarray, float]], k: int = 60
         for rank, item in enumerate(ranked.tolist(), start=1):
             fused[item] = fused.get(item, 0.0) + weight / (k + rank)
     return fused
+
+
+def standardise(scores: np.ndarray, allowed: np.ndarray | None = None) -> np.ndarray:
+    """Per-question z-scores of `scores`, with mean and spread taken over the `allowed` items."""
+    scores = np.asarray(scores, dtype=np.float64)
+    pool = scores if allowed is None else scores[allowed]
+    if pool.size == 0:
+        return np.zeros_like(scores)
+    spread = pool.std()
+    return (scores - pool.mean()) / spread if spread > 1e-12 else np.zeros_like(scores)
+
+
+def zscore_fusion(
+    dense: np.ndarray, bm25: np.ndarray, candidates: np.ndarray, alpha: float, allowed: np.ndarray | None = None
+) -> dict[int, float]:
+    """{candidate: alpha * z(dense) + (1 - alpha) * z(bm25)} from full score arrays over all items."""
+    mixed = alpha * standardise(dense, allowed) + (1.0 - alpha) * standardise(bm25, allowed)
+    return {int(i): float(mixed[i]) for i in candidates}

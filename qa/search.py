@@ -10,10 +10,10 @@ import numpy as np
 
 from index import Index, load_index
 from index.embedding import Embedder, get_embedder
-from index.tokenization import tokenize
+from index.tokenization import query_tokens
 
 from .citation import cite_document
-from .fusion import FusionSettings, reciprocal_rank_fusion
+from .fusion import FUSION_METHODS, FusionSettings, reciprocal_rank_fusion, zscore_fusion
 from .passage import Passage
 
 RETRIEVERS = ("bm25", "dense", "hybrid")
@@ -72,7 +72,10 @@ class Searcher:
     def __init__(self, index: Index, embedder: Embedder | None = None, fusion: FusionSettings = FusionSettings()):
         self.index = index
         self.embedder = embedder or get_embedder(index.model)
+        if fusion.method not in FUSION_METHODS:
+            raise ValueError(f"unknown fusion method {fusion.method!r}; choose one of {', '.join(FUSION_METHODS)}")
         self.fusion = fusion
+        self._vectors: np.ndarray | None = None  # the chunk vectors, read out of FAISS on first use
         docs = index.documents
         self._chunk_source = [docs[c.doc_id].source for c in index.chunks]
         self._chunk_date = [docs[c.doc_id].date for c in index.chunks]
@@ -100,19 +103,28 @@ class Searcher:
             return None
         return np.array([filters.admits(s, d) for s, d in zip(self._chunk_source, self._chunk_date)], dtype=bool)
 
-    def _bm25_ranking(self, question: str, allowed: np.ndarray | None, depth: int) -> np.ndarray:
-        tokens = tokenize(question)
+    def _bm25_scores(self, question: str) -> np.ndarray:
+        tokens = query_tokens(question)
         if not tokens:
-            return np.array([], dtype=np.int64)
-        scores = self.index.bm25.get_scores(tokens)
-        return _top(scores, allowed, depth)
+            return np.zeros(len(self.index.chunks))
+        return np.asarray(self.index.bm25.get_scores(tokens), dtype=np.float64)
+
+    def _bm25_ranking(self, question: str, allowed: np.ndarray | None, depth: int) -> np.ndarray:
+        return _top(self._bm25_scores(question), allowed, depth)
 
     def _title_ranking(self, question: str, allowed: np.ndarray | None, depth: int) -> np.ndarray:
         if self.index.title_bm25 is None:
             return np.array([], dtype=np.int64)
-        tokens = tokenize(question)
+        tokens = query_tokens(question)
         scores = self.index.title_bm25.get_scores(tokens) if tokens else np.zeros(len(self.index.chunks))
         return _top(scores, allowed, depth)
+
+    def _dense_scores(self, question: str) -> np.ndarray:
+        """Cosine of the question with every chunk (the vectors are normalised)."""
+        if self._vectors is None:
+            self._vectors = self.index.dense.reconstruct_n(0, self.index.dense.ntotal)
+        query = self.embedder.encode_query(question)
+        return (self._vectors @ query[0]).astype(np.float64)
 
     def _dense_ranking(self, question: str, allowed: np.ndarray | None, depth: int) -> np.ndarray:
         total = self.index.dense.ntotal
@@ -143,20 +155,27 @@ class Searcher:
 
     def _hybrid(self, question: str, allowed: np.ndarray | None, depth: int) -> list[tuple[int, float]]:
         f = self.fusion
-        rankings = [
-            (self._dense_ranking(question, allowed, depth), f.dense_weight),
-            (self._bm25_ranking(question, allowed, depth), f.bm25_weight),
-        ]
-        if f.title_weight:
-            rankings.append((self._title_ranking(question, allowed, depth), f.title_weight))
-        fused = reciprocal_rank_fusion(rankings, k=f.k)
+        if f.method == "zscore":
+            dense, bm25 = self._dense_scores(question), self._bm25_scores(question)
+            candidates = np.union1d(_top(dense, allowed, depth, positive_only=False), _top(bm25, allowed, depth))
+            fused = zscore_fusion(dense, bm25, candidates, f.alpha, allowed)
+            bonus_unit = 1.0
+        else:
+            rankings = [
+                (self._dense_ranking(question, allowed, depth), f.dense_weight),
+                (self._bm25_ranking(question, allowed, depth), f.bm25_weight),
+            ]
+            if f.title_weight:
+                rankings.append((self._title_ranking(question, allowed, depth), f.title_weight))
+            fused = reciprocal_rank_fusion(rankings, k=f.k)
+            bonus_unit = 1.0 / (f.k + 1)
         if f.phrase_bonus:
             phrases = _phrases(question)
             for i in fused:
                 text = self.index.chunks[i].text
                 longest = next((len(p) for p in phrases if p in text), 0)
                 if longest:
-                    fused[i] += f.phrase_bonus * longest / _PHRASE_MIN / (f.k + 1)
+                    fused[i] += f.phrase_bonus * bonus_unit * longest / _PHRASE_MIN
         return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
 
     def _passage(self, rank: int, chunk_index: int, score: float) -> Passage:
@@ -169,11 +188,12 @@ class Searcher:
         )
 
 
-def _top(scores: np.ndarray, allowed: np.ndarray | None, depth: int) -> np.ndarray:
-    """Indices of the best positive scores, best first (ties by position, for stable output)."""
-    scores = np.asarray(scores, dtype=np.float64).copy()
+def _top(scores: np.ndarray, allowed: np.ndarray | None, depth: int, positive_only: bool = True) -> np.ndarray:
+    """Indices of the best scores (only positive ones unless told), best first, ties by position."""
+    scores = np.asarray(scores, dtype=np.float64)
+    keep = scores > 0 if positive_only else np.ones(len(scores), dtype=bool)
     if allowed is not None:
-        scores[~allowed] = 0.0
-    hits = np.flatnonzero(scores > 0)
+        keep &= allowed
+    hits = np.flatnonzero(keep)
     order = hits[np.lexsort((hits, -scores[hits]))]
     return order[:depth]
