@@ -8,9 +8,9 @@ from dataclasses import asdict, dataclass, field
 class Passage:
     """A search result.
 
-    `score` is the fused ranking score (reciprocal-rank fusion of the dense and BM25
-    rankings, plus the documented bonuses): higher is better, comparable only within
-    one answer. It is not a probability and must not be shown as a percentage.
+    `score` is the fused ranking score (see `qa.fusion`: standardised dense and BM25 scores
+    mixed per question, plus the phrase bonus): higher is better, comparable only within
+    one answer, possibly negative. It is not a probability and must not be shown as a percentage.
     `text == document.text[start:end]` always holds.
     """
 
