@@ -20,6 +20,7 @@ from .config import DEFAULT_MODEL, ChunkSettings
 from .document import Document
 from .embedding import get_embedder
 from .loading import load_corpus
+from .sentences import split_sentences
 from .store import Index
 from .tokenization import BM25_TOKENS, tokenize
 
@@ -64,7 +65,20 @@ def _versions() -> dict[str, str]:
 
 def index_features() -> dict[str, str]:
     """What goes into an index besides the chunk text, recorded in its manifest (see Index.check_compatible)."""
-    return {"bm25_tokens": BM25_TOKENS, "embedded_text": "chunk"}
+    return {"bm25_tokens": BM25_TOKENS, "embedded_text": "chunk", "dense_sentences": "max"}
+
+
+def chunk_sentences(chunks: list[Chunk]) -> tuple[list[str], np.ndarray]:
+    """The non-empty, stripped sentences of each chunk and the index of the chunk each came from."""
+    texts: list[str] = []
+    owners: list[int] = []
+    for i, c in enumerate(chunks):
+        for start, end in split_sentences(c.text):
+            text = c.text[start:end].strip()
+            if text:
+                texts.append(text)
+                owners.append(i)
+    return texts, np.array(owners, dtype=np.int32)
 
 
 def _bm25(token_lists: list[list[str]]) -> bm25s.BM25:
@@ -115,6 +129,17 @@ def build_index(
     dense = faiss.IndexFlatIP(embedder.dimension)  # inner product over normalised vectors = cosine
     dense.add(vectors)
 
+    # every sentence of every chunk, embedded on its own: search scores a chunk by its best sentence too
+    sentence_texts, owners = chunk_sentences(chunks)
+    parts = []
+    with tqdm(total=len(sentence_texts), desc="embedding sentences", unit="sentence", disable=not progress, file=sys.stderr) as bar:
+        for i in range(0, len(sentence_texts), batch):
+            parts.append(embedder.encode_passages(sentence_texts[i : i + batch], batch_size=batch))
+            bar.update(len(sentence_texts[i : i + batch]))
+    sentences = faiss.IndexFlatIP(embedder.dimension)
+    if parts:
+        sentences.add(np.vstack(parts))
+
     by_id = {d.doc_id: d for d in documents}
     bm25 = _bm25([tokenize(c.text) for c in tqdm(chunks, desc="BM25", unit="chunk", disable=not progress, file=sys.stderr)])
     # the title as its own field, scored per chunk through its document
@@ -133,7 +158,7 @@ def build_index(
         "n_documents": len(documents),
         "n_chunks": len(chunks),
     }
-    index = Index(manifest, by_id, chunks, dense, bm25, title_bm25)
+    index = Index(manifest, by_id, chunks, dense, bm25, title_bm25, sentences=sentences, sentence_owner=owners)
     store.save(index, Path(index_dir))
     report = BuildReport(len(documents), len(chunks), time.perf_counter() - started, warnings)
     return index, report

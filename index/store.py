@@ -2,7 +2,8 @@
 
 Layout of an index folder:
     CURRENT          name of the live version folder (replaced atomically)
-    v-<stamp>/       manifest.json, documents.jsonl, chunks.jsonl, dense.faiss, bm25/
+    v-<stamp>/       manifest.json, documents.jsonl, chunks.jsonl, dense.faiss, bm25/,
+                     sentences.faiss (one vector per sentence of each chunk), sentence_owner.npy
 A build writes a new version folder completely, then swaps CURRENT with os.replace,
 so a build that dies halfway leaves the previous index usable.
 """
@@ -23,7 +24,8 @@ import numpy as np
 from .chunking import Chunk
 from .document import Document
 
-FORMAT_VERSION = 2  # 2: BM25 over jieba words + CJK characters and bigrams; manifest "features"
+FORMAT_VERSION = 3  # 2: BM25 over jieba words + CJK characters and bigrams; manifest "features"
+# 3: sentence vectors (sentences.faiss, sentence_owner.npy) for sentence-level dense scoring
 CURRENT = "CURRENT"
 
 
@@ -54,6 +56,8 @@ class Index:
     bm25: bm25s.BM25
     title_bm25: bm25s.BM25 | None = None
     path: Path | None = None
+    sentences: faiss.Index | None = None  # one vector per sentence of each chunk
+    sentence_owner: np.ndarray | None = None  # int32 chunk index of each sentence vector
     chunk_doc_ids: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -118,6 +122,9 @@ def save(index: Index, index_dir: Path) -> Path:
         index.bm25.save(str(staging / "bm25"), show_progress=False)
         if index.title_bm25 is not None:
             index.title_bm25.save(str(staging / "title_bm25"), show_progress=False)
+        if index.sentences is not None:
+            faiss.write_index(index.sentences, str(staging / "sentences.faiss"))
+            np.save(staging / "sentence_owner.npy", np.asarray(index.sentence_owner, dtype=np.int32))
         # the manifest is written last: a version folder without one is incomplete
         (staging / "manifest.json").write_text(json.dumps(index.manifest, ensure_ascii=False, indent=2), encoding="utf-8")
         version = index_dir / f"v-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{staging.name[-6:]}"
@@ -169,6 +176,8 @@ def load(index_dir: Path) -> Index:
         bm25 = bm25s.BM25.load(str(version / "bm25"), show_progress=False, verbosity=0)
         title_dir = version / "title_bm25"
         title_bm25 = bm25s.BM25.load(str(title_dir), show_progress=False, verbosity=0) if title_dir.is_dir() else None
+        sentences = faiss.read_index(str(version / "sentences.faiss"))
+        sentence_owner = np.load(version / "sentence_owner.npy", allow_pickle=False)
     except IndexMismatch:
         raise
     except IndexBroken as exc:
@@ -183,4 +192,19 @@ def load(index_dir: Path) -> Index:
             f"the index at {index_dir} is damaged ({dense.ntotal} vectors for {len(chunks)} chunks); "
             f"rebuild it with: zhqa build --index {index_dir}"
         )
-    return Index(manifest, documents, chunks, dense, bm25, title_bm25, path=index_dir)
+    owner_ok = (
+        sentence_owner.ndim == 1
+        and np.issubdtype(sentence_owner.dtype, np.integer)
+        and len(sentence_owner) == sentences.ntotal
+        and (len(sentence_owner) == 0 or (sentence_owner.min() >= 0 and sentence_owner.max() < len(chunks)))
+    )
+    if not owner_ok or sentences.d != dense.d:
+        raise IndexBroken(
+            f"the index at {index_dir} is damaged ({sentences.ntotal} sentence vectors, "
+            f"{sentence_owner.size} sentence owners for {len(chunks)} chunks); "
+            f"rebuild it with: zhqa build --index {index_dir}"
+        )
+    return Index(
+        manifest, documents, chunks, dense, bm25, title_bm25, path=index_dir,
+        sentences=sentences, sentence_owner=sentence_owner.astype(np.int32, copy=False),
+    )

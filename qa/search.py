@@ -76,6 +76,7 @@ class Searcher:
             raise ValueError(f"unknown fusion method {fusion.method!r}; choose one of {', '.join(FUSION_METHODS)}")
         self.fusion = fusion
         self._vectors: np.ndarray | None = None  # the chunk vectors, read out of FAISS on first use
+        self._sentence_vectors: np.ndarray | None = None  # likewise the sentence vectors
         docs = index.documents
         self._chunk_source = [docs[c.doc_id].source for c in index.chunks]
         self._chunk_date = [docs[c.doc_id].date for c in index.chunks]
@@ -120,20 +121,28 @@ class Searcher:
         return _top(scores, allowed, depth)
 
     def _dense_scores(self, question: str) -> np.ndarray:
-        """Cosine of the question with every chunk (the vectors are normalised)."""
+        """Each chunk's dense score: its cosine with the question blended with its best sentence's.
+
+        score = (1 - b) * cos(question, chunk) + b * max over the chunk's sentences of cos(question, sentence),
+        b = FusionSettings.sentence_blend; a chunk without sentence vectors counts its own cosine as its best.
+        """
         if self._vectors is None:
             self._vectors = self.index.dense.reconstruct_n(0, self.index.dense.ntotal)
-        query = self.embedder.encode_query(question)
-        return (self._vectors @ query[0]).astype(np.float64)
+        query = self.embedder.encode_query(question)[0]
+        chunk_cos = (self._vectors @ query).astype(np.float64)
+        blend = self.fusion.sentence_blend
+        sentences, owner = self.index.sentences, self.index.sentence_owner
+        if not blend or sentences is None or owner is None or sentences.ntotal == 0:
+            return chunk_cos
+        if self._sentence_vectors is None:
+            self._sentence_vectors = sentences.reconstruct_n(0, sentences.ntotal)
+        best = np.full(len(chunk_cos), -np.inf)
+        np.maximum.at(best, owner, (self._sentence_vectors @ query).astype(np.float64))
+        best = np.where(np.isfinite(best), best, chunk_cos)
+        return (1.0 - blend) * chunk_cos + blend * best
 
     def _dense_ranking(self, question: str, allowed: np.ndarray | None, depth: int) -> np.ndarray:
-        total = self.index.dense.ntotal
-        wanted = total if allowed is not None else min(total, depth)
-        _, ids = self.index.dense.search(self.embedder.encode_query(question), wanted)
-        ids = ids[0][ids[0] >= 0]
-        if allowed is not None:
-            ids = ids[allowed[ids]][:depth]
-        return ids.astype(np.int64)
+        return _top(self._dense_scores(question), allowed, depth, positive_only=False)
 
     def search(self, question: str, k: int = 10, retriever: str = "hybrid", filters: Filters | None = None) -> list[Passage]:
         """The `k` best passages for `question` from `retriever` (bm25, dense or hybrid)."""

@@ -52,3 +52,38 @@ def test_filters_restrict_sources_and_dates(searcher):
     dated = Filters(date_from="2025-01-01")
     passages = searcher.search(LAND_QUESTION, k=10, filters=dated)
     assert passages and all(p.date >= "2025-01-01" for p in passages)
+
+
+def test_dense_score_blends_chunk_and_best_sentence_cosine(searcher):
+    import numpy as np
+
+    index = searcher.index
+    query = searcher.embedder.encode_query(LAND_QUESTION)[0]
+    chunk_cos = index.dense.reconstruct_n(0, index.dense.ntotal) @ query
+    sent_cos = index.sentences.reconstruct_n(0, index.sentences.ntotal) @ query
+    best = chunk_cos.astype(np.float64).copy()
+    for c in range(len(index.chunks)):
+        mine = sent_cos[index.sentence_owner == c]
+        if len(mine):
+            best[c] = mine.max()
+    b = searcher.fusion.sentence_blend
+    assert b == 0.5
+    expected = (1 - b) * chunk_cos + b * best
+    scores = searcher._dense_scores(LAND_QUESTION)
+    assert np.allclose(scores, expected, atol=1e-5)
+    # the dense retriever ranks by exactly this score
+    ranked = [p for p in searcher.search(LAND_QUESTION, k=10, retriever="dense")]
+    order = np.argsort(-scores, kind="stable")[:10]
+    assert [(p.doc_id, p.start) for p in ranked] == [(index.chunks[i].doc_id, index.chunks[i].start) for i in order]
+
+
+def test_sentence_blend_zero_is_plain_chunk_cosine(searcher):
+    import numpy as np
+
+    from qa import Searcher
+    from qa.fusion import FusionSettings
+
+    plain = Searcher(searcher.index, embedder=searcher.embedder, fusion=FusionSettings(sentence_blend=0.0))
+    query = searcher.embedder.encode_query(LAND_QUESTION)[0]
+    expected = searcher.index.dense.reconstruct_n(0, searcher.index.dense.ntotal) @ query
+    assert np.allclose(plain._dense_scores(LAND_QUESTION), expected, atol=1e-6)

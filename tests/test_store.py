@@ -71,3 +71,53 @@ def test_missing_and_damaged_indexes_get_clear_errors(tmp_path):
         load_index(tmp_path / "idx")
     shutil.rmtree(live_version(tmp_path / "idx"))
     assert not index_exists(tmp_path / "idx")
+
+
+def test_sentence_vectors_are_stored_and_checked(tmp_path):
+    import numpy as np
+
+    from index.building import chunk_sentences
+    from index.sentences import split_sentences
+
+    corpus = _small_corpus(tmp_path)
+    (corpus / "c.txt").write_text("第三篇\n\n保定市推行拿地即开工。审批时间缩短一半！\n\n企业满意度明显提高。\n", encoding="utf-8")
+    index, _ = build_index(corpus, tmp_path / "idx", progress=False)
+    version = live_version(tmp_path / "idx")
+    manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["format"] == 3 and manifest["features"]["dense_sentences"] == "max"
+    loaded = load_index(tmp_path / "idx")
+    texts, owners = chunk_sentences(loaded.chunks)
+    expected = sum(1 for c in loaded.chunks for a, b in split_sentences(c.text) if c.text[a:b].strip())
+    assert len(texts) == expected == loaded.sentences.ntotal > len(loaded.chunks)
+    assert loaded.sentence_owner.dtype == np.int32
+    assert loaded.sentence_owner.tolist() == owners.tolist()
+    assert all(t == t.strip() and t for t in texts)
+    # the vectors are the sentences embedded as passages
+    from index.embedding import get_embedder
+
+    again = get_embedder(loaded.model).encode_passages(texts[:2])
+    assert np.allclose(loaded.sentences.reconstruct_n(0, 2), again, atol=1e-4)
+
+    # an owner list that does not match the vectors, or points past the chunks, is damage
+    np.save(version / "sentence_owner.npy", owners[:-1])
+    with pytest.raises(IndexBroken, match="damaged"):
+        load_index(tmp_path / "idx")
+    bad = owners.copy()
+    bad[-1] = len(loaded.chunks)
+    np.save(version / "sentence_owner.npy", bad)
+    with pytest.raises(IndexBroken, match="damaged"):
+        load_index(tmp_path / "idx")
+    (version / "sentence_owner.npy").unlink()
+    with pytest.raises(IndexBroken, match="damaged"):
+        load_index(tmp_path / "idx")
+
+
+def test_an_older_format_index_is_refused(tmp_path):
+    corpus = _small_corpus(tmp_path)
+    build_index(corpus, tmp_path / "idx", progress=False)
+    path = live_version(tmp_path / "idx") / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    manifest["format"] = 2
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(IndexMismatch, match="format 2"):
+        load_index(tmp_path / "idx")
