@@ -75,8 +75,6 @@ class Searcher:
         if fusion.method not in FUSION_METHODS:
             raise ValueError(f"unknown fusion method {fusion.method!r}; choose one of {', '.join(FUSION_METHODS)}")
         self.fusion = fusion
-        self._vectors: np.ndarray | None = None  # the chunk vectors, read out of FAISS on first use
-        self._sentence_vectors: np.ndarray | None = None  # likewise the sentence vectors
         docs = index.documents
         self._chunk_source = [docs[c.doc_id].source for c in index.chunks]
         self._chunk_date = [docs[c.doc_id].date for c in index.chunks]
@@ -126,18 +124,14 @@ class Searcher:
         score = (1 - b) * cos(question, chunk) + b * max over the chunk's sentences of cos(question, sentence),
         b = FusionSettings.sentence_blend; a chunk without sentence vectors counts its own cosine as its best.
         """
-        if self._vectors is None:
-            self._vectors = self.index.dense.reconstruct_n(0, self.index.dense.ntotal)
-        query = self.embedder.encode_query(question)[0]
-        chunk_cos = (self._vectors @ query).astype(np.float64)
+        query = self.embedder.encode_query(question)
+        chunk_cos = _all_scores(self.index.dense, query)
         blend = self.fusion.sentence_blend
         sentences, owner = self.index.sentences, self.index.sentence_owner
         if not blend or sentences is None or owner is None or sentences.ntotal == 0:
             return chunk_cos
-        if self._sentence_vectors is None:
-            self._sentence_vectors = sentences.reconstruct_n(0, sentences.ntotal)
         best = np.full(len(chunk_cos), -np.inf)
-        np.maximum.at(best, owner, (self._sentence_vectors @ query).astype(np.float64))
+        np.maximum.at(best, owner, _all_scores(sentences, query))
         best = np.where(np.isfinite(best), best, chunk_cos)
         return (1.0 - blend) * chunk_cos + blend * best
 
@@ -195,6 +189,16 @@ class Searcher:
             date=doc.date, paragraph=chunk.paragraph_first, start=chunk.start, end=chunk.end, text=chunk.text,
             citation=cite_document(doc, chunk.paragraph_first, chunk.paragraph_last),
         )
+
+
+def _all_scores(vectors, query: np.ndarray) -> np.ndarray:
+    """Inner product of `query` with every vector of a FAISS index, in index order.
+
+    Fusion standardises over the whole index, so every score is needed, not only a top list."""
+    scores, ids = vectors.search(query, vectors.ntotal)
+    out = np.empty(vectors.ntotal, dtype=np.float64)
+    out[ids[0]] = scores[0]
+    return out
 
 
 def _top(scores: np.ndarray, allowed: np.ndarray | None, depth: int, positive_only: bool = True) -> np.ndarray:
