@@ -17,7 +17,6 @@ from tqdm import tqdm
 from . import store
 from .chunking import Chunk, chunk_document
 from .config import DEFAULT_MODEL, ChunkSettings
-from .document import Document
 from .embedding import get_embedder
 from .loading import load_corpus
 from .sentences import split_sentences

@@ -41,7 +41,7 @@ class _Unit:
     para: int  # 1-based paragraph number
 
 
-_SOFT_BREAK = re.compile(f"[，,、：:；;）)》”」]+")
+_SOFT_BREAK = re.compile("[，,、：:；;）)》”」]+")
 
 
 def _split_long(text: str, start: int, end: int, max_chars: int) -> list[tuple[int, int]]:

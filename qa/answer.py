@@ -1,9 +1,11 @@
 """An `Answer`: the ranked passages for a question, the places it names, and notices."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from .answer_sentences import best_sentences
 from .passage import Passage
+from .places import PlaceAnswer, answer_places
 from .search import Filters, Searcher
 
 
@@ -14,7 +16,7 @@ PLACE_DEPTH = 10
 class Answer:
     question: str
     passages: list[Passage]
-    places: "PlaceAnswer | None" = None
+    places: PlaceAnswer | None = None
     notice: str = ""
 
     def to_dict(self) -> dict:
@@ -30,9 +32,6 @@ class Answer:
 
 def ask(searcher: Searcher, question: str, k: int = 5, filters: Filters | None = None) -> Answer:
     """Search, mark the answering sentences in each passage, and list the places asked for."""
-    from .answer_sentences import best_sentences
-    from .places import answer_places
-
     prepared = searcher.prepare(question)
     # places are read from a deeper list than is shown: a city's only evidence may rank 6th-10th
     candidates = searcher.search(prepared.text, k=max(k, PLACE_DEPTH), filters=filters)
