@@ -19,6 +19,7 @@ from .chunking import Chunk, chunk_document
 from .config import DEFAULT_MODEL, ChunkSettings
 from .embedding import get_embedder
 from .loading import load_corpus
+from .neighbours import NEIGHBOURS, nearest_chunks
 from .sentences import split_sentences
 from .store import Index
 from .tokenization import BM25_TOKENS, tokenize
@@ -64,7 +65,19 @@ def _versions() -> dict[str, str]:
 
 def index_features() -> dict[str, str]:
     """What goes into an index besides the chunk text, recorded in its manifest (see Index.check_compatible)."""
-    return {"bm25_tokens": BM25_TOKENS, "embedded_text": "chunk", "dense_sentences": "max"}
+    return {
+        "bm25_tokens": BM25_TOKENS, "embedded_text": "title+chunk", "dense_sentences": "max",
+        "chunk_neighbours": str(NEIGHBOURS),
+    }
+
+
+def embedded_text(chunk: Chunk, title: str) -> str:
+    """What the model reads for a chunk: its document's title, then the chunk.
+
+    The title says what the whole document is about (which law an article belongs to, which city a
+    report covers), which a chunk cut from the middle often does not. Only the vector sees it: the
+    chunk's text and offsets are unchanged."""
+    return f"{title}\n{chunk.text}" if title else chunk.text
 
 
 def chunk_sentences(chunks: list[Chunk]) -> tuple[list[str], np.ndarray]:
@@ -116,8 +129,9 @@ def build_index(
     if not chunks:
         raise CorpusError(f"the documents in {corpus} produced no text to index")
 
+    by_id = {d.doc_id: d for d in documents}
     embedder = get_embedder(model)
-    texts = [c.text for c in chunks]
+    texts = [embedded_text(c, by_id[c.doc_id].title) for c in chunks]
     batch = 32
     parts = []
     with tqdm(total=len(texts), desc="embedding", unit="chunk", disable=not progress, file=sys.stderr) as bar:
@@ -127,6 +141,7 @@ def build_index(
     vectors = np.vstack(parts)
     dense = faiss.IndexFlatIP(embedder.dimension)  # inner product over normalised vectors = cosine
     dense.add(vectors)
+    neighbours = nearest_chunks(vectors, NEIGHBOURS, progress=progress)
 
     # every sentence of every chunk, embedded on its own: search scores a chunk by its best sentence too
     sentence_texts, owners = chunk_sentences(chunks)
@@ -139,7 +154,6 @@ def build_index(
     if parts:
         sentences.add(np.vstack(parts))
 
-    by_id = {d.doc_id: d for d in documents}
     bm25 = _bm25([tokenize(c.text) for c in tqdm(chunks, desc="BM25", unit="chunk", disable=not progress, file=sys.stderr)])
     # the title as its own field, scored per chunk through its document
     title_bm25 = _bm25([tokenize(by_id[c.doc_id].title) for c in chunks])
@@ -157,7 +171,8 @@ def build_index(
         "n_documents": len(documents),
         "n_chunks": len(chunks),
     }
-    index = Index(manifest, by_id, chunks, dense, bm25, title_bm25, sentences=sentences, sentence_owner=owners)
+    index = Index(manifest, by_id, chunks, dense, bm25, title_bm25, sentences=sentences, sentence_owner=owners,
+                  neighbours=neighbours)
     store.save(index, Path(index_dir))
     report = BuildReport(len(documents), len(chunks), time.perf_counter() - started, warnings)
     return index, report

@@ -3,7 +3,8 @@
 Layout of an index folder:
     CURRENT          name of the live version folder (replaced atomically)
     v-<stamp>/       manifest.json, documents.jsonl, chunks.jsonl, dense.faiss, bm25/,
-                     sentences.faiss (one vector per sentence of each chunk), sentence_owner.npy
+                     sentences.faiss (one vector per sentence of each chunk), sentence_owner.npy,
+                     chunk_neighbours.npy (each chunk's nearest chunks)
 A build writes a new version folder completely, then swaps CURRENT with os.replace,
 so a build that dies halfway leaves the previous index usable.
 """
@@ -24,8 +25,9 @@ import numpy as np
 from .chunking import Chunk
 from .document import Document
 
-FORMAT_VERSION = 3  # 2: BM25 over jieba words + CJK characters and bigrams; manifest "features"
+FORMAT_VERSION = 4  # 2: BM25 over jieba words + CJK characters and bigrams; manifest "features"
 # 3: sentence vectors (sentences.faiss, sentence_owner.npy) for sentence-level dense scoring
+# 4: chunks embedded with their document's title; chunk_neighbours.npy for score smoothing
 CURRENT = "CURRENT"
 
 
@@ -58,6 +60,7 @@ class Index:
     path: Path | None = None
     sentences: faiss.Index | None = None  # one vector per sentence of each chunk
     sentence_owner: np.ndarray | None = None  # int32 chunk index of each sentence vector
+    neighbours: np.ndarray | None = None  # int32 (chunks, m): each chunk's nearest chunks, -1 padded
     chunk_doc_ids: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -125,6 +128,8 @@ def save(index: Index, index_dir: Path) -> Path:
         if index.sentences is not None:
             faiss.write_index(index.sentences, str(staging / "sentences.faiss"))
             np.save(staging / "sentence_owner.npy", np.asarray(index.sentence_owner, dtype=np.int32))
+        if index.neighbours is not None:
+            np.save(staging / "chunk_neighbours.npy", np.asarray(index.neighbours, dtype=np.int32))
         # the manifest is written last: a version folder without one is incomplete
         (staging / "manifest.json").write_text(json.dumps(index.manifest, ensure_ascii=False, indent=2), encoding="utf-8")
         version = index_dir / f"v-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{staging.name[-6:]}"
@@ -178,6 +183,7 @@ def load(index_dir: Path) -> Index:
         title_bm25 = bm25s.BM25.load(str(title_dir), show_progress=False, verbosity=0) if title_dir.is_dir() else None
         sentences = faiss.read_index(str(version / "sentences.faiss"))
         sentence_owner = np.load(version / "sentence_owner.npy", allow_pickle=False)
+        neighbours = np.load(version / "chunk_neighbours.npy", allow_pickle=False)
     except IndexMismatch:
         raise
     except IndexBroken as exc:
@@ -204,7 +210,19 @@ def load(index_dir: Path) -> Index:
             f"{sentence_owner.size} sentence owners for {len(chunks)} chunks); "
             f"rebuild it with: zhqa build --index {index_dir}"
         )
+    neighbours_ok = (
+        neighbours.ndim == 2
+        and np.issubdtype(neighbours.dtype, np.integer)
+        and len(neighbours) == len(chunks)
+        and (neighbours.size == 0 or (neighbours.min() >= -1 and neighbours.max() < len(chunks)))
+    )
+    if not neighbours_ok:
+        raise IndexBroken(
+            f"the index at {index_dir} is damaged (chunk neighbours of shape {neighbours.shape} for {len(chunks)} chunks); "
+            f"rebuild it with: zhqa build --index {index_dir}"
+        )
     return Index(
         manifest, documents, chunks, dense, bm25, title_bm25, path=index_dir,
         sentences=sentences, sentence_owner=sentence_owner.astype(np.int32, copy=False),
+        neighbours=neighbours.astype(np.int32, copy=False),
     )

@@ -13,7 +13,7 @@ from index.embedding import Embedder, get_embedder
 from index.tokenization import query_tokens
 
 from .citation import cite_document
-from .fusion import FUSION_METHODS, FusionSettings, reciprocal_rank_fusion, zscore_fusion
+from .fusion import FUSION_METHODS, FusionSettings, neighbour_smoothing, reciprocal_rank_fusion, zscore_fusion
 from .passage import Passage
 
 RETRIEVERS = ("bm25", "dense", "hybrid")
@@ -158,10 +158,18 @@ class Searcher:
 
     def _hybrid(self, question: str, allowed: np.ndarray | None, depth: int) -> list[tuple[int, float]]:
         f = self.fusion
+        smoothing = f.method == "zscore" and f.neighbour_bonus and self.index.neighbours is not None
         if f.method == "zscore":
             dense, bm25 = self._dense_scores(question), self._bm25_scores(question)
             candidates = np.union1d(_top(dense, allowed, depth, positive_only=False), _top(bm25, allowed, depth))
-            fused = zscore_fusion(dense, bm25, candidates, f.alpha, allowed)
+            scored = candidates
+            if smoothing:  # the candidates' neighbours need a score of their own too
+                near = self.index.neighbours[candidates].ravel()
+                near = near[near >= 0]
+                if allowed is not None:
+                    near = near[allowed[near]]
+                scored = np.union1d(candidates, near)
+            fused = zscore_fusion(dense, bm25, scored, f.alpha, allowed)
             bonus_unit = 1.0
         else:
             rankings = [
@@ -174,11 +182,16 @@ class Searcher:
             bonus_unit = 1.0 / (f.k + 1)
         if f.phrase_bonus:
             phrases = _phrases(question)
+            shortest = [p for p in phrases if len(p) == _PHRASE_MIN]
             for i in fused:
                 text = self.index.chunks[i].text
+                if not any(p in text for p in shortest):  # no longer run can match either
+                    continue
                 longest = next((len(p) for p in phrases if p in text), 0)
                 if longest:
                     fused[i] += f.phrase_bonus * bonus_unit * longest / _PHRASE_MIN
+        if smoothing:
+            fused = neighbour_smoothing(fused, candidates.tolist(), self.index.neighbours, f.neighbour_bonus)
         return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
 
     def _passage(self, rank: int, chunk_index: int, score: float) -> Passage:

@@ -87,3 +87,32 @@ def test_sentence_blend_zero_is_plain_chunk_cosine(searcher):
     query = searcher.embedder.encode_query(LAND_QUESTION)[0]
     expected = searcher.index.dense.reconstruct_n(0, searcher.index.dense.ntotal) @ query
     assert np.allclose(plain._dense_scores(LAND_QUESTION), expected, atol=1e-6)
+
+
+def test_hybrid_score_is_zscore_mix_plus_phrase_and_neighbour_bonus(searcher):
+    """The fused score, recomputed by hand over the whole index, gives the same ranking and scores."""
+    import numpy as np
+
+    from qa.search import _PHRASE_MIN, _phrases
+
+    index, f = searcher.index, searcher.fusion
+    question = "哪些城市推行拿地即开工?"
+    dense, bm25 = searcher._dense_scores(question), searcher._bm25_scores(question)
+    z = lambda x: (x - x.mean()) / x.std()
+    mixed = f.alpha * z(dense) + (1 - f.alpha) * z(bm25)
+    phrases = _phrases(question)
+    for i, c in enumerate(index.chunks):
+        longest = next((len(p) for p in phrases if p in c.text), 0)
+        mixed[i] += f.phrase_bonus * longest / _PHRASE_MIN
+    assert f.neighbour_bonus > 0 and index.neighbours.shape == (len(index.chunks), 8)
+    vectors = index.dense.reconstruct_n(0, index.dense.ntotal)
+    sims = vectors @ vectors.T
+    np.fill_diagonal(sims, -np.inf)
+    for row, near in enumerate(index.neighbours):  # the 8 most similar other chunks, nearest first
+        assert np.allclose(sims[row, near], np.sort(sims[row])[::-1][:8], atol=1e-5)
+    smoothed = np.array([mixed[i] + f.neighbour_bonus * mixed[[n for n in index.neighbours[i] if n >= 0]].max()
+                         for i in range(len(index.chunks))])
+    got = searcher.search(question, k=10)
+    order = np.argsort(-smoothed, kind="stable")[:10]
+    assert [(p.doc_id, p.start) for p in got] == [(index.chunks[i].doc_id, index.chunks[i].start) for i in order]
+    assert np.allclose([p.score for p in got], smoothed[order], atol=1e-5)

@@ -84,7 +84,7 @@ def test_sentence_vectors_are_stored_and_checked(tmp_path):
     index, _ = build_index(corpus, tmp_path / "idx", progress=False)
     version = live_version(tmp_path / "idx")
     manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["format"] == 3 and manifest["features"]["dense_sentences"] == "max"
+    assert manifest["format"] == 4 and manifest["features"]["dense_sentences"] == "max"
     loaded = load_index(tmp_path / "idx")
     texts, owners = chunk_sentences(loaded.chunks)
     expected = sum(1 for c in loaded.chunks for a, b in split_sentences(c.text) if c.text[a:b].strip())
@@ -108,6 +108,47 @@ def test_sentence_vectors_are_stored_and_checked(tmp_path):
     with pytest.raises(IndexBroken, match="damaged"):
         load_index(tmp_path / "idx")
     (version / "sentence_owner.npy").unlink()
+    with pytest.raises(IndexBroken, match="damaged"):
+        load_index(tmp_path / "idx")
+
+
+def test_chunks_are_embedded_with_their_title_and_neighbours_stored(tmp_path):
+    import numpy as np
+
+    from index.building import embedded_text
+    from index.embedding import get_embedder
+
+    corpus = _small_corpus(tmp_path)
+    (corpus / "c.txt").write_text("第三篇\n\n保定市推行拿地即开工。审批时间缩短一半！\n\n企业满意度明显提高。\n", encoding="utf-8")
+    build_index(corpus, tmp_path / "idx", progress=False)
+    loaded = load_index(tmp_path / "idx")
+    assert loaded.manifest["features"]["embedded_text"] == "title+chunk"
+    first = loaded.chunks[0]
+    title = loaded.documents[first.doc_id].title
+    assert title and embedded_text(first, title) == f"{title}\n{first.text}"
+    embedder = get_embedder(loaded.model)
+    stored = loaded.dense.reconstruct(0)
+    assert np.allclose(stored, embedder.encode_passages([f"{title}\n{first.text}"])[0], atol=1e-4)
+    assert not np.allclose(stored, embedder.encode_passages([first.text])[0], atol=1e-3)
+
+    # each chunk's neighbours are the other chunks, nearest first, by the stored vectors
+    n = len(loaded.chunks)
+    vectors = loaded.dense.reconstruct_n(0, n)
+    sims = vectors @ vectors.T
+    for row, near in enumerate(loaded.neighbours):
+        others = [int(i) for i in near if i >= 0]
+        assert row not in others and len(others) == min(n - 1, loaded.neighbours.shape[1])
+        assert all(sims[row, a] >= sims[row, b] - 1e-6 for a, b in zip(others, others[1:]))
+        left_out = [sims[row, j] for j in range(n) if j != row and j not in others]
+        assert not left_out or sims[row, others[-1]] >= max(left_out) - 1e-6
+
+    version = live_version(tmp_path / "idx")
+    bad = loaded.neighbours.copy()
+    bad[0, 0] = n
+    np.save(version / "chunk_neighbours.npy", bad)
+    with pytest.raises(IndexBroken, match="damaged"):
+        load_index(tmp_path / "idx")
+    (version / "chunk_neighbours.npy").unlink()
     with pytest.raises(IndexBroken, match="damaged"):
         load_index(tmp_path / "idx")
 
