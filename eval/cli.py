@@ -94,31 +94,10 @@ def _log(args):
 
 
 def _questions_searcher(args):
-    """The project searcher at --index; built from --corpus when missing, rebuilt when the corpus changed."""
-    from index import build_index, corpus_fingerprint, index_exists, load_index
-    from index.config import Settings
-    from qa import Searcher
+    """The project searcher at --index; built from --corpus when missing, rebuilt when stale."""
+    from qa.opening import open_or_build
 
-    log = _log(args)
-    model = args.model or Settings().model
-    if not index_exists(args.index):
-        log(f"no index at {args.index}: building it from {args.corpus} ...")
-        index, report = build_index(args.corpus, args.index, model=model, progress=not args.quiet)
-        log(f"indexed {report.documents} documents, {report.chunks} chunks in {report.seconds:.1f} s")
-        return Searcher(index)
-    index = load_index(args.index)
-    if args.model is not None:
-        index.check_compatible(model=args.model)
-    corpus = Path(args.corpus)
-    if corpus.exists() and Path(index.manifest.get("corpus", "")) == corpus.resolve():
-        chunk = Settings().chunk
-        if index.manifest.get("corpus_files") != corpus_fingerprint(corpus):
-            log(f"the corpus {corpus} changed since the index was built: rebuilding ...")
-            index, _ = build_index(corpus, args.index, model=index.model, chunk=chunk, progress=not args.quiet)
-        elif index.manifest.get("chunk") != chunk.to_dict():
-            log(f"the index at {args.index} was chunked with {index.manifest.get('chunk')}, not {chunk.to_dict()}: rebuilding ...")
-            index, _ = build_index(corpus, args.index, model=index.model, chunk=chunk, progress=not args.quiet)
-    return Searcher(index)
+    return open_or_build(args.index, args.corpus, args.model, progress=not args.quiet, log=_log(args))
 
 
 def run_eval(args):

@@ -108,3 +108,23 @@ def test_old_format_index_is_rebuilt_only_from_its_own_corpus(tmp_path):
     own = run("ask", "--index", str(index_dir), "--corpus", str(corpus), "--json", "拿地即开工")
     assert own.returncode == 0, own.stderr
     assert "rebuilding" in own.stderr and json.loads(own.stdout)["passages"][0]["doc_id"] == "a"
+
+
+def test_eval_rebuilds_an_old_format_index_of_its_own_corpus(tmp_path):
+    from index.store import live_version
+
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("标题\n\n保定市推行拿地即开工改革。\n", encoding="utf-8")
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(json.dumps({"qid": "q1", "question": "哪里推行拿地即开工？",
+                                     "gold": [{"doc": "a", "span": "拿地即开工"}]}, ensure_ascii=False) + "\n", encoding="utf-8")
+    index_dir = tmp_path / "idx"
+    assert run("build", "--corpus", str(corpus), "--index", str(index_dir)).returncode == 0
+    manifest = live_version(index_dir) / "manifest.json"
+    manifest.write_text(manifest.read_text(encoding="utf-8").replace('"format": ', '"format": -1, "was": '), encoding="utf-8")
+    other = run("eval", "--questions", str(questions), "--index", str(index_dir), "--corpus", str(tmp_path), "--json")
+    assert other.returncode == 2 and "another version" in other.stderr and manifest.exists()
+    own = run("eval", "--questions", str(questions), "--index", str(index_dir), "--corpus", str(corpus), "--json")
+    assert own.returncode == 0, own.stderr
+    assert "rebuilding" in own.stderr and json.loads(own.stdout)["retrievers"]["hybrid"]["recall@5"] == 1.0

@@ -57,44 +57,13 @@ def _build(corpus: Path, index_dir: Path, model: str, quiet: bool = False):
     return index
 
 
-def _built_from(index_dir: Path) -> Path | None:
-    """The corpus an index says it was built from, read without loading the index."""
-    from index.store import live_version
-
-    version = live_version(index_dir)
-    try:
-        return Path(json.loads((version / "manifest.json").read_text(encoding="utf-8"))["corpus"])
-    except (TypeError, OSError, ValueError, KeyError):
-        return None
-
-
 def open_searcher(index_dir: Path, corpus: Path, model: str | None, build_if_stale: bool = True, quiet: bool = False):
     """The searcher for `index_dir`, building the index first when there is none (or it is stale).
 
     `quiet` hides progress bars (for --json callers); what is being rebuilt is always said on stderr."""
-    from index import IndexMismatch, corpus_fingerprint, index_exists, load_index
-    from index.config import Settings
-    from qa import Searcher
+    from qa.opening import open_or_build
 
-    if not index_exists(index_dir):
-        print(f"no index at {index_dir}: building it from {corpus} ...", file=sys.stderr)
-        index = _build(corpus, index_dir, model or Settings().model, quiet=quiet)
-        return Searcher(index)
-    try:
-        index = load_index(index_dir)
-    except IndexMismatch:
-        # made by another version of zhqa: the index is derived data, so remake it from the corpus
-        if not (build_if_stale and corpus.exists() and _built_from(index_dir) == corpus.resolve()):
-            raise
-        print(f"the index at {index_dir} was made by another version of zhqa: rebuilding it from {corpus} ...", file=sys.stderr)
-        return Searcher(_build(corpus, index_dir, model or Settings().model, quiet=quiet))
-    if model is not None:
-        index.check_compatible(model=model)
-    if build_if_stale and corpus.exists() and Path(index.manifest.get("corpus", "")) == corpus.resolve():
-        if index.manifest.get("corpus_files") != corpus_fingerprint(corpus):
-            print(f"the corpus {corpus} changed since the index was built: rebuilding ...", file=sys.stderr)
-            index = _build(corpus, index_dir, index.model, quiet=quiet)
-    return Searcher(index)
+    return open_or_build(index_dir, corpus, model, rebuild_stale=build_if_stale, progress=not quiet)
 
 
 # --- commands ------------------------------------------------------------------

@@ -1,0 +1,73 @@
+"""The searcher for an index folder, building or rebuilding the index from its corpus when needed.
+
+An index is derived data: when it is missing, made by another version of zhqa, chunked with other
+settings, or older than its corpus files, it is remade from the corpus it was built from. An index built
+from some other corpus, or with another model than the one asked for, is never overwritten: that is
+refused with a clear message instead.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Callable
+
+from index import IndexMismatch, build_index, corpus_fingerprint, index_exists, load_index
+from index.config import Settings
+from index.store import live_version
+
+from .search import Searcher
+
+
+def _say(msg: str) -> None:
+    print(msg, file=sys.stderr)
+
+
+def built_from(index_dir: Path) -> Path | None:
+    """The corpus an index says it was built from, read without loading the index."""
+    version = live_version(Path(index_dir))
+    try:
+        return Path(json.loads((version / "manifest.json").read_text(encoding="utf-8"))["corpus"])
+    except (TypeError, OSError, ValueError, KeyError):
+        return None
+
+
+def open_or_build(
+    index_dir: Path,
+    corpus: Path,
+    model: str | None = None,
+    rebuild_stale: bool = True,
+    progress: bool = True,
+    log: Callable[[str], None] = _say,
+) -> Searcher:
+    """A Searcher over `index_dir`, (re)building it from `corpus` first when it is missing or stale."""
+    index_dir, corpus = Path(index_dir), Path(corpus)
+    settings = Settings()
+
+    def build(why: str, with_model: str):
+        log(f"{why}: {'rebuilding' if index_exists(index_dir) else 'building'} it from {corpus} ...")
+        index, report = build_index(corpus, index_dir, model=with_model, chunk=settings.chunk, progress=progress)
+        for warning in report.warnings:
+            log(f"warning: {warning}")
+        log(f"indexed {report.documents} documents, {report.chunks} chunks in {report.seconds:.1f} s "
+            f"({report.chunks_per_second:.1f} chunks/s) -> {index_dir}")
+        return index
+
+    if not index_exists(index_dir):
+        return Searcher(build(f"no index at {index_dir}", model or settings.model))
+    own = rebuild_stale and corpus.exists() and built_from(index_dir) == corpus.resolve()
+    try:
+        index = load_index(index_dir)
+        index.check_compatible()  # format and index features
+    except IndexMismatch:
+        if not own:
+            raise
+        return Searcher(build(f"the index at {index_dir} was made by another version of zhqa", model or settings.model))
+    if model is not None:
+        index.check_compatible(model=model)
+    if own:
+        if index.manifest.get("corpus_files") != corpus_fingerprint(corpus):
+            index = build(f"the corpus {corpus} changed since the index was built", index.model)
+        elif index.manifest.get("chunk") != settings.chunk.to_dict():
+            index = build(f"the index at {index_dir} was chunked with other settings", index.model)
+    return Searcher(index)
