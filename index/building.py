@@ -18,11 +18,12 @@ from . import store
 from .chunking import Chunk, chunk_document
 from .config import DEFAULT_MODEL, ChunkSettings
 from .embedding import get_embedder
+from .features import index_features
 from .loading import load_corpus
 from .neighbours import NEIGHBOURS, nearest_chunks
 from .sentences import split_sentences
 from .store import Index
-from .tokenization import BM25_TOKENS, tokenize
+from .tokenization import tokenize
 
 log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.ERROR)  # it warns on every build about token input
@@ -61,14 +62,6 @@ def _versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             pass
     return found
-
-
-def index_features() -> dict[str, str]:
-    """What goes into an index besides the chunk text, recorded in its manifest (see Index.check_compatible)."""
-    return {
-        "bm25_tokens": BM25_TOKENS, "embedded_text": "title+chunk", "dense_sentences": "max",
-        "chunk_neighbours": str(NEIGHBOURS),
-    }
 
 
 def embedded_text(chunk: Chunk, title: str) -> str:

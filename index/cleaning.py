@@ -358,19 +358,8 @@ def clean_lines(lines: list[str], drop: set[int] | frozenset[int] = frozenset())
 
 
 def clean_body(raw: str) -> str:
-    """Clean `raw` without removing its title/metadata lines (see `clean_text`)."""
+    """Clean `raw` without removing its title/metadata lines (see `metadata.clean_text`)."""
     return clean_lines(split_raw_lines(raw))
-
-
-def clean_text(raw: str) -> str:
-    """The cleaned body of a raw document: paragraphs joined by "\\n", no empty lines.
-
-    The title line and metadata-only lines (发布时间/来源 lines, e-paper footers) are left out;
-    use `metadata.parse_document` to get them as fields at the same time.
-    """
-    from .metadata import parse_document
-
-    return parse_document(raw)[0]
 
 
 def clean_light(text: str) -> str:

@@ -277,3 +277,12 @@ def parse_document(raw: str) -> tuple[str, Metadata]:
         if _squash(first) == _squash(meta.title):
             body = rest
     return body, meta
+
+
+def clean_text(raw: str) -> str:
+    """The cleaned body of a raw document: paragraphs joined by "\\n", no empty lines.
+
+    The title line and metadata-only lines (发布时间/来源 lines, e-paper footers) are left out;
+    `parse_document` gives them as fields at the same time.
+    """
+    return parse_document(raw)[0]

@@ -24,6 +24,7 @@ import numpy as np
 
 from .chunking import Chunk
 from .document import Document
+from .features import index_features
 
 FORMAT_VERSION = 4  # 2: BM25 over jieba words + CJK characters and bigrams; manifest "features"
 # 3: sentence vectors (sentences.faiss, sentence_owner.npy) for sentence-level dense scoring
@@ -72,8 +73,6 @@ class Index:
 
     def check_compatible(self, model: str | None = None, chunk: dict | None = None) -> None:
         """Refuse an index made with another model, other chunk settings or other index features."""
-        from .building import index_features
-
         where = f" at {self.path}" if self.path else ""
         features = index_features()
         if self.manifest.get("features") != features:

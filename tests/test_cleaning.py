@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from index.cleaning import clean_body, clean_light, clean_text, is_chrome_line, remove_wrap_spaces
+from index.cleaning import clean_body, clean_light, is_chrome_line, remove_wrap_spaces
+from index.metadata import clean_text
 from index.loading import decode_bytes
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
