@@ -197,25 +197,13 @@ def load(index_dir: Path) -> Index:
             f"the index at {index_dir} is damaged ({dense.ntotal} vectors for {len(chunks)} chunks); "
             f"rebuild it with: zhqa build --index {index_dir}"
         )
-    owner_ok = (
-        sentence_owner.ndim == 1
-        and np.issubdtype(sentence_owner.dtype, np.integer)
-        and len(sentence_owner) == sentences.ntotal
-        and (len(sentence_owner) == 0 or (sentence_owner.min() >= 0 and sentence_owner.max() < len(chunks)))
-    )
-    if not owner_ok or sentences.d != dense.d:
+    if not _chunk_indices(sentence_owner, 1, sentences.ntotal, 0, len(chunks)) or sentences.d != dense.d:
         raise IndexBroken(
             f"the index at {index_dir} is damaged ({sentences.ntotal} sentence vectors, "
             f"{sentence_owner.size} sentence owners for {len(chunks)} chunks); "
             f"rebuild it with: zhqa build --index {index_dir}"
         )
-    neighbours_ok = (
-        neighbours.ndim == 2
-        and np.issubdtype(neighbours.dtype, np.integer)
-        and len(neighbours) == len(chunks)
-        and (neighbours.size == 0 or (neighbours.min() >= -1 and neighbours.max() < len(chunks)))
-    )
-    if not neighbours_ok:
+    if not _chunk_indices(neighbours, 2, len(chunks), -1, len(chunks)):
         raise IndexBroken(
             f"the index at {index_dir} is damaged (chunk neighbours of shape {neighbours.shape} for {len(chunks)} chunks); "
             f"rebuild it with: zhqa build --index {index_dir}"
@@ -224,4 +212,14 @@ def load(index_dir: Path) -> Index:
         manifest, documents, chunks, dense, bm25, title_bm25, path=index_dir,
         sentences=sentences, sentence_owner=sentence_owner.astype(np.int32, copy=False),
         neighbours=neighbours.astype(np.int32, copy=False),
+    )
+
+
+def _chunk_indices(values: np.ndarray, ndim: int, rows: int, lowest: int, n_chunks: int) -> bool:
+    """Whether `values` is an integer array of `ndim` dimensions and `rows` rows, each in [lowest, n_chunks)."""
+    return (
+        values.ndim == ndim
+        and np.issubdtype(values.dtype, np.integer)
+        and len(values) == rows
+        and (values.size == 0 or (values.min() >= lowest and values.max() < n_chunks))
     )

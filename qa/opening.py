@@ -32,6 +32,19 @@ def built_from(index_dir: Path) -> Path | None:
         return None
 
 
+def build_and_report(
+    corpus: Path, index_dir: Path, model: str | None = None, progress: bool = True, log: Callable[[str], None] = _say
+):
+    """Build the index of `corpus` into `index_dir` and say what was built (and any file that was skipped)."""
+    settings = Settings()
+    index, report = build_index(corpus, index_dir, model=model or settings.model, chunk=settings.chunk, progress=progress)
+    for warning in report.warnings:
+        log(f"warning: {warning}")
+    log(f"indexed {report.documents} documents, {report.chunks} chunks in {report.seconds:.1f} s "
+        f"({report.chunks_per_second:.1f} chunks/s) -> {index_dir}")
+    return index
+
+
 def open_or_build(
     index_dir: Path,
     corpus: Path,
@@ -42,19 +55,13 @@ def open_or_build(
 ) -> Searcher:
     """A Searcher over `index_dir`, (re)building it from `corpus` first when it is missing or stale."""
     index_dir, corpus = Path(index_dir), Path(corpus)
-    settings = Settings()
 
-    def build(why: str, with_model: str):
+    def build(why: str, with_model: str | None):
         log(f"{why}: {'rebuilding' if index_exists(index_dir) else 'building'} it from {corpus} ...")
-        index, report = build_index(corpus, index_dir, model=with_model, chunk=settings.chunk, progress=progress)
-        for warning in report.warnings:
-            log(f"warning: {warning}")
-        log(f"indexed {report.documents} documents, {report.chunks} chunks in {report.seconds:.1f} s "
-            f"({report.chunks_per_second:.1f} chunks/s) -> {index_dir}")
-        return index
+        return build_and_report(corpus, index_dir, with_model, progress=progress, log=log)
 
     if not index_exists(index_dir):
-        return Searcher(build(f"no index at {index_dir}", model or settings.model))
+        return Searcher(build(f"no index at {index_dir}", model))
     own = rebuild_stale and corpus.exists() and built_from(index_dir) == corpus.resolve()
     try:
         index = load_index(index_dir)
@@ -62,12 +69,12 @@ def open_or_build(
     except IndexMismatch:
         if not own:
             raise
-        return Searcher(build(f"the index at {index_dir} was made by another version of zhqa", model or settings.model))
+        return Searcher(build(f"the index at {index_dir} was made by another version of zhqa", model))
     if model is not None:
         index.check_compatible(model=model)
     if own:
         if index.manifest.get("corpus_files") != corpus_fingerprint(corpus):
             index = build(f"the corpus {corpus} changed since the index was built", index.model)
-        elif index.manifest.get("chunk") != settings.chunk.to_dict():
+        elif index.manifest.get("chunk") != Settings().chunk.to_dict():
             index = build(f"the index at {index_dir} was chunked with other settings", index.model)
     return Searcher(index)

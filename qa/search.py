@@ -158,18 +158,18 @@ class Searcher:
 
     def _hybrid(self, question: str, allowed: np.ndarray | None, depth: int) -> list[tuple[int, float]]:
         f = self.fusion
-        smoothing = f.method == "zscore" and f.neighbour_bonus and self.index.neighbours is not None
+        smoothing = f.method == "zscore" and f.neighbour_bonus > 0 and self.index.neighbours is not None
         if f.method == "zscore":
             dense, bm25 = self._dense_scores(question), self._bm25_scores(question)
             candidates = np.union1d(_top(dense, allowed, depth, positive_only=False), _top(bm25, allowed, depth))
-            scored = candidates
+            pool = candidates
             if smoothing:  # the candidates' neighbours need a score of their own too
                 near = self.index.neighbours[candidates].ravel()
                 near = near[near >= 0]
                 if allowed is not None:
                     near = near[allowed[near]]
-                scored = np.union1d(candidates, near)
-            fused = zscore_fusion(dense, bm25, scored, f.alpha, allowed)
+                pool = np.union1d(candidates, near)
+            fused = zscore_fusion(dense, bm25, pool, f.alpha, allowed)
             bonus_unit = 1.0
         else:
             rankings = [

@@ -10,6 +10,11 @@ from index import IndexBroken, IndexMismatch, IndexMissing, build_index, index_e
 from index.store import live_version
 
 
+def _refused_as_damaged(index_dir):
+    with pytest.raises(IndexBroken, match="damaged"):
+        load_index(index_dir)
+
+
 def _small_corpus(tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -100,16 +105,13 @@ def test_sentence_vectors_are_stored_and_checked(tmp_path):
 
     # an owner list that does not match the vectors, or points past the chunks, is damage
     np.save(version / "sentence_owner.npy", owners[:-1])
-    with pytest.raises(IndexBroken, match="damaged"):
-        load_index(tmp_path / "idx")
+    _refused_as_damaged(tmp_path / "idx")
     bad = owners.copy()
     bad[-1] = len(loaded.chunks)
     np.save(version / "sentence_owner.npy", bad)
-    with pytest.raises(IndexBroken, match="damaged"):
-        load_index(tmp_path / "idx")
+    _refused_as_damaged(tmp_path / "idx")
     (version / "sentence_owner.npy").unlink()
-    with pytest.raises(IndexBroken, match="damaged"):
-        load_index(tmp_path / "idx")
+    _refused_as_damaged(tmp_path / "idx")
 
 
 def test_chunks_are_embedded_with_their_title_and_neighbours_stored(tmp_path):
@@ -146,11 +148,9 @@ def test_chunks_are_embedded_with_their_title_and_neighbours_stored(tmp_path):
     bad = loaded.neighbours.copy()
     bad[0, 0] = n
     np.save(version / "chunk_neighbours.npy", bad)
-    with pytest.raises(IndexBroken, match="damaged"):
-        load_index(tmp_path / "idx")
+    _refused_as_damaged(tmp_path / "idx")
     (version / "chunk_neighbours.npy").unlink()
-    with pytest.raises(IndexBroken, match="damaged"):
-        load_index(tmp_path / "idx")
+    _refused_as_damaged(tmp_path / "idx")
 
 
 def test_an_older_format_index_is_refused(tmp_path):

@@ -42,21 +42,6 @@ def _add_index_args(p: argparse.ArgumentParser, with_corpus: bool = True) -> Non
     p.add_argument("--model", default=None, help=f"sentence-transformers model name or local folder (default: {s.model})")
 
 
-def _build(corpus: Path, index_dir: Path, model: str, quiet: bool = False):
-    from index import build_index
-
-    index, report = build_index(corpus, index_dir, model=model, progress=not quiet)
-    for w in report.warnings:
-        print(f"warning: {w}", file=sys.stderr)
-    if not quiet:
-        print(
-            f"indexed {report.documents} documents, {report.chunks} chunks in {report.seconds:.1f} s "
-            f"({report.chunks_per_second:.1f} chunks/s) -> {index_dir}",
-            file=sys.stderr,
-        )
-    return index
-
-
 def open_searcher(index_dir: Path, corpus: Path, model: str | None, build_if_stale: bool = True, quiet: bool = False):
     """The searcher for `index_dir`, building the index first when there is none (or it is stale).
 
@@ -68,9 +53,9 @@ def open_searcher(index_dir: Path, corpus: Path, model: str | None, build_if_sta
 
 # --- commands ------------------------------------------------------------------
 def cmd_build(args) -> int:
-    from index.config import Settings
+    from qa.opening import build_and_report
 
-    _build(args.corpus, args.index, args.model or Settings().model)
+    build_and_report(args.corpus, args.index, args.model)
     return 0
 
 
