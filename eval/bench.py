@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -194,9 +193,9 @@ def open_bench_searcher(
             return Searcher(index), index_dir, None
         except IndexProblem as exc:
             log(f"rebuilding the cached benchmark index: {exc}")
-    if index_dir.exists():
-        shutil.rmtree(index_dir, ignore_errors=True)
+    # the folder is not wiped: its embedding cache spares a rebuild (or a build that died) the encoding
     log(f"building an index of {bench.corpus_path} into {index_dir} (model {model}) ...")
     index, report = build_index(bench.corpus_path, index_dir, model=model, chunk=settings.chunk, progress=progress)
-    log(f"built {report.documents} documents, {report.chunks} chunks in {report.seconds:.1f}s")
+    reused = f", reused {report.reused_vectors} of {report.vectors} cached vectors" if report.reused_vectors else ""
+    log(f"built {report.documents} documents, {report.chunks} chunks in {report.seconds:.1f}s{reused}")
     return Searcher(index), index_dir, report

@@ -154,8 +154,8 @@ def run_eval_command(args) -> int:
     except KeyboardInterrupt:
         print("zhqa eval: interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # no tracebacks for users; ZHQA_DEBUG=1 shows one
-        if os.environ.get("ZHQA_DEBUG"):
+    except Exception as exc:  # no tracebacks for users; --debug (or ZHQA_DEBUG=1) shows one
+        if getattr(args, "debug", False) or os.environ.get("ZHQA_DEBUG"):
             raise
         print(f"zhqa eval: failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_FAILURE

@@ -6,6 +6,7 @@ import logging
 import sys
 import time
 from dataclasses import dataclass
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 
@@ -17,12 +18,13 @@ from tqdm import tqdm
 from . import store
 from .chunking import Chunk, chunk_document
 from .config import DEFAULT_MODEL, ChunkSettings
-from .embedding import get_embedder
+from .embedding import Embedder, get_embedder
+from .embedding_cache import EmbeddingCache, encode_cached
 from .features import index_features
 from .loading import load_corpus
 from .neighbours import NEIGHBOURS, nearest_chunks
 from .sentences import split_sentences
-from .store import Index
+from .store import EMBEDDINGS, Index
 from .tokenization import tokenize
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,8 @@ class BuildReport:
     chunks: int
     seconds: float
     warnings: list[str]
+    reused_vectors: int = 0  # vectors taken from the embedding cache (an earlier, unfinished build)
+    vectors: int = 0  # vectors the index holds (chunks and sentences)
 
     @property
     def chunks_per_second(self) -> float:
@@ -86,9 +90,15 @@ def chunk_sentences(chunks: list[Chunk]) -> tuple[list[str], np.ndarray]:
     return texts, np.array(owners, dtype=np.int32)
 
 
-def _bm25(token_lists: list[list[str]]) -> bm25s.BM25:
+# Stands in for the tokens of a chunk that has none (only punctuation or symbols): bm25s cannot index an
+# empty vocabulary, and no question can produce this token (tokenization drops control characters).
+NO_TOKENS = "\x00"
+
+
+def bm25_index(token_lists: list[list[str]]) -> bm25s.BM25:
+    """A BM25 index over `token_lists`, one list per chunk; chunks without tokens never match."""
     retriever = bm25s.BM25(k1=1.5, b=0.75, method="lucene")
-    retriever.index(token_lists, show_progress=False)
+    retriever.index([tokens or [NO_TOKENS] for tokens in token_lists], show_progress=False)
     return retriever
 
 
@@ -98,13 +108,20 @@ def build_index(
     model: str = DEFAULT_MODEL,
     chunk: ChunkSettings = ChunkSettings(),
     progress: bool = True,
+    embedder: Embedder | None = None,
 ) -> tuple[Index, BuildReport]:
-    """Index `corpus` (a folder of .txt/.md or a .jsonl file) into `index_dir`."""
+    """Index `corpus` (a folder of .txt/.md or a .jsonl file) into `index_dir`.
+
+    `embedder` defaults to the loaded `model`; vectors already in the index folder's embedding cache
+    are reused, not computed again."""
     started = time.perf_counter()
     corpus = Path(corpus)
     if not corpus.exists():
         raise CorpusError(f"corpus not found: {corpus}")
-    documents, warnings = load_corpus(corpus)
+    try:
+        documents, warnings = load_corpus(corpus)
+    except ValueError as exc:  # an unsupported corpus file
+        raise CorpusError(str(exc)) from exc
     for warning in warnings:
         log.warning(warning)
     documents = [d for d in documents if d.text.strip()]
@@ -123,33 +140,25 @@ def build_index(
         raise CorpusError(f"the documents in {corpus} produced no text to index")
 
     by_id = {d.doc_id: d for d in documents}
-    embedder = get_embedder(model)
+    embedder = embedder or get_embedder(model)
+    # vectors go to disk as they are computed: a build that fails or is killed later resumes from them
+    cache = EmbeddingCache(Path(index_dir) / EMBEDDINGS, embedder.identity)
+    encode = partial(embedder.encode_passages, batch_size=32)
     texts = [embedded_text(c, by_id[c.doc_id].title) for c in chunks]
-    batch = 32
-    parts = []
-    with tqdm(total=len(texts), desc="embedding", unit="chunk", disable=not progress, file=sys.stderr) as bar:
-        for i in range(0, len(texts), batch):
-            parts.append(embedder.encode_passages(texts[i : i + batch], batch_size=batch))
-            bar.update(len(texts[i : i + batch]))
-    vectors = np.vstack(parts)
+    vectors, reused = encode_cached(encode, texts, cache, embedder.dimension, progress=progress)
     dense = faiss.IndexFlatIP(embedder.dimension)  # inner product over normalised vectors = cosine
     dense.add(vectors)
     neighbours = nearest_chunks(vectors, NEIGHBOURS, progress=progress)
 
     # every sentence of every chunk, embedded on its own: search scores a chunk by its best sentence too
     sentence_texts, owners = chunk_sentences(chunks)
-    parts = []
-    with tqdm(total=len(sentence_texts), desc="embedding sentences", unit="sentence", disable=not progress, file=sys.stderr) as bar:
-        for i in range(0, len(sentence_texts), batch):
-            parts.append(embedder.encode_passages(sentence_texts[i : i + batch], batch_size=batch))
-            bar.update(len(sentence_texts[i : i + batch]))
+    sentence_vectors, reused_sentences = encode_cached(
+        encode, sentence_texts, cache, embedder.dimension, desc="embedding sentences", unit="sentence", progress=progress
+    )
     sentences = faiss.IndexFlatIP(embedder.dimension)
-    if parts:
-        sentences.add(np.vstack(parts))
+    sentences.add(sentence_vectors)
 
-    bm25 = _bm25([tokenize(c.text) for c in tqdm(chunks, desc="BM25", unit="chunk", disable=not progress, file=sys.stderr)])
-    # the title as its own field, scored per chunk through its document
-    title_bm25 = _bm25([tokenize(by_id[c.doc_id].title) for c in chunks])
+    bm25 = bm25_index([tokenize(c.text) for c in tqdm(chunks, desc="BM25", unit="chunk", disable=not progress, file=sys.stderr)])
 
     manifest = {
         "format": store.FORMAT_VERSION,
@@ -164,8 +173,9 @@ def build_index(
         "n_documents": len(documents),
         "n_chunks": len(chunks),
     }
-    index = Index(manifest, by_id, chunks, dense, bm25, title_bm25, sentences=sentences, sentence_owner=owners,
+    index = Index(manifest, by_id, chunks, dense, bm25, sentences=sentences, sentence_owner=owners,
                   neighbours=neighbours)
     store.save(index, Path(index_dir))
-    report = BuildReport(len(documents), len(chunks), time.perf_counter() - started, warnings)
+    report = BuildReport(len(documents), len(chunks), time.perf_counter() - started, warnings,
+                         reused_vectors=reused + reused_sentences, vectors=len(texts) + len(sentence_texts))
     return index, report

@@ -54,6 +54,8 @@ class Embedder:
                 f"cannot load embedding model {name!r} ({location}): {exc}. "
                 "Give --model a local sentence-transformers folder; nothing can be downloaded here."
             ) from exc
+        # what embedding caches key vectors by: the same name always means the same weights here
+        self.identity = name
         self.dimension = int(self.model.get_embedding_dimension())
         self.max_tokens = int(self.model.max_seq_length)
         prompts = self.model.prompts or {}

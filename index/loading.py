@@ -200,7 +200,8 @@ def _field(record: dict, key: str) -> str:
 
 
 def load_jsonl(path: Path) -> tuple[list[Document], list[str]]:
-    """One {"doc_id", "title", "text"} object per line (optional "source", "date", "url")."""
+    """One {"doc_id", "title", "text"} object per line (optional "source", "date", "url"); a BEIR corpus's
+    "_id" stands for "doc_id"."""
     path = Path(path)
     docs: list[Document] = []
     warnings: list[str] = []
@@ -211,7 +212,8 @@ def load_jsonl(path: Path) -> tuple[list[Document], list[str]]:
     except (OSError, DecodeError) as e:
         _warn(warnings, f"skipped {path}: {e}")
         return docs, warnings
-    for lineno, line in enumerate(raw.splitlines(), start=1):
+    # only "\n" ends a JSON line: str.splitlines would also cut at U+2028 and friends inside the text
+    for lineno, line in enumerate(raw.split("\n"), start=1):
         if not line.strip():
             continue
         try:
@@ -222,7 +224,7 @@ def load_jsonl(path: Path) -> tuple[list[Document], list[str]]:
         if not isinstance(record, dict):
             _warn(warnings, f"{path}:{lineno}: not a JSON object; line skipped")
             continue
-        doc_id, text = record.get("doc_id"), record.get("text")
+        doc_id, text = record.get("doc_id", record.get("_id")), record.get("text")
         if doc_id is None or (isinstance(doc_id, str) and not doc_id.strip()) or isinstance(doc_id, (dict, list)):
             _warn(warnings, f"{path}:{lineno}: no \"doc_id\"; line skipped")
             continue

@@ -5,6 +5,8 @@ Layout of an index folder:
     v-<stamp>/       manifest.json, documents.jsonl, chunks.jsonl, dense.faiss, bm25/,
                      sentences.faiss (one vector per sentence of each chunk), sentence_owner.npy,
                      chunk_neighbours.npy (each chunk's nearest chunks)
+    embeddings/      vectors computed by builds of this folder, kept so no build encodes a text twice
+                     (see embedding_cache)
 A build writes a new version folder completely, then swaps CURRENT with os.replace,
 so a build that dies halfway leaves the previous index usable.
 """
@@ -15,7 +17,7 @@ import os
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import bm25s
@@ -30,6 +32,7 @@ FORMAT_VERSION = 4  # 2: BM25 over jieba words + CJK characters and bigrams; man
 # 3: sentence vectors (sentences.faiss, sentence_owner.npy) for sentence-level dense scoring
 # 4: chunks embedded with their document's title; chunk_neighbours.npy for score smoothing
 CURRENT = "CURRENT"
+EMBEDDINGS = "embeddings"
 
 
 class IndexProblem(RuntimeError):
@@ -57,15 +60,10 @@ class Index:
     chunks: list[Chunk]
     dense: faiss.Index
     bm25: bm25s.BM25
-    title_bm25: bm25s.BM25 | None = None
     path: Path | None = None
     sentences: faiss.Index | None = None  # one vector per sentence of each chunk
     sentence_owner: np.ndarray | None = None  # int32 chunk index of each sentence vector
     neighbours: np.ndarray | None = None  # int32 (chunks, m): each chunk's nearest chunks, -1 padded
-    chunk_doc_ids: np.ndarray = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self.chunk_doc_ids = np.array([c.doc_id for c in self.chunks], dtype=object)
 
     @property
     def model(self) -> str:
@@ -122,8 +120,6 @@ def save(index: Index, index_dir: Path) -> Path:
         _write_jsonl(staging / "chunks.jsonl", (c.to_dict() for c in index.chunks))
         faiss.write_index(index.dense, str(staging / "dense.faiss"))
         index.bm25.save(str(staging / "bm25"), show_progress=False)
-        if index.title_bm25 is not None:
-            index.title_bm25.save(str(staging / "title_bm25"), show_progress=False)
         if index.sentences is not None:
             faiss.write_index(index.sentences, str(staging / "sentences.faiss"))
             np.save(staging / "sentence_owner.npy", np.asarray(index.sentence_owner, dtype=np.int32))
@@ -178,8 +174,6 @@ def load(index_dir: Path) -> Index:
         chunks = [Chunk.from_dict(c) for c in _read_jsonl(version / "chunks.jsonl")]
         dense = faiss.read_index(str(version / "dense.faiss"))
         bm25 = bm25s.BM25.load(str(version / "bm25"), show_progress=False, verbosity=0)
-        title_dir = version / "title_bm25"
-        title_bm25 = bm25s.BM25.load(str(title_dir), show_progress=False, verbosity=0) if title_dir.is_dir() else None
         sentences = faiss.read_index(str(version / "sentences.faiss"))
         sentence_owner = np.load(version / "sentence_owner.npy", allow_pickle=False)
         neighbours = np.load(version / "chunk_neighbours.npy", allow_pickle=False)
@@ -209,7 +203,7 @@ def load(index_dir: Path) -> Index:
             f"rebuild it with: zhqa build --index {index_dir}"
         )
     return Index(
-        manifest, documents, chunks, dense, bm25, title_bm25, path=index_dir,
+        manifest, documents, chunks, dense, bm25, path=index_dir,
         sentences=sentences, sentence_owner=sentence_owner.astype(np.int32, copy=False),
         neighbours=neighbours.astype(np.int32, copy=False),
     )

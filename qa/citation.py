@@ -1,4 +1,5 @@
-"""Citation strings: 《title》，source，date，第N段 — empty fields are left out."""
+"""Citation strings: 《title》，source，date，第N段 — empty fields are left out; an untitled document is
+named by its id (文档 d1), so a copied paragraph always says where it came from."""
 from __future__ import annotations
 
 
@@ -13,4 +14,5 @@ def format_citation(title: str, source: str, date: str, paragraph_first: int, pa
 
 def cite_document(doc, paragraph_first: int, paragraph_last: int | None = None) -> str:
     """Citation for paragraph(s) of an `index.Document`."""
-    return format_citation(doc.title, doc.source, doc.date, paragraph_first, paragraph_last)
+    citation = format_citation(doc.title, doc.source, doc.date, paragraph_first, paragraph_last)
+    return citation if doc.title else f"文档 {doc.doc_id}，{citation}"

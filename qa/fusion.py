@@ -52,7 +52,6 @@ class FusionSettings:
     k: int = 60  # rrf: the rank constant
     dense_weight: float = 1.0  # rrf weights
     bm25_weight: float = 1.0
-    title_weight: float = 0.0  # rrf: the document title as its own BM25 field
     phrase_bonus: float = 0.3  # per 4 characters of the longest verbatim question run in the chunk
     # (zscore: in standard deviations; rrf: in units of a first rank, 1 / (k + 1))
     candidates: int = 100  # how deep each retriever's ranking is read

@@ -40,6 +40,8 @@ def build_and_report(
     index, report = build_index(corpus, index_dir, model=model or settings.model, chunk=settings.chunk, progress=progress)
     for warning in report.warnings:
         log(f"warning: {warning}")
+    if report.reused_vectors:
+        log(f"reused {report.reused_vectors} of {report.vectors} vectors from the embedding cache of {index_dir}")
     log(f"indexed {report.documents} documents, {report.chunks} chunks in {report.seconds:.1f} s "
         f"({report.chunks_per_second:.1f} chunks/s) -> {index_dir}")
     return index

@@ -111,13 +111,6 @@ class Searcher:
     def _bm25_ranking(self, question: str, allowed: np.ndarray | None, depth: int) -> np.ndarray:
         return _top(self._bm25_scores(question), allowed, depth)
 
-    def _title_ranking(self, question: str, allowed: np.ndarray | None, depth: int) -> np.ndarray:
-        if self.index.title_bm25 is None:
-            return np.array([], dtype=np.int64)
-        tokens = query_tokens(question)
-        scores = self.index.title_bm25.get_scores(tokens) if tokens else np.zeros(len(self.index.chunks))
-        return _top(scores, allowed, depth)
-
     def _dense_scores(self, question: str) -> np.ndarray:
         """Each chunk's dense score: its cosine with the question blended with its best sentence's.
 
@@ -176,8 +169,6 @@ class Searcher:
                 (self._dense_ranking(question, allowed, depth), f.dense_weight),
                 (self._bm25_ranking(question, allowed, depth), f.bm25_weight),
             ]
-            if f.title_weight:
-                rankings.append((self._title_ranking(question, allowed, depth), f.title_weight))
             fused = reciprocal_rank_fusion(rankings, k=f.k)
             bonus_unit = 1.0 / (f.k + 1)
         if f.phrase_bonus:

@@ -169,6 +169,8 @@ def make_parser() -> argparse.ArgumentParser:
         p = sub.add_parser("eval", help="score retrieval against a question set or a benchmark")
         add_eval_arguments(p)
         p.set_defaults(func=cmd_eval)
+    for command in sub.choices.values():
+        command.add_argument("--debug", action="store_true", help="on an unexpected failure, show the Python traceback")
     return parser
 
 
@@ -191,6 +193,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("zhqa: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a failure we did not foresee: one line for users, the traceback on --debug
+        if args.debug:
+            raise
+        print(f"zhqa {args.command}: failed: {type(exc).__name__}: {exc} (run again with --debug for details)",
+              file=sys.stderr)
+        return EXIT_FAILURE
 
 
 if __name__ == "__main__":
