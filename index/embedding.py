@@ -56,6 +56,8 @@ class Embedder:
             ) from exc
         # what embedding caches key vectors by: the same name always means the same weights here
         self.identity = name
+        # what embedding caches key vectors by: the same name always means the same weights here
+        self.identity = name
         self.dimension = int(self.model.get_embedding_dimension())
         self.max_tokens = int(self.model.max_seq_length)
         prompts = self.model.prompts or {}

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-FLUSH_EVERY = 256  # vectors per shard: a kill loses at most this many
+FLUSH_EVERY = 256  # vectors per shard: a kill loses about this many
 KEY_BYTES = 16
 
 
@@ -93,20 +93,22 @@ def encode_cached(
     encode, texts: list[str], cache: EmbeddingCache | None, dimension: int, desc: str = "embedding",
     unit: str = "chunk", batch_size: int = 32, progress: bool = True,
 ) -> tuple[np.ndarray, int]:
-    """Vectors of `texts` (rows in order) and how many came from `cache` rather than `encode`.
+    """Vectors of `texts` (rows in order) and how many rows came from `cache` rather than `encode`.
 
-    `encode(list_of_texts) -> float32 array` is called on what the cache does not hold, one batch at a
-    time; new vectors are written to the cache every FLUSH_EVERY vectors and at the end."""
-    out = np.zeros((len(texts), dimension), dtype=np.float32)
-    missing: list[int] = []
-    keys = [cache.key(t) for t in texts] if cache is not None else []
-    for i in range(len(texts)):
-        found = cache.get(keys[i]) if cache is not None else None
-        if found is None:
-            missing.append(i)
-        else:
-            out[i] = found
-    reused = len(texts) - len(missing)
+    `encode(list_of_texts) -> float32 array` is called once per batch on the distinct texts the cache does
+    not hold, shortest first (a batch of similar lengths wastes little on padding); new vectors go to the
+    cache every FLUSH_EVERY vectors and at the end."""
+    distinct = list(dict.fromkeys(texts))
+    found: dict[str, np.ndarray] = {}
+    keys: dict[str, bytes] = {}
+    for text in distinct:
+        if cache is not None:
+            keys[text] = cache.key(text)
+            vector = cache.get(keys[text])
+            if vector is not None:
+                found[text] = vector
+    reused = sum(1 for t in texts if t in found)
+    missing = sorted((t for t in distinct if t not in found), key=len)
     pending_keys: list[bytes] = []
     pending_vectors: list[np.ndarray] = []
 
@@ -116,16 +118,20 @@ def encode_cached(
         pending_keys.clear()
         pending_vectors.clear()
 
-    with tqdm(total=len(texts), initial=reused, desc=desc, unit=unit, disable=not progress, file=sys.stderr) as bar:
+    with tqdm(total=len(distinct), initial=len(distinct) - len(missing), desc=desc, unit=unit,
+              disable=not progress, file=sys.stderr) as bar:
         for start in range(0, len(missing), batch_size):
-            rows = missing[start : start + batch_size]
-            vectors = encode([texts[i] for i in rows])
-            out[rows] = vectors
+            batch = missing[start : start + batch_size]
+            vectors = np.asarray(encode(batch), dtype=np.float32)
+            found.update(zip(batch, vectors))
             if cache is not None:
-                pending_keys.extend(keys[i] for i in rows)
+                pending_keys.extend(keys[t] for t in batch)
                 pending_vectors.append(vectors)
                 if len(pending_keys) >= FLUSH_EVERY:
                     flush()
-            bar.update(len(rows))
+            bar.update(len(batch))
     flush()
+    out = np.zeros((len(texts), dimension), dtype=np.float32)
+    for row, text in enumerate(texts):
+        out[row] = found[text]
     return out, reused

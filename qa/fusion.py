@@ -2,8 +2,9 @@
 
 Two methods:
 
-* ``"zscore"`` (the default): each retriever's scores over the whole index (or over the chunks a filter
-  admits) are standardised per question, z = (score - mean) / std, and mixed convexly,
+* ``"zscore"`` (the default): each retriever's scores are standardised per question, z = (score - mean) / std,
+  with mean and std over the whole index (over a fixed sample of 4,096 chunks in a larger one; within the
+  chunks a filter admits), and mixed convexly,
   ``alpha * z_dense + (1 - alpha) * z_bm25``, over the union of both retrievers' top candidates. Unlike
   rank fusion this keeps *how far* ahead a chunk is: a chunk that BM25 scores far above everything else
   (a rare exact term) wins even when the dense model ranks it only fifth, and vice versa.
@@ -70,22 +71,27 @@ def reciprocal_rank_fusion(rankings: list[tuple[np.ndarray, float]], k: int = 60
     return fused
 
 
+@dataclass(frozen=True)
+class ScoreStats:
+    """Mean and spread of one retriever's scores for one question, for z-scores."""
+
+    mean: float
+    spread: float
+
+    @classmethod
+    def of(cls, scores: np.ndarray) -> "ScoreStats":
+        scores = np.asarray(scores, dtype=np.float64)
+        return cls(float(scores.mean()), float(scores.std())) if scores.size else cls(0.0, 0.0)
+
+    def z(self, scores: np.ndarray) -> np.ndarray:
+        scores = np.asarray(scores, dtype=np.float64)
+        return (scores - self.mean) / self.spread if self.spread > 1e-12 else np.zeros_like(scores)
+
+
 def standardise(scores: np.ndarray, allowed: np.ndarray | None = None) -> np.ndarray:
     """Per-question z-scores of `scores`, with mean and spread taken over the `allowed` items."""
     scores = np.asarray(scores, dtype=np.float64)
-    pool = scores if allowed is None else scores[allowed]
-    if pool.size == 0:
-        return np.zeros_like(scores)
-    spread = pool.std()
-    return (scores - pool.mean()) / spread if spread > 1e-12 else np.zeros_like(scores)
-
-
-def zscore_fusion(
-    dense: np.ndarray, bm25: np.ndarray, candidates: np.ndarray, alpha: float, allowed: np.ndarray | None = None
-) -> dict[int, float]:
-    """{candidate: alpha * z(dense) + (1 - alpha) * z(bm25)} from full score arrays over all items."""
-    mixed = alpha * standardise(dense, allowed) + (1.0 - alpha) * standardise(bm25, allowed)
-    return {int(i): float(mixed[i]) for i in candidates}
+    return ScoreStats.of(scores if allowed is None else scores[allowed]).z(scores)
 
 
 def neighbour_smoothing(

@@ -6,6 +6,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+import faiss
 import numpy as np
 
 from index import Index, load_index
@@ -13,7 +14,7 @@ from index.embedding import Embedder, get_embedder
 from index.tokenization import query_tokens
 
 from .citation import cite_document
-from .fusion import FUSION_METHODS, FusionSettings, neighbour_smoothing, reciprocal_rank_fusion, zscore_fusion
+from .fusion import FUSION_METHODS, FusionSettings, ScoreStats, neighbour_smoothing, reciprocal_rank_fusion
 from .passage import Passage
 
 RETRIEVERS = ("bm25", "dense", "hybrid")
@@ -66,8 +67,17 @@ def _phrases(question: str) -> list[str]:
     return out
 
 
+STATS_SAMPLE = 4096  # chunks whose scores stand for the whole index in the z-scores (all, below this size)
+
+
 class Searcher:
-    """Answers questions over one index."""
+    """Answers questions over one index, touching only candidates.
+
+    A question reads the top `FusionSettings.candidates` chunks and sentences from FAISS and the top chunks
+    from BM25, plus those candidates' neighbours, and scores only that pool. The z-score statistics come from
+    a fixed sample of the index (every chunk while the index has at most STATS_SAMPLE of them, so small
+    indexes rank exactly as an exhaustive search would). Filters are boolean arrays built with numpy, handed
+    to FAISS as an ID selector."""
 
     def __init__(self, index: Index, embedder: Embedder | None = None, fusion: FusionSettings = FusionSettings()):
         self.index = index
@@ -76,8 +86,24 @@ class Searcher:
             raise ValueError(f"unknown fusion method {fusion.method!r}; choose one of {', '.join(FUSION_METHODS)}")
         self.fusion = fusion
         docs = index.documents
-        self._chunk_source = [docs[c.doc_id].source for c in index.chunks]
-        self._chunk_date = [docs[c.doc_id].date for c in index.chunks]
+        n = len(index.chunks)
+        self._sources, self._chunk_source = np.unique(
+            np.array([docs[c.doc_id].source for c in index.chunks] or [""], dtype=str), return_inverse=True
+        )
+        self._chunk_source = self._chunk_source[:n]
+        self._chunk_date = np.array([docs[c.doc_id].date for c in index.chunks], dtype="U10")
+        self._chunk_vectors = _flat_vectors(index.dense)
+        sentences, owner = index.sentences, index.sentence_owner
+        if sentences is not None and owner is not None and sentences.ntotal:
+            order = np.argsort(owner, kind="stable")  # sentences are stored chunk by chunk; this keeps it so
+            self._sentence_ids = order.astype(np.int64)
+            self._sentence_vectors = _flat_vectors(sentences)
+            self._sentence_owner = owner.astype(np.int64)
+            self._sentence_start = np.searchsorted(owner[order], np.arange(n + 1))
+        else:
+            self._sentence_vectors = None
+        sample = np.random.default_rng(0).choice(n, STATS_SAMPLE, replace=False) if n > STATS_SAMPLE else np.arange(n)
+        self._sample = np.sort(sample)
 
     @classmethod
     def open(cls, index_dir: Path, model: str | None = None, fusion: FusionSettings = FusionSettings()) -> "Searcher":
@@ -100,36 +126,65 @@ class Searcher:
     def _allowed(self, filters: Filters | None) -> np.ndarray | None:
         if filters is None or not filters.active():
             return None
-        return np.array([filters.admits(s, d) for s, d in zip(self._chunk_source, self._chunk_date)], dtype=bool)
+        allowed = np.ones(len(self.index.chunks), dtype=bool)
+        if filters.sources:
+            allowed &= np.isin(self._chunk_source, np.flatnonzero(np.isin(self._sources, list(filters.sources))))
+        if filters.date_from or filters.date_to:
+            allowed &= self._chunk_date != ""  # an undated document cannot be shown to fall inside a date range
+        if filters.date_from:
+            allowed &= self._chunk_date >= filters.date_from
+        if filters.date_to:
+            allowed &= self._chunk_date <= filters.date_to
+        return allowed
+
+    def _dense_of(self, query: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        """The dense score of chunks `ids`: their cosine with the question blended with their best sentence's.
+
+        score = (1 - b) * cos(question, chunk) + b * max over the chunk's sentences of cos(question, sentence),
+        b = FusionSettings.sentence_blend; a chunk without sentence vectors counts its own cosine as its best.
+        """
+        ids = np.asarray(ids, dtype=np.int64)
+        chunk_cos = (self._chunk_vectors[ids] @ query).astype(np.float64)
+        blend = self.fusion.sentence_blend
+        if not blend or self._sentence_vectors is None or not len(ids):
+            return chunk_cos
+        starts, ends = self._sentence_start[ids], self._sentence_start[ids + 1]
+        counts = ends - starts
+        positions = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+        cos = (self._sentence_vectors[self._sentence_ids[positions]] @ query).astype(np.float64)
+        best = chunk_cos.copy()
+        has = counts > 0
+        if has.any():
+            best[has] = np.maximum.reduceat(cos, (np.cumsum(counts) - counts)[has])
+        return (1.0 - blend) * chunk_cos + blend * best
+
+    def _dense_candidates(self, query: np.ndarray, allowed: np.ndarray | None, depth: int) -> np.ndarray:
+        """Chunks among the `depth` nearest to the question, or owning one of its `depth` nearest sentences."""
+        found = [_nearest(self.index.dense, query, depth, allowed)]
+        if self.fusion.sentence_blend and self._sentence_vectors is not None:
+            sentence_allowed = None if allowed is None else allowed[self._sentence_owner]
+            found.append(self._sentence_owner[_nearest(self.index.sentences, query, depth, sentence_allowed)])
+        return np.unique(np.concatenate(found))
 
     def _bm25_scores(self, question: str) -> np.ndarray:
+        """BM25 scores of every chunk (bm25s scores sparsely: only chunks holding a question token are touched)."""
         tokens = query_tokens(question)
         if not tokens:
             return np.zeros(len(self.index.chunks))
         return np.asarray(self.index.bm25.get_scores(tokens), dtype=np.float64)
 
-    def _bm25_ranking(self, question: str, allowed: np.ndarray | None, depth: int) -> np.ndarray:
-        return _top(self._bm25_scores(question), allowed, depth)
-
     def _dense_scores(self, question: str) -> np.ndarray:
-        """Each chunk's dense score: its cosine with the question blended with its best sentence's.
+        """The dense score of every chunk: the exhaustive reference the candidate path is checked against."""
+        return self._dense_of(self.embedder.encode_query(question)[0], np.arange(len(self.index.chunks)))
 
-        score = (1 - b) * cos(question, chunk) + b * max over the chunk's sentences of cos(question, sentence),
-        b = FusionSettings.sentence_blend; a chunk without sentence vectors counts its own cosine as its best.
-        """
-        query = self.embedder.encode_query(question)
-        chunk_cos = _all_scores(self.index.dense, query)
-        blend = self.fusion.sentence_blend
-        sentences, owner = self.index.sentences, self.index.sentence_owner
-        if not blend or sentences is None or owner is None or sentences.ntotal == 0:
-            return chunk_cos
-        best = np.full(len(chunk_cos), -np.inf)
-        np.maximum.at(best, owner, _all_scores(sentences, query))
-        best = np.where(np.isfinite(best), best, chunk_cos)
-        return (1.0 - blend) * chunk_cos + blend * best
-
-    def _dense_ranking(self, question: str, allowed: np.ndarray | None, depth: int) -> np.ndarray:
-        return _top(self._dense_scores(question), allowed, depth, positive_only=False)
+    def _stats_ids(self, allowed: np.ndarray | None) -> np.ndarray:
+        """The chunks whose scores give the z-score mean and spread: the sample, within the filter."""
+        if allowed is None:
+            return self._sample
+        admitted = np.flatnonzero(allowed)
+        if len(admitted) <= STATS_SAMPLE:
+            return admitted
+        return np.sort(np.random.default_rng(0).choice(admitted, STATS_SAMPLE, replace=False))
 
     def search(self, question: str, k: int = 10, retriever: str = "hybrid", filters: Filters | None = None) -> list[Passage]:
         """The `k` best passages for `question` from `retriever` (bm25, dense or hybrid)."""
@@ -140,10 +195,12 @@ class Searcher:
         allowed = self._allowed(filters)
         depth = max(self.fusion.candidates, k)
         if retriever == "bm25":
-            ranked = self._bm25_ranking(text, allowed, depth)[:k]
+            ranked = _top(self._bm25_scores(text), allowed, k)
             scored = [(int(i), 1.0 / (self.fusion.k + r)) for r, i in enumerate(ranked, start=1)]
         elif retriever == "dense":
-            ranked = self._dense_ranking(text, allowed, depth)[:k]
+            query = self.embedder.encode_query(text)[0]
+            pool = self._dense_candidates(query, allowed, depth)
+            ranked = pool[_order(self._dense_of(query, pool), pool)][:k]
             scored = [(int(i), 1.0 / (self.fusion.k + r)) for r, i in enumerate(ranked, start=1)]
         else:
             scored = self._hybrid(text, allowed, depth)[:k]
@@ -151,10 +208,13 @@ class Searcher:
 
     def _hybrid(self, question: str, allowed: np.ndarray | None, depth: int) -> list[tuple[int, float]]:
         f = self.fusion
-        smoothing = f.method == "zscore" and f.neighbour_bonus > 0 and self.index.neighbours is not None
+        query = self.embedder.encode_query(question)[0]
+        bm25_all = self._bm25_scores(question)
+        dense_pool = self._dense_candidates(query, allowed, depth)
+        bm25_top = _top(bm25_all, allowed, depth)
         if f.method == "zscore":
-            dense, bm25 = self._dense_scores(question), self._bm25_scores(question)
-            candidates = np.union1d(_top(dense, allowed, depth, positive_only=False), _top(bm25, allowed, depth))
+            candidates = np.union1d(dense_pool[_order(self._dense_of(query, dense_pool), dense_pool)][:depth], bm25_top)
+            smoothing = f.neighbour_bonus > 0 and self.index.neighbours is not None
             pool = candidates
             if smoothing:  # the candidates' neighbours need a score of their own too
                 near = self.index.neighbours[candidates].ravel()
@@ -162,14 +222,16 @@ class Searcher:
                 if allowed is not None:
                     near = near[allowed[near]]
                 pool = np.union1d(candidates, near)
-            fused = zscore_fusion(dense, bm25, pool, f.alpha, allowed)
+            stats = self._stats_ids(allowed)
+            dense = ScoreStats.of(self._dense_of(query, stats))
+            bm25 = ScoreStats.of(bm25_all[stats])
+            mixed = f.alpha * dense.z(self._dense_of(query, pool)) + (1.0 - f.alpha) * bm25.z(bm25_all[pool])
+            fused = {int(i): float(m) for i, m in zip(pool, mixed)}
             bonus_unit = 1.0
         else:
-            rankings = [
-                (self._dense_ranking(question, allowed, depth), f.dense_weight),
-                (self._bm25_ranking(question, allowed, depth), f.bm25_weight),
-            ]
-            fused = reciprocal_rank_fusion(rankings, k=f.k)
+            smoothing = False
+            dense_ranked = dense_pool[_order(self._dense_of(query, dense_pool), dense_pool)][:depth]
+            fused = reciprocal_rank_fusion([(dense_ranked, f.dense_weight), (bm25_top, f.bm25_weight)], k=f.k)
             bonus_unit = 1.0 / (f.k + 1)
         if f.phrase_bonus:
             phrases = _phrases(question)
@@ -195,22 +257,38 @@ class Searcher:
         )
 
 
-def _all_scores(vectors, query: np.ndarray) -> np.ndarray:
-    """Inner product of `query` with every vector of a FAISS index, in index order.
-
-    Fusion standardises over the whole index, so every score is needed, not only a top list."""
-    scores, ids = vectors.search(query, vectors.ntotal)
-    out = np.empty(vectors.ntotal, dtype=np.float64)
-    out[ids[0]] = scores[0]
-    return out
+def _flat_vectors(vectors) -> np.ndarray:
+    """The (ntotal, d) float32 matrix inside a flat FAISS index, without a copy."""
+    if vectors.ntotal == 0:
+        return np.zeros((0, vectors.d), dtype=np.float32)
+    return faiss.rev_swig_ptr(vectors.get_xb(), vectors.ntotal * vectors.d).reshape(vectors.ntotal, vectors.d)
 
 
-def _top(scores: np.ndarray, allowed: np.ndarray | None, depth: int, positive_only: bool = True) -> np.ndarray:
-    """Indices of the best scores (only positive ones unless told), best first, ties by position."""
+def _nearest(vectors, query: np.ndarray, k: int, allowed: np.ndarray | None) -> np.ndarray:
+    """Ids of the `k` vectors nearest `query` (inner product), only `allowed` ones when given."""
+    if vectors.ntotal == 0:
+        return np.zeros(0, dtype=np.int64)
+    params = None
+    if allowed is not None:
+        bits = np.packbits(allowed, bitorder="little")
+        params = faiss.SearchParameters(sel=faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(bits)))
+    _, ids = vectors.search(query[None, :], min(k, vectors.ntotal), params=params)
+    ids = ids[0]
+    return ids[ids >= 0].astype(np.int64)
+
+
+def _order(scores: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Positions of `ids` by score, best first, ties by id."""
+    return np.lexsort((ids, -np.asarray(scores)))
+
+
+def _top(scores: np.ndarray, allowed: np.ndarray | None, depth: int) -> np.ndarray:
+    """Indices of the `depth` best positive scores, best first, ties by position."""
     scores = np.asarray(scores, dtype=np.float64)
-    keep = scores > 0 if positive_only else np.ones(len(scores), dtype=bool)
+    keep = scores > 0
     if allowed is not None:
         keep &= allowed
     hits = np.flatnonzero(keep)
-    order = hits[np.lexsort((hits, -scores[hits]))]
-    return order[:depth]
+    if len(hits) > depth:
+        hits = np.sort(hits[np.argpartition(-scores[hits], depth - 1)[:depth]])
+    return hits[np.lexsort((hits, -scores[hits]))]

@@ -28,7 +28,7 @@ def _jsonl(path: Path, rows: list[dict]) -> Path:
 
 
 class CountingEmbedder:
-    """The real embedder, counting the texts it is asked to encode."""
+    """The real embedder, counting the vectors it is asked to compute."""
 
     def __init__(self, inner):
         self.inner = inner
@@ -100,7 +100,8 @@ def test_killed_build_resumes_from_what_it_embedded(tmp_path):
     counting = CountingEmbedder(get_embedder())
     _, report = build_index(ROOT / "corpus", index_dir, progress=False, embedder=counting)
     assert report.reused_vectors >= min(FLUSH_EVERY, report.chunks)
-    assert counting.encoded == report.vectors - report.reused_vectors  # nothing reused was encoded again
+    # nothing reused was encoded again (a sentence two chunks share is encoded once, so fewer is fine)
+    assert 0 < counting.encoded <= report.vectors - report.reused_vectors
 
     again = CountingEmbedder(get_embedder())
     _, report = build_index(ROOT / "corpus", index_dir, progress=False, embedder=again)

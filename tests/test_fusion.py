@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from qa.fusion import neighbour_smoothing, reciprocal_rank_fusion, standardise, zscore_fusion
+from qa.fusion import ScoreStats, neighbour_smoothing, reciprocal_rank_fusion, standardise
 
 
 def test_standardise_and_zscore_mix():
@@ -12,9 +12,10 @@ def test_standardise_and_zscore_mix():
     assert np.allclose(standardise(np.array([5.0, 5.0])), 0.0)  # no spread: no signal
     # mean and spread come from the allowed items only
     assert np.allclose(standardise(np.array([0.0, 2.0, 100.0]), np.array([True, True, False]))[:2], [-1.0, 1.0])
-    mixed = zscore_fusion(np.array([1.0, 2.0, 3.0]), np.array([3.0, 2.0, 1.0]), np.array([0, 2]), alpha=0.75)
-    assert set(mixed) == {0, 2}
-    assert np.isclose(mixed[2], 0.75 * 1.224745 - 0.25 * 1.224745, atol=1e-6)
+    dense, bm25 = ScoreStats.of(np.array([1.0, 2.0, 3.0])), ScoreStats.of(np.array([3.0, 2.0, 1.0]))
+    mixed = 0.75 * dense.z(np.array([3.0])) + 0.25 * bm25.z(np.array([1.0]))  # an item scored 3 and 1
+    assert np.isclose(mixed[0], 0.75 * 1.224745 - 0.25 * 1.224745, atol=1e-6)
+    assert np.allclose(ScoreStats.of(np.array([])).z(np.array([1.0])), 0.0)
 
 
 def test_rrf_weights_and_ranks():
