@@ -141,7 +141,7 @@ def synthetic_index(n_chunks: int, corpora: list[Path], embedder, sample: int = 
         text = "".join(pool[j] for j in picks)
         doc_id = f"syn{i:07d}"
         documents[doc_id] = Document(doc_id=doc_id, text=text, title="", source=f"来源{i % 7}", date=f"20{10 + i % 15}-01-01")
-        chunks.append(Chunk(doc_id=doc_id, start=0, end=len(text), text=text, paragraph_first=1, paragraph_last=1))
+        chunks.append(Chunk(doc_id=doc_id, seq=0, start=0, end=len(text), text=text, paragraph_first=1, paragraph_last=1))
         v = vectors[picks].mean(axis=0)
         chunk_vectors.append(v / np.linalg.norm(v))
         sentence_rows += picks

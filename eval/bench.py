@@ -179,6 +179,7 @@ def open_bench_searcher(
 ):
     """A Searcher over the benchmark's corpus, building (and caching) the index when needed."""
     from index import IndexProblem, Settings, build_index, index_exists, load_index
+    from index.embedding import get_embedder
     from qa import Searcher
 
     settings = Settings()
@@ -189,8 +190,12 @@ def open_bench_searcher(
         try:
             index = load_index(index_dir)
             index.check_compatible(model=model, chunk=chunk)
-            log(f"using cached benchmark index {index_dir}")
-            return Searcher(index), index_dir, None
+            encoder = get_embedder(model).encoder
+            if index.manifest.get("encoder", "float32") == encoder:
+                log(f"using cached benchmark index {index_dir}")
+                return Searcher(index), index_dir, None
+            log(f"rebuilding the cached benchmark index: it was built with the {index.manifest.get('encoder', 'float32')} "
+                f"encoder, not {encoder}")
         except IndexProblem as exc:
             log(f"rebuilding the cached benchmark index: {exc}")
     # the folder is not wiped: its embedding cache spares a rebuild (or a build that died) the encoding

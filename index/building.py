@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -49,12 +50,58 @@ class BuildReport:
         return self.chunks / self.seconds if self.seconds else 0.0
 
 
+def _corpus_files(corpus: Path) -> tuple[Path, list[Path]]:
+    corpus = Path(corpus)
+    if corpus.is_file():
+        return corpus.parent, [corpus]
+    return corpus, sorted(p for p in corpus.rglob("*") if p.is_file())
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def corpus_fingerprint(corpus: Path) -> dict[str, str]:
     """sha256 of every corpus file, keyed by its path relative to the corpus."""
+    base, files = _corpus_files(corpus)
+    return {str(p.relative_to(base)): _sha256(p) for p in files}
+
+
+def corpus_stat(corpus: Path) -> dict[str, list[int]]:
+    """[size, modification time in ns] of every corpus file, keyed like `corpus_fingerprint`."""
     corpus = Path(corpus)
-    files = [corpus] if corpus.is_file() else sorted(p for p in corpus.rglob("*") if p.is_file())
-    base = corpus.parent if corpus.is_file() else corpus
-    return {str(p.relative_to(base)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+    if corpus.is_file():
+        st = corpus.stat()
+        return {corpus.name: [st.st_size, st.st_mtime_ns]}
+    out = {}
+    pending = [corpus]
+    while pending:  # os.scandir hands over each entry's stat without a second system call per file
+        with os.scandir(pending.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir():
+                    pending.append(Path(entry.path))
+                elif entry.is_file():
+                    st = entry.stat()
+                    out[str(Path(entry.path).relative_to(corpus))] = [st.st_size, st.st_mtime_ns]
+    return dict(sorted(out.items()))
+
+
+def corpus_changed(corpus: Path, manifest: dict) -> bool:
+    """Whether `corpus` differs from what the index in `manifest` was built from.
+
+    The same file names with the same sizes and modification times are taken as unchanged without reading
+    a byte; only a file whose size or time differs is hashed, and it counts as changed only if its sha256
+    does too (a file touched but not edited is not a change)."""
+    hashes, stats = manifest.get("corpus_files") or {}, manifest.get("corpus_stat") or {}
+    base = Path(corpus).parent if Path(corpus).is_file() else Path(corpus)
+    now = corpus_stat(corpus)
+    if set(now) != set(hashes):
+        return True
+    return any(now[name] != stats.get(name) and _sha256(base / name) != hashes[name] for name in now)
 
 
 def _versions() -> dict[str, str]:
@@ -138,6 +185,7 @@ def build_index(
     corpus = Path(corpus)
     if not corpus.exists():
         raise CorpusError(f"corpus not found: {corpus}")
+    stat_before = corpus_stat(corpus)  # taken before reading: an edit during the build shows as a change later
     try:
         documents, warnings = load_corpus(corpus)
     except ValueError as exc:  # an unsupported corpus file
@@ -179,10 +227,12 @@ def build_index(
         "format": store.FORMAT_VERSION,
         "model": model,
         "dimension": embedder.dimension,
+        "encoder": embedder.encoder,
         "chunk": chunk.to_dict(),
         "features": index_features(),
         "corpus": str(corpus.resolve()),
         "corpus_files": corpus_fingerprint(corpus),
+        "corpus_stat": stat_before,
         "versions": _versions(),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "n_documents": len(documents),

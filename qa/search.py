@@ -81,7 +81,8 @@ class Searcher:
 
     def __init__(self, index: Index, embedder: Embedder | None = None, fusion: FusionSettings = FusionSettings()):
         self.index = index
-        self.embedder = embedder or get_embedder(index.model)
+        # questions are encoded as the index's chunks were (an index from before encoders were recorded: float32)
+        self.embedder = embedder or get_embedder(index.model, index.manifest.get("encoder", "float32"))
         if fusion.method not in FUSION_METHODS:
             raise ValueError(f"unknown fusion method {fusion.method!r}; choose one of {', '.join(FUSION_METHODS)}")
         self.fusion = fusion

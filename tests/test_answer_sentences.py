@@ -28,7 +28,9 @@ def test_analysis_of_a_place_question():
 def test_spans_are_document_offsets_of_whole_sentences(searcher):
     for question in (LAND, "保定市12345热线接通率是多少？", "商丘市场主体总量居全省第几位？"):
         for p, doc, spans in _marked(searcher, question):
-            assert 1 <= len(spans) <= 2
+            # the top passages share words with the question; one further down may be there for its
+            # meaning alone (the dense model), and then nothing is marked in it
+            assert (1 if p.rank <= 3 else 0) <= len(spans) <= 2
             assert spans == sorted(spans)
             for s, e in spans:
                 assert p.start <= s < e <= p.end

@@ -162,3 +162,27 @@ def test_an_older_format_index_is_refused(tmp_path):
     path.write_text(json.dumps(manifest), encoding="utf-8")
     with pytest.raises(IndexMismatch, match="format 2"):
         load_index(tmp_path / "idx")
+
+
+def test_an_unchanged_corpus_is_recognised_without_reading_it(tmp_path, monkeypatch):
+    import os
+
+    from index import building, corpus_changed
+
+    corpus = _small_corpus(tmp_path)
+    index, _ = build_index(corpus, tmp_path / "idx", progress=False)
+    read = []
+    real_sha256 = building._sha256
+    monkeypatch.setattr(building, "_sha256", lambda path: read.append(path.name) or real_sha256(path))
+    assert not corpus_changed(corpus, index.manifest) and read == []  # sizes and times match: nothing read
+    a = corpus / "a.txt"
+    os.utime(a, ns=(a.stat().st_atime_ns, a.stat().st_mtime_ns + 5_000_000_000))  # touched, not edited
+    assert not corpus_changed(corpus, index.manifest) and read == ["a.txt"]  # only that file is read
+    a.write_text(a.read_text(encoding="utf-8").replace("30%", "40%"), encoding="utf-8")  # same size, edited
+    assert corpus_changed(corpus, index.manifest)
+    a.write_text(a.read_text(encoding="utf-8").replace("40%", "30%"), encoding="utf-8")
+    (corpus / "c.txt").write_text("新文件\n\n内容。\n", encoding="utf-8")
+    assert corpus_changed(corpus, index.manifest)
+    (corpus / "c.txt").unlink()
+    (corpus / "b.txt").unlink()
+    assert corpus_changed(corpus, index.manifest)
