@@ -4,10 +4,10 @@
 
 Three contenders over the same corpus and the same sentence-transformers model (multilingual-e5-small):
   ours       zhqa's whole build (load, clean, chunk, embed chunks and sentences, BM25, neighbours, save) and
-             its hybrid query (encoding, candidates, fusion, citations);
-  encoder    the bare encoder over exactly our chunks (what embedding alone costs);
+             its hybrid query (encoding, candidates, fusion, citations), with the default (int8) encoder;
+  bare       the bare encoder over exactly our chunks, float32 and int8 (what embedding alone costs);
   langchain  a plain LangChain + FAISS script: RecursiveCharacterTextSplitter at 400 characters, the same
-             model and prompts, faiss.IndexFlatIP, query = encode + search.
+             model and prompts in float32 sentence-transformers, faiss.IndexFlatIP, query = encode + search.
 Corpora: corpus/ (the seeds), stard_train (with nDCG@10 of ours and of the script, by document), and a
 synthetic index of --synthetic chunks for query latency at size. Its text is real: sentences of the shared
 benchmarks' corpora recombined into chunks of 3-8 sentences; its vectors are real sentence vectors of a sample
@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 from eval.bench import load_bench  # noqa: E402
 from eval.metrics import evaluate_rankings  # noqa: E402
 from index import build_index, load_corpus  # noqa: E402
+from index.ann import is_ann, vector_index  # noqa: E402
 from index.building import bm25_index, chunk_sentences, embedded_text  # noqa: E402
 from index.chunking import Chunk  # noqa: E402
 from index.document import Document  # noqa: E402
@@ -63,6 +64,8 @@ class LangChainScript:
 
     def __init__(self, documents: list[Document], embedder):
         self.embedder = embedder
+        if not documents:  # an empty script, to be handed an index made elsewhere
+            return
         splitter = RecursiveCharacterTextSplitter(chunk_size=400, chunk_overlap=0)
         self.chunks: list[tuple[str, str]] = [(d.doc_id, piece) for d in documents for piece in splitter.split_text(d.text)]
         vectors = embedder.encode_passages([text for _, text in self.chunks])
@@ -80,17 +83,19 @@ def timed(fn, *args, **kwargs):
     return out, time.perf_counter() - started
 
 
-def build_row(name: str, corpus: Path, embedder, tmp: Path) -> tuple[Searcher, LangChainScript]:
+def build_row(name: str, corpus: Path, embedder, float32, tmp: Path) -> tuple[Searcher, LangChainScript]:
     (index, report), ours = timed(build_index, corpus, tmp / name, progress=False, embedder=embedder)
     titles = [index.documents[c.doc_id].title for c in index.chunks]
     texts = [embedded_text(c, t) for c, t in zip(index.chunks, titles)]
-    _, bare = timed(embedder.encode_passages, texts)
+    _, bare32 = timed(float32.encode_passages, texts)
+    _, bare8 = timed(embedder.encode_passages, texts)
     documents, _ = load_corpus(corpus)
-    script, theirs = timed(LangChainScript, documents, embedder)
+    script, theirs = timed(LangChainScript, documents, float32)
     n = len(index.chunks)
-    print(f"{name:12s} {n:7d} chunks  ours {n / ours:6.1f}/s  encoder {n / bare:6.1f}/s  "
-          f"langchain {len(script.chunks) / theirs:6.1f}/s ({len(script.chunks)} chunks)  "
-          f"ratio ours/encoder {bare / ours:.2f}")
+    print(f"{name:12s} {n:6d} chunks  ours ({embedder.encoder}) {n / ours:6.1f}/s  bare float32 {n / bare32:6.1f}/s  "
+          f"bare {embedder.encoder} {n / bare8:6.1f}/s  langchain {len(script.chunks) / theirs:6.1f}/s "
+          f"({len(script.chunks)} chunks)  ratio ours/bare-float32 {bare32 / ours:.2f}  ours/bare-{embedder.encoder} "
+          f"{bare8 / ours:.2f}")
     return Searcher(index, embedder=embedder), script
 
 
@@ -146,15 +151,13 @@ def synthetic_index(n_chunks: int, corpora: list[Path], embedder, sample: int = 
         chunk_vectors.append(v / np.linalg.norm(v))
         sentence_rows += picks
         owners += [i] * len(picks)
-    dense = faiss.IndexFlatIP(vectors.shape[1])
     matrix = np.asarray(chunk_vectors, dtype=np.float32)
-    dense.add(matrix)
-    sentence_index = faiss.IndexFlatIP(vectors.shape[1])
-    sentence_index.add(np.ascontiguousarray(vectors[sentence_rows], dtype=np.float32))
+    dense = vector_index(matrix, vectors.shape[1])  # flat or HNSW by the product's own size switch
+    sentence_index = vector_index(vectors[sentence_rows], vectors.shape[1])
     bm25 = bm25_index([tokenize(c.text) for c in chunks])
     index = Index({"model": embedder.name, "n_chunks": n_chunks}, documents, chunks, dense, bm25,
                   sentences=sentence_index, sentence_owner=np.asarray(owners, dtype=np.int32),
-                  neighbours=nearest_chunks(matrix))
+                  neighbours=nearest_chunks(matrix, search=dense))
     questions = [s[: rng.randint(8, 24)] for s in rng.sample(pool, 200)]
     return index, questions
 
@@ -167,22 +170,25 @@ def main() -> None:
     parser.add_argument("--synthetic", type=int, default=10_000, help="chunks of the synthetic index (0: none)")
     args = parser.parse_args()
 
-    embedder = get_embedder()
-    embedder.encode_passages(["预热"])  # load and warm the model outside every timing
+    embedder, float32 = get_embedder(), get_embedder(encoder="float32")
+    for warm in (embedder, float32):
+        warm.encode_passages(["预热"])  # load and warm the models outside every timing
     bench = load_bench(args.stard)
     stard_questions = [text for _, text in bench.queries]
     with tempfile.TemporaryDirectory() as tmp:
         print("== build (chunks per second; ratio = our whole build's throughput / the bare encoder's)")
-        seed, seed_script = build_row("corpus/", args.corpus, embedder, Path(tmp))
-        stard, stard_script = build_row("stard_train", bench.corpus_path, embedder, Path(tmp))
+        seed, seed_script = build_row("corpus/", args.corpus, embedder, float32, Path(tmp))
+        stard, stard_script = build_row("stard_train", bench.corpus_path, embedder, float32, Path(tmp))
         print("\n== queries (hybrid, k=10, encoding included)")
         query_row("corpus/", seed, seed_script, (SEED_QUESTIONS * (args.queries // len(SEED_QUESTIONS) + 1))[: args.queries])
         query_row("stard_train", stard, stard_script, stard_questions[: args.queries])
         if args.synthetic:
             index, questions = synthetic_index(args.synthetic, [bench.corpus_path, args.stard.parent / "cmrc2018" / "corpus.jsonl"], embedder)
             searcher = Searcher(index, embedder=embedder)
-            flat = LangChainScript([], embedder)
+            flat = LangChainScript([], float32)
             flat.index, flat.chunks = index.dense, [(c.doc_id, c.text) for c in index.chunks]
+            kinds = f"chunks {'hnsw' if is_ann(index.dense) else 'flat'}, sentences {'hnsw' if is_ann(index.sentences) else 'flat'}"
+            print(f"synthetic index: {args.synthetic} chunks, {index.sentences.ntotal} sentences ({kinds})")
             query_row(f"synthetic {args.synthetic}", searcher, flat, questions[: args.queries])
         print("\n== quality")
         ndcg_row(stard, stard_script, bench)

@@ -17,6 +17,7 @@ import numpy as np
 from tqdm import tqdm
 
 from . import store
+from .ann import ANN_FROM, is_ann, vector_index
 from .chunking import Chunk, chunk_document
 from .config import DEFAULT_MODEL, ChunkSettings
 from .embedding import Embedder, get_embedder
@@ -176,11 +177,13 @@ def build_index(
     chunk: ChunkSettings = ChunkSettings(),
     progress: bool = True,
     embedder: Embedder | None = None,
+    ann_from: int = ANN_FROM,
 ) -> tuple[Index, BuildReport]:
     """Index `corpus` (a folder of .txt/.md or a .jsonl file) into `index_dir`.
 
     `embedder` defaults to the loaded `model`; vectors already in the index folder's embedding cache
-    are reused, not computed again."""
+    are reused, not computed again. Chunk and sentence vectors go into HNSW indexes from `ann_from`
+    vectors on (see ann.py), flat indexes below."""
     started = time.perf_counter()
     corpus = Path(corpus)
     if not corpus.exists():
@@ -215,11 +218,9 @@ def build_index(
     # every sentence of every chunk gets a vector too: search scores a chunk by its best sentence as well
     sentence_texts, owners = chunk_sentences(chunks)
     vectors, sentence_vectors, reused = embed_chunks(embedder, texts, sentence_texts, cache, progress=progress)
-    dense = faiss.IndexFlatIP(embedder.dimension)  # inner product over normalised vectors = cosine
-    dense.add(vectors)
-    neighbours = nearest_chunks(vectors, NEIGHBOURS, progress=progress)
-    sentences = faiss.IndexFlatIP(embedder.dimension)
-    sentences.add(sentence_vectors)
+    dense = vector_index(vectors, embedder.dimension, ann_from)  # inner product over normalised vectors = cosine
+    neighbours = nearest_chunks(vectors, NEIGHBOURS, progress=progress, search=dense)
+    sentences = vector_index(sentence_vectors, embedder.dimension, ann_from)
 
     bm25 = bm25_index([tokenize(c.text) for c in tqdm(chunks, desc="BM25", unit="chunk", disable=not progress, file=sys.stderr)])
 
@@ -228,6 +229,7 @@ def build_index(
         "model": model,
         "dimension": embedder.dimension,
         "encoder": embedder.encoder,
+        "vector_indexes": {"chunks": "hnsw" if is_ann(dense) else "flat", "sentences": "hnsw" if is_ann(sentences) else "flat"},
         "chunk": chunk.to_dict(),
         "features": index_features(),
         "corpus": str(corpus.resolve()),

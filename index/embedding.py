@@ -77,7 +77,10 @@ class Embedder:
         if wanted == "int8" and name in DEFAULT_ALIASES:
             exported = int8_path(Path(location))
             if exported.is_file():
-                self._session = onnxruntime.InferenceSession(str(exported), providers=["CPUExecutionProvider"])
+                options = onnxruntime.SessionOptions()
+                # no busy-waiting between runs: spinning threads would take the cores from FAISS and BM25
+                options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+                self._session = onnxruntime.InferenceSession(str(exported), options, providers=["CPUExecutionProvider"])
                 self.encoder = "int8"
                 self._export = exported.stem
             else:

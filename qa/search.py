@@ -10,6 +10,7 @@ import faiss
 import numpy as np
 
 from index import Index, load_index
+from index.ann import matrix, nearest
 from index.embedding import Embedder, get_embedder
 from index.tokenization import query_tokens
 
@@ -93,18 +94,29 @@ class Searcher:
         )
         self._chunk_source = self._chunk_source[:n]
         self._chunk_date = np.array([docs[c.doc_id].date for c in index.chunks], dtype="U10")
-        self._chunk_vectors = _flat_vectors(index.dense)
+        # one question is one search: FAISS's OpenMP threads only fight ONNX Runtime's for the two cores
+        # (a 10,000-chunk flat search took 9.5 ms with two threads, 0.6 ms with one); concurrent questions
+        # are what use the cores
+        faiss.omp_set_num_threads(1)
+        self._chunk_vectors = matrix(index.dense)
         sentences, owner = index.sentences, index.sentence_owner
         if sentences is not None and owner is not None and sentences.ntotal:
             order = np.argsort(owner, kind="stable")  # sentences are stored chunk by chunk; this keeps it so
             self._sentence_ids = order.astype(np.int64)
-            self._sentence_vectors = _flat_vectors(sentences)
+            self._sentence_vectors = matrix(sentences)
             self._sentence_owner = owner.astype(np.int64)
             self._sentence_start = np.searchsorted(owner[order], np.arange(n + 1))
         else:
             self._sentence_vectors = None
         sample = np.random.default_rng(0).choice(n, STATS_SAMPLE, replace=False) if n > STATS_SAMPLE else np.arange(n)
         self._sample = np.sort(sample)
+        # the sample's vectors, gathered once: its dense scores are needed for every unfiltered question
+        self._sample_chunks = self._chunk_vectors if n <= STATS_SAMPLE else np.ascontiguousarray(self._chunk_vectors[self._sample])
+        self._sample_sentences = None
+        if self._sentence_vectors is not None:
+            positions, counts = self._sentence_positions(self._sample)
+            self._sample_sentences = np.ascontiguousarray(self._sentence_vectors[self._sentence_ids[positions]])
+            self._sample_counts = counts
 
     @classmethod
     def open(cls, index_dir: Path, model: str | None = None, fusion: FusionSettings = FusionSettings()) -> "Searcher":
@@ -138,6 +150,21 @@ class Searcher:
             allowed &= self._chunk_date <= filters.date_to
         return allowed
 
+    def _sentence_positions(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Positions (in chunk order) of the sentences of chunks `ids`, and how many each chunk has."""
+        starts, ends = self._sentence_start[ids], self._sentence_start[ids + 1]
+        counts = ends - starts
+        return np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum()), counts
+
+    def _blend(self, chunk_cos: np.ndarray, sentence_cos: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        """(1 - b) * chunk cosine + b * the best of each chunk's sentence cosines (its own, without any)."""
+        blend = self.fusion.sentence_blend
+        best = chunk_cos.copy()
+        has = counts > 0
+        if has.any():
+            best[has] = np.maximum.reduceat(sentence_cos, (np.cumsum(counts) - counts)[has])
+        return (1.0 - blend) * chunk_cos + blend * best
+
     def _dense_of(self, query: np.ndarray, ids: np.ndarray) -> np.ndarray:
         """The dense score of chunks `ids`: their cosine with the question blended with their best sentence's.
 
@@ -146,25 +173,25 @@ class Searcher:
         """
         ids = np.asarray(ids, dtype=np.int64)
         chunk_cos = (self._chunk_vectors[ids] @ query).astype(np.float64)
-        blend = self.fusion.sentence_blend
-        if not blend or self._sentence_vectors is None or not len(ids):
+        if not self.fusion.sentence_blend or self._sentence_vectors is None or not len(ids):
             return chunk_cos
-        starts, ends = self._sentence_start[ids], self._sentence_start[ids + 1]
-        counts = ends - starts
-        positions = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
-        cos = (self._sentence_vectors[self._sentence_ids[positions]] @ query).astype(np.float64)
-        best = chunk_cos.copy()
-        has = counts > 0
-        if has.any():
-            best[has] = np.maximum.reduceat(cos, (np.cumsum(counts) - counts)[has])
-        return (1.0 - blend) * chunk_cos + blend * best
+        positions, counts = self._sentence_positions(ids)
+        sentence_cos = (self._sentence_vectors[self._sentence_ids[positions]] @ query).astype(np.float64)
+        return self._blend(chunk_cos, sentence_cos, counts)
+
+    def _sample_dense(self, query: np.ndarray) -> np.ndarray:
+        """`_dense_of` the statistics sample, from its vectors gathered at start."""
+        chunk_cos = (self._sample_chunks @ query).astype(np.float64)
+        if not self.fusion.sentence_blend or self._sample_sentences is None:
+            return chunk_cos
+        return self._blend(chunk_cos, (self._sample_sentences @ query).astype(np.float64), self._sample_counts)
 
     def _dense_candidates(self, query: np.ndarray, allowed: np.ndarray | None, depth: int) -> np.ndarray:
         """Chunks among the `depth` nearest to the question, or owning one of its `depth` nearest sentences."""
-        found = [_nearest(self.index.dense, query, depth, allowed)]
+        found = [nearest(self.index.dense, query, depth, allowed)]
         if self.fusion.sentence_blend and self._sentence_vectors is not None:
             sentence_allowed = None if allowed is None else allowed[self._sentence_owner]
-            found.append(self._sentence_owner[_nearest(self.index.sentences, query, depth, sentence_allowed)])
+            found.append(self._sentence_owner[nearest(self.index.sentences, query, depth, sentence_allowed)])
         return np.unique(np.concatenate(found))
 
     def _bm25_scores(self, question: str) -> np.ndarray:
@@ -224,7 +251,7 @@ class Searcher:
                     near = near[allowed[near]]
                 pool = np.union1d(candidates, near)
             stats = self._stats_ids(allowed)
-            dense = ScoreStats.of(self._dense_of(query, stats))
+            dense = ScoreStats.of(self._sample_dense(query) if allowed is None else self._dense_of(query, stats))
             bm25 = ScoreStats.of(bm25_all[stats])
             mixed = f.alpha * dense.z(self._dense_of(query, pool)) + (1.0 - f.alpha) * bm25.z(bm25_all[pool])
             fused = {int(i): float(m) for i, m in zip(pool, mixed)}
@@ -256,26 +283,6 @@ class Searcher:
             date=doc.date, paragraph=chunk.paragraph_first, start=chunk.start, end=chunk.end, text=chunk.text,
             citation=cite_document(doc, chunk.paragraph_first, chunk.paragraph_last),
         )
-
-
-def _flat_vectors(vectors) -> np.ndarray:
-    """The (ntotal, d) float32 matrix inside a flat FAISS index, without a copy."""
-    if vectors.ntotal == 0:
-        return np.zeros((0, vectors.d), dtype=np.float32)
-    return faiss.rev_swig_ptr(vectors.get_xb(), vectors.ntotal * vectors.d).reshape(vectors.ntotal, vectors.d)
-
-
-def _nearest(vectors, query: np.ndarray, k: int, allowed: np.ndarray | None) -> np.ndarray:
-    """Ids of the `k` vectors nearest `query` (inner product), only `allowed` ones when given."""
-    if vectors.ntotal == 0:
-        return np.zeros(0, dtype=np.int64)
-    params = None
-    if allowed is not None:
-        bits = np.packbits(allowed, bitorder="little")
-        params = faiss.SearchParameters(sel=faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(bits)))
-    _, ids = vectors.search(query[None, :], min(k, vectors.ntotal), params=params)
-    ids = ids[0]
-    return ids[ids >= 0].astype(np.int64)
 
 
 def _order(scores: np.ndarray, ids: np.ndarray) -> np.ndarray:
