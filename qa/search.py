@@ -77,8 +77,8 @@ class Searcher:
     A question reads the top `FusionSettings.candidates` chunks and sentences from FAISS and the top chunks
     from BM25, plus those candidates' neighbours, and scores only that pool. The z-score statistics come from
     a fixed sample of the index (every chunk while the index has at most STATS_SAMPLE of them, so small
-    indexes rank exactly as an exhaustive search would). Filters are boolean arrays built with numpy, handed
-    to FAISS as an ID selector."""
+    indexes rank exactly as an exhaustive search would). Filters are boolean arrays built with numpy; see
+    index.ann.nearest for how the vector stores apply them."""
 
     def __init__(self, index: Index, embedder: Embedder | None = None, fusion: FusionSettings = FusionSettings()):
         self.index = index
