@@ -14,6 +14,15 @@ def cache_dir() -> Path:
     return Path(os.environ.get("ZHQA_CACHE") or Path.home() / ".cache" / "zhqa")
 
 
+# The int8 export of a model folder (made by `python -m index.onnx_export`). The recipe is in the name:
+# vectors cached under one export are never taken for another's.
+INT8_FILE = "onnx/model-int8-ffn-out-fp32.onnx"
+
+
+def int8_path(model_dir: Path) -> Path:
+    return Path(model_dir) / INT8_FILE
+
+
 @dataclass(frozen=True)
 class ChunkSettings:
     min_chars: int = 200

@@ -21,13 +21,7 @@ from pathlib import Path
 
 import onnx
 
-# the recipe is in the name: vectors cached under one export are never taken for another's
-INT8_FILE = "onnx/model-int8-ffn-out-fp32.onnx"
-
-
-def int8_path(model_dir: Path) -> Path:
-    return Path(model_dir) / INT8_FILE
-
+from .config import int8_path
 
 def _feed_forward_outputs(path: Path) -> list[str]:
     """Names of the MatMuls that project the feed-forward's wide hidden layer back to the model width,
