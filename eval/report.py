@@ -264,7 +264,7 @@ def render_html(result: EvalResult, chart_png: bytes | None = None, max_detail: 
              if chart_png else "")
     warn = "".join(f"<li class='warn'>{_esc(w)}</li>" for w in result.warnings[:50])
     facts = [
-        ("数据", f"{result.name}（{'问题集' if result.mode == 'questions' else '基准'}，{_esc(info.get('source', ''))}）"),
+        ("数据", f"{_esc(result.name)}（{'问题集' if result.mode == 'questions' else '基准'}，{_esc(info.get('source', ''))}）"),
         ("题数", str(result.n)),
         ("检索深度 k", str(result.k) + (f"（取前 {info['depth']} 个段落折算为文档排名）" if info.get("depth") else "")),
         ("模型", _esc(info.get("model", ""))),

@@ -322,9 +322,11 @@ def test_report_is_written_and_escaped(tmp_path):
 
     searcher, qs = _scripted()
     result = evaluate_questions(searcher, qs, retrievers=("bm25", "hybrid"), k=10, progress=None)
+    result.name = "<img src=x onerror=alert(2)>问题集"  # an uploaded file's stem is the set's name
     paths = write_report(result, tmp_path / "rep")
     html = paths["html"].read_text(encoding="utf-8")
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<img src=x" not in html and "&lt;img src=x onerror=alert(2)&gt;问题集" in html
     assert "检索评测报告" in html and "显著性检验" in html and "data:image/png;base64," in html
     assert "<mark>拿地即开工改革举措全面推行</mark>" in html
     assert html.index('<span class="qid">l1<') < html.index('<span class="qid">f1<')  # worst first
