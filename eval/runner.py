@@ -1,6 +1,7 @@
 """Run a question set or a benchmark through a Searcher and score every retriever with ranx."""
 from __future__ import annotations
 
+import copy
 import json
 import sys
 import time
@@ -153,53 +154,60 @@ def _encode_batch(embedder, texts: list[str]):
     return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
+class _MemoEmbedder:
+    """An embedder that answers `encode_query` from a memo filled in advance, and otherwise is `inner`."""
+
+    def __init__(self, inner, memo: dict):
+        self._inner, self._memo = inner, memo
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+    def encode_query(self, text: str):
+        if text not in self._memo:
+            self._memo[text] = self._inner.encode_query(text)
+        return self._memo[text]
+
+
 @contextmanager
 def _reuse_query_vectors(searcher, questions: Sequence[str] = (), progress=None):
     """Encode each question once, in batches, for all retrievers (dense and hybrid both embed it).
 
-    Wraps the searcher's ``embedder.encode_query`` with a memo for the duration of the run and fills it
-    by encoding the prepared questions in batches (several times faster on CPU than one by one; the
-    vectors agree to ~1e-7). Retriever timings therefore exclude query encoding.
+    Yields ``(searcher for the run, whether vectors are reused)``. The run's searcher is a shallow copy
+    whose embedder answers from a memo filled in batches; the searcher and embedder that live questions
+    use (the web page's, in other threads) are never touched. Retriever timings therefore exclude query
+    encoding.
     """
     embedder = getattr(searcher, "embedder", None)
-    original = getattr(embedder, "encode_query", None)
-    if original is None or "encode_query" in getattr(embedder, "__dict__", {"encode_query": 0}):
-        yield False  # nothing to wrap, or wrapped already
+    if embedder is None or not hasattr(embedder, "encode_query"):
+        yield searcher, False  # nothing to memoise
         return
     memo: dict[str, object] = {}
-
-    def encode_query(text: str):
-        if text not in memo:
-            memo[text] = original(text)
-        return memo[text]
-
-    embedder.encode_query = encode_query
-    try:
-        prepared = []
-        for q in questions:
-            try:
-                prepared.append(searcher.prepare(q).text)
-            except Exception:  # an empty question fails later, in search, with its own message
-                pass
-        prepared = list(dict.fromkeys(prepared))
-        # a tqdm bar only: a callback (a web progress bar) sees one run from 0 to total, the evaluation
-        bar = _Progress(None if callable(progress) else progress, len(prepared), "encoding questions") if prepared else None
-        step = 256
-        for i in range(0, len(prepared), step):
-            part = prepared[i : i + step]
-            vectors = _encode_batch(embedder, part)
-            if vectors is None:
-                break
-            for j, text in enumerate(part):
-                memo[text] = vectors[j : j + 1]
-            if bar is not None:
-                for _ in part:
-                    bar.step()
+    run_searcher = copy.copy(searcher)
+    run_searcher.embedder = _MemoEmbedder(embedder, memo)
+    prepared = []
+    for q in questions:
+        try:
+            prepared.append(searcher.prepare(q).text)
+        except Exception:  # an empty question fails later, in search, with its own message
+            pass
+    prepared = list(dict.fromkeys(prepared))
+    # a tqdm bar only: a callback (a web progress bar) sees one run from 0 to total, the evaluation
+    bar = _Progress(None if callable(progress) else progress, len(prepared), "encoding questions") if prepared else None
+    step = 256
+    for i in range(0, len(prepared), step):
+        part = prepared[i : i + step]
+        vectors = _encode_batch(embedder, part)
+        if vectors is None:
+            break
+        for j, text in enumerate(part):
+            memo[text] = vectors[j : j + 1]
         if bar is not None:
-            bar.close()
-        yield True
-    finally:
-        del embedder.encode_query
+            for _ in part:
+                bar.step()
+    if bar is not None:
+        bar.close()
+    yield run_searcher, True
 
 
 def _check_args(retrievers: Sequence[str], k: int) -> list[str]:
@@ -286,7 +294,7 @@ def evaluate_questions(
     rankings: dict[str, dict[str, list[list[str]]]] = {}
     timing: dict[str, dict[str, float]] = {}
     needs_vectors = [q.question for q in qset.questions] if set(retrievers) & {"dense", "hybrid"} else []
-    with _reuse_query_vectors(searcher, needs_vectors, progress) as reused, closing(
+    with _reuse_query_vectors(searcher, needs_vectors, progress) as (searcher, reused), closing(
         _Progress(progress, len(qset) * len(retrievers), "evaluating")
     ) as bar:
         for name in retrievers:
@@ -351,7 +359,7 @@ def evaluate_bench(
     if missing_docs:
         warnings.append(f"{len(missing_docs)} relevant document(s) are not in the index, e.g. {sorted(missing_docs)[0]!r}")
     needs_vectors = [q.question for q in outcomes] if set(retrievers) & {"dense", "hybrid"} else []
-    with _reuse_query_vectors(searcher, needs_vectors, progress) as reused, closing(
+    with _reuse_query_vectors(searcher, needs_vectors, progress) as (searcher, reused), closing(
         _Progress(progress, len(outcomes) * len(retrievers), "evaluating")
     ) as bar:
         for name in retrievers:

@@ -425,3 +425,20 @@ def test_cli_bench_end_to_end_json(tmp_path):
     code, out2, err = _cli(["eval", "--bench", str(bench), "--json", "--cache", str(cache), "--retrievers", "bm25"])
     assert code == 0 and "using cached benchmark index" in err
     assert json.loads(out2)["retrievers"]["bm25"] == d["retrievers"]["bm25"]
+
+
+def test_an_evaluation_never_touches_the_live_searchers_embedder(searcher):
+    """The web page's 评测 tab runs in one thread while live questions use the same searcher in others."""
+    from eval.questions import QuestionSet
+
+    live = searcher.embedder
+    seen = []
+
+    def progress(done, total, *rest):
+        seen.append((searcher.embedder is live, "encode_query" in vars(live)))
+
+    qset = QuestionSet.load(Path(__file__).resolve().parents[1] / "eval/questions/seed.jsonl")
+    qset.questions = qset.questions[:3]
+    result = evaluate_questions(searcher, qset, retrievers=("dense", "hybrid"), k=5, progress=progress)
+    assert result.info["query_vectors_reused"] and seen
+    assert all(same and not patched for same, patched in seen)
