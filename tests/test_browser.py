@@ -308,10 +308,11 @@ def test_eval_tab_upload_and_run(browser, zhqa_server, tmp_path, shots):
     page.goto(zhqa_server)
     page.get_by_role("tab", name="评测").click()
     page.locator("#zq-eval-file input[type=file]").set_input_files(str(qfile))
-    page.wait_for_timeout(1500)
+    page.locator("#zq-eval-file").get_by_text("questions.jsonl").first.wait_for()  # the upload has landed
     page.locator("#zq-eval-run").click()
-    page.locator("#zq-eval-table").wait_for(state="visible")
-    page.wait_for_function("document.querySelector('#zq-eval-status').innerText.includes('评测完成')")
+    # the run's length depends on the machine: wait for its end, as long as it takes (bounded at 15 min)
+    page.locator("#zq-eval-table").wait_for(state="visible", timeout=900_000)
+    page.wait_for_function("document.querySelector('#zq-eval-status').innerText.includes('评测完成')", timeout=900_000)
     table = page.locator("#zq-eval-table").inner_text()
     assert "hybrid" in table and "bm25" in table and "dense" in table
     assert page.locator("#zq-eval-detail details").count() == 2
