@@ -7,16 +7,19 @@ Layout of an index folder:
                      chunk_neighbours.npy (each chunk's nearest chunks)
     embeddings/      vectors computed by builds of this folder, kept so no build encodes a text twice
                      (see embedding_cache)
-A build writes a new version folder completely, then swaps CURRENT with os.replace,
-so a build that dies halfway leaves the previous index usable.
+A build writes a new version folder completely and flushes it to disk, then swaps CURRENT with
+os.replace under a writer lock (.lock), so a build that dies halfway leaves the previous index usable
+and two writers never delete each other's version; a replaced version is kept ten minutes for readers.
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +35,7 @@ FORMAT_VERSION = 4  # 2: BM25 over jieba words + CJK characters and bigrams; man
 # 3: sentence vectors (sentences.faiss, sentence_owner.npy) for sentence-level dense scoring
 # 4: chunks embedded with their document's title; chunk_neighbours.npy for score smoothing
 CURRENT = "CURRENT"
+LOCK = ".lock"
 EMBEDDINGS = "embeddings"
 
 
@@ -109,11 +113,49 @@ def live_version(index_dir: Path) -> Path | None:
     return version if version.is_dir() else None
 
 
+KEEP_PREVIOUS_SECONDS = 600  # a replaced version stays this long: a reader that opened it keeps working
+
+
+@contextmanager
+def writer_lock(index_dir: Path):
+    """Exclusive right to switch versions of `index_dir` (a `serve` and an `ask` refreshing at once would
+    otherwise delete each other's new version)."""
+    fd = os.open(Path(index_dir) / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def _fsync_tree(folder: Path) -> None:
+    """Flush every file under `folder`, and the folders themselves, to disk."""
+    for path in sorted(folder.rglob("*"), reverse=True):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    _fsync_folder(folder)
+
+
+def _fsync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def save(index: Index, index_dir: Path) -> Path:
-    """Write `index` as a new version of `index_dir` and make it live atomically."""
+    """Write `index` as a new version of `index_dir` and make it live atomically and durably.
+
+    The version is written completely and flushed to disk before CURRENT points at it (write, fsync, rename,
+    fsync the folder); the switch and the clean-up run under the writer lock. The version it replaces is
+    kept KEEP_PREVIOUS_SECONDS for readers still using it."""
     index_dir = Path(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
-    previous = live_version(index_dir)
     staging = Path(tempfile.mkdtemp(prefix=".building-", dir=index_dir))
     try:
         _write_jsonl(staging / "documents.jsonl", (d.to_dict() for d in index.documents.values()))
@@ -127,29 +169,38 @@ def save(index: Index, index_dir: Path) -> Path:
             np.save(staging / "chunk_neighbours.npy", np.asarray(index.neighbours, dtype=np.int32))
         # the manifest is written last: a version folder without one is incomplete
         (staging / "manifest.json").write_text(json.dumps(index.manifest, ensure_ascii=False, indent=2), encoding="utf-8")
-        version = index_dir / f"v-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{staging.name[-6:]}"
-        os.replace(staging, version)
-        pointer_tmp = index_dir / f".{CURRENT}.{os.getpid()}"
-        pointer_tmp.write_text(version.name, encoding="utf-8")
-        os.replace(pointer_tmp, index_dir / CURRENT)
+        _fsync_tree(staging)
+        with writer_lock(index_dir):
+            previous = live_version(index_dir)
+            version = index_dir / f"v-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{staging.name[-6:]}"
+            os.replace(staging, version)
+            pointer_tmp = index_dir / f".{CURRENT}.{os.getpid()}"
+            with open(pointer_tmp, "w", encoding="utf-8") as f:
+                f.write(version.name)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(pointer_tmp, index_dir / CURRENT)
+            _fsync_folder(index_dir)
+            if previous is not None and previous != version:
+                os.utime(previous)  # its age now counts from when it stopped being live
+            _remove_leftovers(index_dir, keep=version)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    if previous is not None and previous != version:
-        shutil.rmtree(previous, ignore_errors=True)
-    _remove_leftovers(index_dir, keep=version)
     index.path = index_dir
     return version
 
 
 def _remove_leftovers(index_dir: Path, keep: Path) -> None:
-    """Drop version and staging folders of builds that died (never the live one)."""
+    """Drop replaced versions once no reader can still be opening them, and staging folders of builds
+    that died (never the live one). Runs under the writer lock."""
+    now = time.time()
     for child in index_dir.iterdir():
         if not child.is_dir() or child == keep:
             continue
+        age = now - child.stat().st_mtime
         # a staging folder may belong to a build still running elsewhere: only old ones go
-        stale = child.name.startswith(".building-") and time.time() - child.stat().st_mtime > 3600
-        if stale or child.name.startswith("v-"):
+        if (child.name.startswith(".building-") and age > 3600) or (child.name.startswith("v-") and age > KEEP_PREVIOUS_SECONDS):
             shutil.rmtree(child, ignore_errors=True)
 
 

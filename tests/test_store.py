@@ -186,3 +186,45 @@ def test_an_unchanged_corpus_is_recognised_without_reading_it(tmp_path, monkeypa
     (corpus / "c.txt").unlink()
     (corpus / "b.txt").unlink()
     assert corpus_changed(corpus, index.manifest)
+
+
+def test_writes_are_locked_durable_and_keep_the_replaced_version_for_readers(tmp_path, monkeypatch):
+    import os
+    import threading
+    import time
+
+    from index import store
+
+    corpus = _small_corpus(tmp_path)
+    index, _ = build_index(corpus, tmp_path / "idx", progress=False)
+    first = live_version(tmp_path / "idx")
+    synced = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(store.os, "fsync", lambda fd: synced.append(fd) or real_fsync(fd))
+    # two writers at once: each one's version is complete when it goes live, neither deletes the other's
+    errors = []
+
+    def write():
+        try:
+            store.save(index, tmp_path / "idx")
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    writers = [threading.Thread(target=write) for _ in range(2)]
+    for w in writers:
+        w.start()
+    for w in writers:
+        w.join()
+    assert not errors and synced
+    live = live_version(tmp_path / "idx")
+    assert live is not None and (live / "manifest.json").is_file()
+    assert load_index(tmp_path / "idx").manifest["n_chunks"] == index.manifest["n_chunks"]
+    versions = sorted(p.name for p in (tmp_path / "idx").iterdir() if p.name.startswith("v-"))
+    assert first.name in versions and len(versions) == 3  # replaced versions stay for readers
+    # once they have been replaced for longer than readers need, the next write removes them
+    old = time.time() - store.KEEP_PREVIOUS_SECONDS - 60
+    for name in versions:
+        os.utime(tmp_path / "idx" / name, (old, old))
+    newest = store.save(index, tmp_path / "idx")
+    left = sorted(p.name for p in (tmp_path / "idx").iterdir() if p.name.startswith("v-"))
+    assert newest.name in left and first.name not in left and len(left) == 2  # the live one and the one it replaced
