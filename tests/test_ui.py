@@ -257,6 +257,21 @@ def test_api_ask_has_the_cli_json_structure(server, searcher):
         client.predict("   ", 5, [], "", "", api_name="/ask")
 
 
+def test_bad_api_input_is_a_message_not_a_server_traceback(server, capfd):
+    from gradio_client import Client
+
+    client = Client(server, verbose=False)
+    capfd.readouterr()
+    for args, message in [(("", 5, [], "", ""), "请输入问题"), (("拿地", 5, [], "abc", ""), "看不懂"),
+                          (("拿地", 5, [], "2024-05-01", "2023-01-01"), "晚于")]:
+        with pytest.raises(Exception, match=message):
+            client.predict(*args, api_name="/ask")
+    with pytest.raises(Exception, match="找不到文件"):
+        client.predict("no-such-doc", api_name="/document")
+    out, err = capfd.readouterr()
+    assert "Traceback" not in out + err
+
+
 def test_page_search_endpoint_returns_escaped_cards(server):
     from gradio_client import Client
 

@@ -397,17 +397,17 @@ def build_app(searcher, examples=EXAMPLES) -> gr.Blocks:
             try:
                 return ask_json(searcher, question, k, sources, date_from, date_to)
             except UserProblem as exc:
-                raise gr.Error(str(exc)) from None
+                raise gr.Error(str(exc), print_exception=False) from None
             except Exception:
                 _log.exception("api ask failed for %r", question)
-                raise gr.Error(MSG_FAILED) from None
+                raise gr.Error(MSG_FAILED, print_exception=False) from None
 
         def document(doc_id: str) -> dict:
             """One cleaned document: doc_id, title, source, date, url, text, and paragraph offsets."""
             try:
                 return document_json(searcher, doc_id)
             except UserProblem as exc:
-                raise gr.Error(str(exc)) from None
+                raise gr.Error(str(exc), print_exception=False) from None
 
         def index_info() -> dict:
             """What the index holds: its sources (most frequent first), date span and number of documents."""
