@@ -188,7 +188,8 @@ def build_index(
     corpus = Path(corpus)
     if not corpus.exists():
         raise CorpusError(f"corpus not found: {corpus}")
-    stat_before = corpus_stat(corpus)  # taken before reading: an edit during the build shows as a change later
+    # taken before reading: a file edited during the build shows as changed afterwards
+    stat_before, hashes_before = corpus_stat(corpus), corpus_fingerprint(corpus)
     try:
         documents, warnings = load_corpus(corpus)
     except ValueError as exc:  # an unsupported corpus file
@@ -233,7 +234,7 @@ def build_index(
         "chunk": chunk.to_dict(),
         "features": index_features(),
         "corpus": str(corpus.resolve()),
-        "corpus_files": corpus_fingerprint(corpus),
+        "corpus_files": hashes_before,
         "corpus_stat": stat_before,
         "versions": _versions(),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
