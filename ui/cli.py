@@ -11,6 +11,8 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from eval.cli import add_eval_arguments  # noqa: E402  (after the environment above is set)
+
 EXIT_BAD_INPUT = 2
 EXIT_FAILURE = 1
 
@@ -161,14 +163,9 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     p.set_defaults(func=cmd_serve)
 
-    try:
-        from eval.cli import add_eval_arguments
-    except ImportError:
-        add_eval_arguments = None
-    if add_eval_arguments is not None:
-        p = sub.add_parser("eval", help="score retrieval against a question set or a benchmark")
-        add_eval_arguments(p)
-        p.set_defaults(func=cmd_eval)
+    p = sub.add_parser("eval", help="score retrieval against a question set or a benchmark")
+    add_eval_arguments(p)
+    p.set_defaults(func=cmd_eval)
     for command in sub.choices.values():
         command.add_argument("--debug", action="store_true", help="on an unexpected failure, show the Python traceback")
     return parser
