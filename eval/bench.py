@@ -14,12 +14,13 @@ chunk settings is rebuilt.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
+
+from index.building import file_sha256
 
 FILES = ("corpus.jsonl", "queries.jsonl", "qrels.tsv")
 
@@ -44,14 +45,6 @@ class Benchmark:
 
     def __len__(self) -> int:
         return len(self.queries)
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _jsonl(path: Path):
@@ -149,7 +142,7 @@ def load_bench(path: str | Path, limit: int | None = None) -> Benchmark:
     keep = {q for q, _ in usable}
     return Benchmark(
         name=path.resolve().name, path=path, queries=usable, qrels={q: qrels[q] for q in qrels if q in keep},
-        doc_ids=doc_ids, corpus_sha256=_sha256(path / "corpus.jsonl"), skipped=skipped,
+        doc_ids=doc_ids, corpus_sha256=file_sha256(path / "corpus.jsonl"), skipped=skipped,
     )
 
 

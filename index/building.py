@@ -58,7 +58,8 @@ def _corpus_files(corpus: Path) -> tuple[Path, list[Path]]:
     return corpus, sorted(p for p in corpus.rglob("*") if p.is_file())
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """sha256 of a file, read in blocks."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -69,7 +70,7 @@ def _sha256(path: Path) -> str:
 def corpus_fingerprint(corpus: Path) -> dict[str, str]:
     """sha256 of every corpus file, keyed by its path relative to the corpus."""
     base, files = _corpus_files(corpus)
-    return {str(p.relative_to(base)): _sha256(p) for p in files}
+    return {str(p.relative_to(base)): file_sha256(p) for p in files}
 
 
 def corpus_stat(corpus: Path) -> dict[str, list[int]]:
@@ -102,7 +103,7 @@ def corpus_changed(corpus: Path, manifest: dict) -> bool:
     now = corpus_stat(corpus)
     if set(now) != set(hashes):
         return True
-    return any(now[name] != stats.get(name) and _sha256(base / name) != hashes[name] for name in now)
+    return any(now[name] != stats.get(name) and file_sha256(base / name) != hashes[name] for name in now)
 
 
 def _versions() -> dict[str, str]:

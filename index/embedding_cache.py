@@ -21,16 +21,10 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from .store import fsync_folder
+
 FLUSH_EVERY = 256  # vectors per shard: a kill loses about this many
 KEY_BYTES = 16
-
-
-def _fsync_folder(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class EmbeddingCache:
@@ -81,7 +75,7 @@ class EmbeddingCache:
                 os.fsync(f.fileno())
             final = self.folder / f"shard-{os.getpid()}-{os.path.basename(tmp)[7:-4]}.npz"
             os.replace(tmp, final)
-            _fsync_folder(self.folder)
+            fsync_folder(self.folder)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise

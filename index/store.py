@@ -137,10 +137,11 @@ def _fsync_tree(folder: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
-    _fsync_folder(folder)
+    fsync_folder(folder)
 
 
-def _fsync_folder(folder: Path) -> None:
+def fsync_folder(folder: Path) -> None:
+    """Make a rename or a new file in `folder` durable."""
     fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -180,7 +181,7 @@ def save(index: Index, index_dir: Path) -> Path:
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(pointer_tmp, index_dir / CURRENT)
-            _fsync_folder(index_dir)
+            fsync_folder(index_dir)
             if previous is not None and previous != version:
                 os.utime(previous)  # its age now counts from when it stopped being live
             _remove_leftovers(index_dir, keep=version)

@@ -172,8 +172,8 @@ def test_an_unchanged_corpus_is_recognised_without_reading_it(tmp_path, monkeypa
     corpus = _small_corpus(tmp_path)
     index, _ = build_index(corpus, tmp_path / "idx", progress=False)
     read = []
-    real_sha256 = building._sha256
-    monkeypatch.setattr(building, "_sha256", lambda path: read.append(path.name) or real_sha256(path))
+    real_sha256 = building.file_sha256
+    monkeypatch.setattr(building, "file_sha256", lambda path: read.append(path.name) or real_sha256(path))
     assert not corpus_changed(corpus, index.manifest) and read == []  # sizes and times match: nothing read
     a = corpus / "a.txt"
     os.utime(a, ns=(a.stat().st_atime_ns, a.stat().st_mtime_ns + 5_000_000_000))  # touched, not edited
