@@ -4,6 +4,7 @@ the report export (DOCX read back with python-docx, Markdown) and the 评测 tab
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import urllib.request
 import zipfile
 
@@ -306,3 +307,27 @@ def test_eval_tab_runs_an_uploaded_question_set(searcher, tmp_path):
     bad.write_text("{not json\n", encoding="utf-8")
     with pytest.raises(ValueError, match="读不懂"):
         run_eval(searcher, str(bad), ["hybrid"], 5)
+
+
+def test_exports_live_under_one_root_and_old_ones_are_cleaned(searcher, tmp_path):
+    import os
+    import time
+
+    from ui import workspace
+    from ui.app import build_app
+    from ui.evaluation import run_eval
+
+    root = tmp_path / "exports"
+    old = Path(workspace.work_folder(root, "basket-"))
+    (old / "report.docx").write_bytes(b"x")
+    stale = time.time() - workspace.KEPT_SECONDS - 60
+    os.utime(old, (stale, stale))
+    fresh = Path(workspace.work_folder(root, "basket-"))
+    assert fresh.is_dir() and fresh.parent == root and not old.exists()  # the day-old export went
+    qfile = tmp_path / "q.jsonl"
+    qfile.write_text(json.dumps({"qid": "q1", "question": QUESTION, "gold": [{"doc": "000_63a4e04b80a11179", "span": "拿地即开工"}]},
+                                ensure_ascii=False) + "\n", encoding="utf-8")
+    out = run_eval(searcher, str(qfile), ["hybrid"], 5, workdir=root)
+    assert out["zip"].is_file() and root in out["zip"].parents  # evaluation reports go under the same root
+    demo = build_app(searcher)
+    assert demo.delete_cache == workspace.DELETE_CACHE  # Gradio's uploads and served files are cleaned too

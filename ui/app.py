@@ -12,7 +12,6 @@ from __future__ import annotations
 import calendar
 import logging
 import re
-import tempfile
 import urllib.parse
 from collections import Counter
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from typing import Any
 
 import gradio as gr
 
-from . import render, report
+from . import render, report, workspace
 from .assets import CSS, FONT_STACK, JS_DOCUMENT, JS_PLAIN, JS_RESULTS
 
 _log = logging.getLogger(__name__)
@@ -221,10 +220,10 @@ def _basket_secret(searcher) -> str:
 def build_app(searcher, examples=EXAMPLES) -> gr.Blocks:
     """The Gradio Blocks page for `searcher` (a `qa.Searcher`)."""
     facets = index_facets(searcher)
-    export_root = Path(tempfile.mkdtemp(prefix="zhqa-ui-"))
+    export_root = workspace.new_root()
 
     span = f"{facets.date_min} 至 {facets.date_max}" if facets.date_min else "索引中的文件都没有注明日期"
-    with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
+    with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=workspace.DELETE_CACHE) as demo:
         gr.HTML(f"<style>{CSS}</style>", elem_id="zq-style", js_on_load=None, padding=False)
         gr.HTML(
             f"<h1>{render.esc(TITLE)}</h1><p>输入问题，直接看文件原文里的相关段落，每段都附出处（标题、来源、日期、第几段）。"
@@ -284,7 +283,7 @@ def build_app(searcher, examples=EXAMPLES) -> gr.Blocks:
             with gr.Tab("评测", id="eval"):
                 from .evaluation import build_eval_tab
 
-                build_eval_tab(searcher)
+                build_eval_tab(searcher, export_root)
 
         # --- search -----------------------------------------------------------------
         def on_search(q, k_value, srcs, d_from, d_to):
@@ -342,7 +341,8 @@ def build_app(searcher, examples=EXAMPLES) -> gr.Blocks:
         basket_outputs = [basket, basket_html, docx_btn, md_btn, basket_tab, export_dir]
 
         def _folder(current):
-            return current or tempfile.mkdtemp(prefix="basket-", dir=export_root)
+            # a session's folder, unless it is new or was cleaned away after a day
+            return current if current and Path(current).is_dir() else workspace.work_folder(export_root, "basket-")
 
         def on_add(items, folder, evt: gr.EventData):
             data = _event_data(evt)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from . import workspace
 from .render import esc, message
 
 _log = logging.getLogger(__name__)
@@ -81,7 +82,7 @@ def render_detail(result, limit: int = DETAIL_LIMIT) -> str:
     return "".join(parts)
 
 
-def run_eval(searcher, path: str | None, retrievers, k, progress=None) -> dict:
+def run_eval(searcher, path: str | None, retrievers, k, progress=None, workdir: Path | None = None) -> dict:
     """Load, evaluate and write the report. Returns {"result", "zip", "html"}; raises ValueError with
     a Chinese message for bad input."""
     QuestionSet, QuestionSetError, evaluate_questions, write_report = _eval_api()
@@ -107,7 +108,7 @@ def run_eval(searcher, path: str | None, retrievers, k, progress=None) -> dict:
         result = evaluate_questions(searcher, qset, retrievers=retrievers, k=k, progress=callback)
     except QuestionSetError as exc:
         raise ValueError(f"问题集 {shown_name} 和当前索引对不上：{str(exc).replace(str(path), shown_name)}") from None
-    out = Path(tempfile.mkdtemp(prefix="zhqa-eval-"))
+    out = Path(workspace.work_folder(workdir, "eval-") if workdir is not None else tempfile.mkdtemp(prefix="zhqa-eval-"))
     report_dir = out / "report"
     paths = write_report(result, report_dir)
     (report_dir / "result.json").write_text(result.to_json(indent=1), encoding="utf-8")
@@ -118,7 +119,7 @@ def run_eval(searcher, path: str | None, retrievers, k, progress=None) -> dict:
     return {"result": result, "zip": zip_path, "html": Path(paths["html"])}
 
 
-def build_eval_tab(searcher) -> None:
+def build_eval_tab(searcher, workdir: Path | None = None) -> None:
     """The tab's components and events (call inside a `gr.Tab`)."""
     gr.Markdown(
         "上传问题集，检验检索质量。格式：JSONL，每行 "
@@ -146,7 +147,7 @@ def build_eval_tab(searcher) -> None:
     def on_run(path, chosen, k_value, progress=gr.Progress()):
         hidden = (gr.update(visible=False), gr.update(visible=False), gr.update(visible=False), "")
         try:
-            out = run_eval(searcher, path, chosen, k_value, progress)
+            out = run_eval(searcher, path, chosen, k_value, progress, workdir)
         except ValueError as exc:
             return (message(str(exc), "error"), *hidden)
         except ImportError:
