@@ -112,32 +112,25 @@ class Embedder:
             out[row] = pooled / max(float(np.linalg.norm(pooled)), 1e-12)
         return out
 
-    def encode_passages(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
+    def _encode(self, texts: list[str], prompt_name: str | None, batch_size: int = 32, progress: bool = False) -> np.ndarray:
         if self._session is not None:
-            return self._encode_onnx(list(texts), self._passage_prompt)
+            return self._encode_onnx(list(texts), prompt_name)
         vectors = self.model.encode(
-            texts, prompt_name=self._passage_prompt, batch_size=batch_size, normalize_embeddings=True,
+            texts, prompt_name=prompt_name, batch_size=batch_size, normalize_embeddings=True,
             convert_to_numpy=True, show_progress_bar=progress,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
+    def encode_passages(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
+        return self._encode(texts, self._passage_prompt, batch_size, progress)
+
     def encode_query(self, text: str) -> np.ndarray:
-        if self._session is not None:
-            return self._encode_onnx([text], self._query_prompt)
-        vector = self.model.encode(
-            [text], prompt_name=self._query_prompt, normalize_embeddings=True, convert_to_numpy=True,
-        )
-        return np.ascontiguousarray(vector, dtype=np.float32)
+        """A (1, dimension) array."""
+        return self._encode([text], self._query_prompt)
 
     def encode_queries(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
-        """`encode_query` of many questions (evaluation runs), each vector exactly as `encode_query` makes it."""
-        if self._session is not None:
-            return self._encode_onnx(list(texts), self._query_prompt)
-        vectors = self.model.encode(
-            texts, prompt_name=self._query_prompt, batch_size=batch_size, normalize_embeddings=True,
-            convert_to_numpy=True, show_progress_bar=False,
-        )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+        """`encode_query` of many questions at once (evaluation runs)."""
+        return self._encode(texts, self._query_prompt, batch_size)
 
     def fit_to_limit(self, text: str) -> str:
         """`text` cut to what the model reads (its token limit, less the prompt and specials)."""

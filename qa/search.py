@@ -194,6 +194,12 @@ class Searcher:
             found.append(self._sentence_owner[nearest(self.index.sentences, query, depth, sentence_allowed)])
         return np.unique(np.concatenate(found))
 
+    def _dense_top(self, query: np.ndarray, allowed: np.ndarray | None, depth: int):
+        """(the `depth` best dense candidates, best first; every dense candidate, sorted; their dense scores)."""
+        pool = self._dense_candidates(query, allowed, depth)
+        scores = self._dense_of(query, pool)
+        return pool[_order(scores, pool)][:depth], pool, scores
+
     def _bm25_scores(self, question: str) -> np.ndarray:
         """BM25 scores of every chunk (bm25s scores sparsely: only chunks holding a question token are touched)."""
         tokens = query_tokens(question)
@@ -226,9 +232,7 @@ class Searcher:
             ranked = _top(self._bm25_scores(text), allowed, k)
             scored = [(int(i), 1.0 / (self.fusion.k + r)) for r, i in enumerate(ranked, start=1)]
         elif retriever == "dense":
-            query = self.embedder.encode_query(text)[0]
-            pool = self._dense_candidates(query, allowed, depth)
-            ranked = pool[_order(self._dense_of(query, pool), pool)][:k]
+            ranked = self._dense_top(self.embedder.encode_query(text)[0], allowed, depth)[0][:k]
             scored = [(int(i), 1.0 / (self.fusion.k + r)) for r, i in enumerate(ranked, start=1)]
         else:
             scored = self._hybrid(text, allowed, depth)[:k]
@@ -238,10 +242,10 @@ class Searcher:
         f = self.fusion
         query = self.embedder.encode_query(question)[0]
         bm25_all = self._bm25_scores(question)
-        dense_pool = self._dense_candidates(query, allowed, depth)
+        dense_ranked, dense_pool, dense_scores = self._dense_top(query, allowed, depth)
         bm25_top = _top(bm25_all, allowed, depth)
         if f.method == "zscore":
-            candidates = np.union1d(dense_pool[_order(self._dense_of(query, dense_pool), dense_pool)][:depth], bm25_top)
+            candidates = np.union1d(dense_ranked, bm25_top)
             smoothing = f.neighbour_bonus > 0 and self.index.neighbours is not None
             pool = candidates
             if smoothing:  # the candidates' neighbours need a score of their own too
@@ -253,12 +257,16 @@ class Searcher:
             stats = self._stats_ids(allowed)
             dense = ScoreStats.of(self._sample_dense(query) if allowed is None else self._dense_of(query, stats))
             bm25 = ScoreStats.of(bm25_all[stats])
-            mixed = f.alpha * dense.z(self._dense_of(query, pool)) + (1.0 - f.alpha) * bm25.z(bm25_all[pool])
+            # dense scores of the pool: those of the dense candidates are known, only the rest are computed
+            pool_dense = np.empty(len(pool))
+            known = np.isin(pool, dense_pool)
+            pool_dense[known] = dense_scores[np.searchsorted(dense_pool, pool[known])]
+            pool_dense[~known] = self._dense_of(query, pool[~known])
+            mixed = f.alpha * dense.z(pool_dense) + (1.0 - f.alpha) * bm25.z(bm25_all[pool])
             fused = {int(i): float(m) for i, m in zip(pool, mixed)}
             bonus_unit = 1.0
         else:
             smoothing = False
-            dense_ranked = dense_pool[_order(self._dense_of(query, dense_pool), dense_pool)][:depth]
             fused = reciprocal_rank_fusion([(dense_ranked, f.dense_weight), (bm25_top, f.bm25_weight)], k=f.k)
             bonus_unit = 1.0 / (f.k + 1)
         if f.phrase_bonus:
