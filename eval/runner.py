@@ -355,7 +355,8 @@ def evaluate_bench(
     rankings: dict[str, dict[str, list[list[str]]]] = {}
     timing: dict[str, dict[str, float]] = {}
     warnings = list(bench.skipped)
-    missing_docs = set(d for rel in bench.qrels.values() for d in rel) - set(documents)
+    copies_left_out = {c["doc_id"] for cs in searcher.index.duplicates.values() for c in cs}
+    missing_docs = set(d for rel in bench.qrels.values() for d in rel) - set(documents) - copies_left_out
     if missing_docs:
         warnings.append(f"{len(missing_docs)} relevant document(s) are not in the index, e.g. {sorted(missing_docs)[0]!r}")
     needs_vectors = [q.question for q in outcomes] if set(retrievers) & {"dense", "hybrid"} else []
@@ -370,14 +371,16 @@ def evaluate_bench(
                 relevant = bench.qrels[out.qid]
                 passages = searcher.search(out.question, k=depth, retriever=name)
                 docs: list[str] = []
+                copies: dict[str, list[str]] = {}  # a document and its duplicates left out of the index rank as one
                 for p in passages:
                     if p.doc_id not in docs:
                         docs.append(p.doc_id)
+                        copies[p.doc_id] = [p.doc_id] + [c["doc_id"] for c in p.also_in]
                 docs = docs[:k]
-                rankings[name][out.qid] = [[d] for d in docs]
-                gold_ranks = [docs.index(g["doc"]) + 1 if g["doc"] in docs else None for g in out.gold]
+                rankings[name][out.qid] = [copies[d] for d in docs]
+                gold_ranks = [next((r for r, d in enumerate(docs, 1) if g["doc"] in copies[d]), None) for g in out.gold]
                 views = [
-                    _passage_dict(p, [0] if p.doc_id in relevant else [], BENCH_TEXT_CHARS)
+                    _passage_dict(p, [0] if set(copies.get(p.doc_id, [p.doc_id])) & set(relevant) else [], BENCH_TEXT_CHARS)
                     for p in passages[:BENCH_PASSAGES_KEPT]
                 ]
                 out.retrievers[name] = RetrieverOutcome(gold_ranks, views, docs=docs)

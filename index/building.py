@@ -6,7 +6,7 @@ import logging
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from importlib import metadata
 from pathlib import Path
@@ -20,16 +20,17 @@ from . import store
 from .ann import ANN_FROM, is_ann, vector_index
 from .chunking import Chunk, chunk_document
 from .config import DEFAULT_MODEL, ChunkSettings
+from .duplicates import drop_duplicates
 from .embedding import Embedder, get_embedder
 from .embedding_cache import EmbeddingCache, encode_cached
 from .features import index_features
+from .formats import ReadOptions
 from .loading import load_corpus
 from .neighbours import NEIGHBOURS, nearest_chunks
 from .sentences import split_sentences
 from .store import EMBEDDINGS, Index
 from .tokenization import tokenize
 
-log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.ERROR)  # it warns on every build about token input
 
 
@@ -179,9 +180,11 @@ def build_index(
     progress: bool = True,
     embedder: Embedder | None = None,
     ann_from: int = ANN_FROM,
+    read: ReadOptions = ReadOptions(),
 ) -> tuple[Index, BuildReport]:
-    """Index `corpus` (a folder of .txt/.md or a .jsonl file) into `index_dir`.
+    """Index `corpus` (a folder of documents in any format read, or a .jsonl file) into `index_dir`.
 
+    `read` holds the limits for reading files (OCR pages per file, file size); progress bars follow `progress`.
     `embedder` defaults to the loaded `model`; vectors already in the index folder's embedding cache
     are reused, not computed again. Chunk and sentence vectors go into HNSW indexes from `ann_from`
     vectors on (see ann.py), flat indexes below."""
@@ -192,14 +195,14 @@ def build_index(
     # taken before reading: a file edited during the build shows as changed afterwards
     stat_before, hashes_before = corpus_stat(corpus), corpus_fingerprint(corpus)
     try:
-        documents, warnings = load_corpus(corpus)
+        documents, warnings = load_corpus(corpus, replace(read, progress=progress))
     except ValueError as exc:  # an unsupported corpus file
         raise CorpusError(str(exc)) from exc
-    for warning in warnings:
-        log.warning(warning)
     documents = [d for d in documents if d.text.strip()]
     if not documents:
         raise CorpusError(f"no readable documents in {corpus}")
+    documents, duplicates, notices = drop_duplicates(documents)
+    warnings = warnings + notices
     seen: set[str] = set()
     for doc in documents:
         if doc.doc_id in seen:
@@ -241,6 +244,7 @@ def build_index(
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "n_documents": len(documents),
         "n_chunks": len(chunks),
+        "duplicates": duplicates,
     }
     index = Index(manifest, by_id, chunks, dense, bm25, sentences=sentences, sentence_owner=owners,
                   neighbours=neighbours)

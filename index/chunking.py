@@ -19,6 +19,8 @@ class Chunk:
     text: str
     paragraph_first: int  # 1-based paragraph numbers the chunk spans
     paragraph_last: int
+    page_first: int | None = None  # 1-based pages it spans, for documents with pages (PDF)
+    page_last: int | None = None
 
     @property
     def chunk_id(self) -> str:
@@ -190,6 +192,7 @@ def chunk_document(doc: Document, min_chars: int = 200, max_chars: int = 500, ov
     chunks = []
     for seq, (a, b) in enumerate(spans):
         start, end = units[a].start, units[b].end
+        page_first, page_last = doc.page_range(start, end)
         chunks.append(
             Chunk(
                 doc_id=doc.doc_id,
@@ -199,6 +202,8 @@ def chunk_document(doc: Document, min_chars: int = 200, max_chars: int = 500, ov
                 text=doc.text[start:end],
                 paragraph_first=doc.paragraph_at(start),
                 paragraph_last=doc.paragraph_at(end - 1),
+                page_first=page_first,
+                page_last=page_last,
             )
         )
     return chunks

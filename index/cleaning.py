@@ -128,6 +128,11 @@ _PAGE_NUMBER = re.compile(
 )
 
 
+def is_page_number(line: str) -> bool:
+    """"- 17 -", "第3页", "3/12", "Page 3 of 12": a page number standing alone."""
+    return bool(_PAGE_NUMBER.match(line.strip()))
+
+
 def is_chrome_line(line: str) -> bool:
     """A line that belongs to the web page/e-paper/PDF frame, not to the document."""
     s = line.strip()
@@ -329,8 +334,11 @@ def _paragraphs_wrapped(items: list[str | None]) -> list[str]:
     return paragraphs
 
 
-def clean_lines(lines: list[str], drop: set[int] | frozenset[int] = frozenset()) -> str:
-    """Clean already split lines (see `split_raw_lines`), leaving out the indices in `drop`."""
+def clean_lines(lines: list[str], drop: set[int] | frozenset[int] = frozenset(), wrapped: bool | None = None) -> str:
+    """Clean already split lines (see `split_raw_lines`), leaving out the indices in `drop`.
+
+    `wrapped` says whether lines are hard-wrapped (a PDF page's lines: True) or paragraphs (Word, web
+    pages: False); None detects it from the lines' shapes."""
     items: list[str | None] = []
     for i, line in enumerate(lines):
         if i in drop:
@@ -344,7 +352,8 @@ def clean_lines(lines: list[str], drop: set[int] | frozenset[int] = frozenset())
     content = [x for x in items if x is not None]
     if not content:
         return ""
-    wrapped = _is_wrapped(content)
+    if wrapped is None:
+        wrapped = _is_wrapped(content)
     if wrapped:
         paragraphs = _paragraphs_wrapped(items)
     else:

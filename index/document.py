@@ -12,6 +12,8 @@ class Document:
     `text` is the cleaned body: one paragraph per line, joined by "\\n". Every offset
     in the system (chunks, passages, answer evidence) points into this string.
     Metadata fields hold only what the document states; a missing one is "".
+    `pages` maps text to pages for formats that have them (PDF): `pages[i]` is the offset in `text` where
+    page i+1 begins (a page without text begins where the next one does); empty for other formats.
     """
 
     doc_id: str
@@ -21,11 +23,15 @@ class Document:
     date: str = ""  # ISO yyyy-mm-dd when stated
     url: str = ""
     path: str = ""  # where it was read from, for messages
+    doc_number: str = ""  # 发文字号 as stated, e.g. 城政发〔2023〕7号
+    format: str = ""  # how it was read: txt, md, jsonl, pdf, docx, html
+    pages: tuple[int, ...] = ()
     _line_starts: tuple[int, ...] = field(default=(), repr=False, compare=False)
 
     def __post_init__(self) -> None:
         starts = [0] + [i + 1 for i, ch in enumerate(self.text) if ch == "\n"]
         object.__setattr__(self, "_line_starts", tuple(starts))
+        object.__setattr__(self, "pages", tuple(int(p) for p in self.pages))
 
     @property
     def paragraphs(self) -> list[str]:
@@ -40,11 +46,23 @@ class Document:
         """1-based number of the paragraph holding `offset`."""
         return bisect.bisect_right(self._line_starts, offset)
 
+    def page_at(self, offset: int) -> int | None:
+        """1-based number of the page holding `offset`; None for a document without pages."""
+        if not self.pages:
+            return None
+        return max(1, bisect.bisect_right(self.pages, offset))
+
+    def page_range(self, start: int, end: int) -> tuple[int | None, int | None]:
+        """(first, last) page of `text[start:end]`; (None, None) for a document without pages."""
+        return self.page_at(start), self.page_at(max(start, end - 1))
+
     def to_dict(self) -> dict:
         d = asdict(self)
         d.pop("_line_starts")
+        d["pages"] = list(self.pages)
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "Document":
-        return cls(**{k: d.get(k, "") for k in ("doc_id", "text", "title", "source", "date", "url", "path")})
+        fields = {k: d.get(k, "") for k in ("doc_id", "text", "title", "source", "date", "url", "path", "doc_number", "format")}
+        return cls(**fields, pages=tuple(d.get("pages") or ()))

@@ -1,24 +1,30 @@
-"""Loading a corpus: a folder of .txt/.md files or a .jsonl bulk file.
+"""Loading a corpus: a folder of documents (.txt/.md, PDF, Word, web pages) or a .jsonl bulk file.
 
-A file is decoded (see `decode_bytes`), cleaned and its stated metadata extracted
-(`metadata.parse_document`). Problems with single files or lines - binary files, undecodable
-bytes, empty documents, malformed JSONL lines - are returned as warnings (and logged), never
-raised: one bad file must not stop an index build.
+A text file is decoded (see `decode_bytes`), cleaned and its stated metadata extracted
+(`metadata.parse_document`); PDF, .docx and .html go through `index.formats`, then the same cleaning.
+Problems with single files or lines - binary, encrypted, damaged or oversized files, undecodable
+bytes, empty documents, malformed JSONL lines, formats that are not read - are returned as warnings
+(and logged), never raised: one bad file must not stop an index build.
 """
 from __future__ import annotations
 
 import json
 import logging
 import re
+import sys
 from pathlib import Path
+
+from tqdm import tqdm
 
 from .cleaning import clean_light
 from .document import Document
+from .formats import FORMATS_READ, NOT_READ, SUFFIXES, FileRejected, ReadOptions, read_document
 from .metadata import parse_date, parse_document
 
 log = logging.getLogger(__name__)
 
 TEXT_SUFFIXES = {".txt", ".md"}
+DOCUMENT_SUFFIXES = TEXT_SUFFIXES | set(SUFFIXES)
 _MD_HEADING = re.compile(r"(?m)^[ \t]{0,3}#{1,6}[ \t]+")
 JSONL_SUFFIXES = {".jsonl"}
 
@@ -138,10 +144,11 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
 # documents
 
 
-def parse_text(raw: str, doc_id: str, path: str = "") -> Document:
+def parse_text(raw: str, doc_id: str, path: str = "", format: str = "txt") -> Document:
     """Clean a raw text and extract its metadata into a `Document`."""
     body, meta = parse_document(raw)
-    return Document(doc_id=doc_id, text=body, title=meta.title, source=meta.source, date=meta.date, url=meta.url, path=path)
+    return Document(doc_id=doc_id, text=body, title=meta.title, source=meta.source, date=meta.date, url=meta.url,
+                    path=path, doc_number=meta.doc_number, format=format)
 
 
 def load_file(path: Path, doc_id: str | None = None) -> Document:
@@ -150,7 +157,7 @@ def load_file(path: Path, doc_id: str | None = None) -> Document:
     text, _encoding = decode_bytes(path.read_bytes())
     if path.suffix.lower() == ".md":
         text = _MD_HEADING.sub("", text)  # "## 小节" -> "小节"
-    return parse_text(text, doc_id or path.stem, str(path))
+    return parse_text(text, doc_id or path.stem, str(path), format=path.suffix.lower().lstrip("."))
 
 
 def _warn(warnings: list[str], message: str) -> None:
@@ -158,36 +165,68 @@ def _warn(warnings: list[str], message: str) -> None:
     warnings.append(message)
 
 
-def _text_files(folder: Path) -> list[Path]:
-    files = []
+def _document_files(folder: Path) -> tuple[list[Path], list[Path]]:
+    """(files read, files of other formats), both sorted; hidden files and folders are neither."""
+    files, others = [], []
     for p in folder.rglob("*"):
         rel = p.relative_to(folder)
         if any(part.startswith(".") for part in rel.parts):
             continue  # hidden files and folders (.git, .ipynb_checkpoints, editor backups)
-        if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES:
-            files.append(p)
-    return sorted(files, key=lambda p: p.relative_to(folder).as_posix())
+        if p.is_file():
+            (files if p.suffix.lower() in DOCUMENT_SUFFIXES else others).append(p)
+    key = lambda p: p.relative_to(folder).as_posix()  # noqa: E731
+    return sorted(files, key=key), sorted(others, key=key)
 
 
-def load_folder(folder: Path) -> tuple[list[Document], list[str]]:
+def not_read_message(path: Path) -> str:
+    hint = NOT_READ.get(path.suffix.lower())
+    return f"skipped {path}: {path.suffix or 'no extension'} is not a format that is read" + (
+        f" ({hint})" if hint else "") + f"; formats read: {FORMATS_READ}"
+
+
+def read_one(path: Path, options: ReadOptions = ReadOptions()) -> tuple[Document | None, list[str]]:
+    """(document or None, warnings) for one file of any format read; never raises for a bad file."""
+    warnings: list[str] = []
+    try:
+        if path.suffix.lower() in TEXT_SUFFIXES:
+            doc, notes = load_file(path), []
+        else:
+            doc, notes = read_document(path, path.stem, options)
+    except (DecodeError, FileRejected) as e:
+        _warn(warnings, f"skipped {path}: {e}")
+        return None, warnings
+    except OSError as e:
+        _warn(warnings, f"skipped {path}: cannot read it ({e})")
+        return None, warnings
+    except Exception as e:  # a parser library failing on a malformed file: that file is skipped, the build goes on
+        _warn(warnings, f"skipped {path}: cannot read it ({type(e).__name__}: {e})")
+        return None, warnings
+    for note in notes:
+        _warn(warnings, note)
+    if not doc.text.strip():
+        _warn(warnings, f"skipped {path}: no text after cleaning" + (" (a scanned PDF with OCR off or cut?)" if doc.format == "pdf" else ""))
+        return None, warnings
+    return doc, warnings
+
+
+def load_folder(folder: Path, options: ReadOptions = ReadOptions()) -> tuple[list[Document], list[str]]:
     docs: list[Document] = []
     warnings: list[str] = []
     seen: dict[str, Path] = {}
-    for path in _text_files(folder):
-        try:
-            doc = load_file(path)
-        except DecodeError as e:
-            _warn(warnings, f"skipped {path}: {e}")
-            continue
-        except OSError as e:
-            _warn(warnings, f"skipped {path}: cannot read it ({e})")
-            continue
-        if not doc.text.strip():
-            _warn(warnings, f"skipped {path}: no text after cleaning")
+    files, others = _document_files(folder)
+    for path in others:
+        _warn(warnings, not_read_message(path))
+    slow = sum(1 for f in files if f.suffix.lower() not in TEXT_SUFFIXES)  # PDF, Word, HTML: a bar is worth it
+    for path in tqdm(files, desc="reading", unit="file", disable=not (options.progress and slow), file=sys.stderr):
+        doc, problems = read_one(path, options)
+        warnings += problems
+        if doc is None:
             continue
         if doc.doc_id in seen:
-            _warn(warnings, f"{path} has the same doc id {doc.doc_id!r} as {seen[doc.doc_id]}")
-        seen.setdefault(doc.doc_id, path)
+            # doc ids are file names without their extension: a.pdf and a.html cannot both be "a"
+            _warn(warnings, f"skipped {path}: its doc id {doc.doc_id!r} is already taken by {seen[doc.doc_id]} (rename one of them)")
+            continue
+        seen[doc.doc_id] = path
         docs.append(doc)
     return docs, warnings
 
@@ -252,31 +291,25 @@ def load_jsonl(path: Path) -> tuple[list[Document], list[str]]:
                 date=date,
                 url=_field(record, "url"),
                 path=f"{path}:{lineno}",
+                doc_number=_field(record, "doc_number"),
+                format="jsonl",
             )
         )
     return docs, warnings
 
 
-def load_corpus(path) -> tuple[list[Document], list[str]]:
-    """(documents, warnings) for a folder (recursive .txt/.md, sorted, doc id = file stem),
-    a .jsonl bulk file, or a single .txt/.md file."""
+def load_corpus(path, options: ReadOptions = ReadOptions()) -> tuple[list[Document], list[str]]:
+    """(documents, warnings) for a folder (recursive, every format read, sorted, doc id = file stem),
+    a .jsonl bulk file, or a single document file."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"corpus not found: {path}")
     if path.is_dir():
-        return load_folder(path)
+        return load_folder(path, options)
     suffix = path.suffix.lower()
     if suffix in JSONL_SUFFIXES:
         return load_jsonl(path)
-    if suffix in TEXT_SUFFIXES:
-        warnings: list[str] = []
-        try:
-            doc = load_file(path)
-        except (OSError, DecodeError) as e:
-            _warn(warnings, f"skipped {path}: {e}")
-            return [], warnings
-        if not doc.text.strip():
-            _warn(warnings, f"skipped {path}: no text after cleaning")
-            return [], warnings
-        return [doc], warnings
-    raise ValueError(f"unsupported corpus file {path}: expected a folder, .txt, .md or .jsonl")
+    if suffix in DOCUMENT_SUFFIXES:
+        doc, warnings = read_one(path, options)
+        return ([doc] if doc else []), warnings
+    raise ValueError(f"unsupported corpus file {path}: expected a folder, a .jsonl file or a document ({FORMATS_READ})")

@@ -36,6 +36,7 @@ class Metadata:
     source: str = ""
     date: str = ""  # yyyy-mm-dd
     url: str = ""
+    doc_number: str = ""  # 发文字号
     consumed: set[int] = field(default_factory=set)  # indices of metadata-only lines
 
 
@@ -132,6 +133,8 @@ _PRINTED = re.compile(rf"^(?P<org>[\u4e00-\u9fff（）()]{{2,40}}?)\s*(?P<date>{
 _BYLINE_MEDIA = re.compile(rf"^(?P<media>{_MEDIA})(?:\s+{_MEDIA})*\s")
 _DATELINE = re.compile(rf"^(?P<media>{_MEDIA})[\u4e00-\u9fff]{{2,8}}\d{{1,2}}月\d{{1,2}}日电")
 _DOC_NUMBER = re.compile(r"^[\u4e00-\u9fff]{1,10}[〔\[［【(（]\d{4}[〕\]］】)）]\s*\d+\s*号$")
+# a 发文字号 inside a line: 城政发〔2023〕7号, 国办发[2024]3号
+_DOC_NUMBER_IN = re.compile(r"[\u4e00-\u9fff]{1,10}[〔\[［【(（]\s*\d{4}\s*[〕\]］】)）]\s*\d+\s*号")
 _TITLE_LABEL = re.compile(r"^(?:摘要|编者按|导读|核心提示|内容提要|提要|关键词|按)\s*[:：]?")
 _NOTICE_TITLE = re.compile(r"(?:现将|现把|特将|关于印发|关于转发|印发|转发)\s*《(?P<title>[^《》]{2,100}?)》")
 
@@ -207,6 +210,13 @@ def extract_metadata(lines: list[str]) -> Metadata:
             take("url", line, "label")
             meta.consumed.add(i)
 
+    # 发文字号: on its own line (or beside the signatory) near the top
+    for i in content[:15]:
+        m = _DOC_NUMBER_IN.search(lines[i])
+        if m and len(lines[i]) <= 60:
+            meta.doc_number = re.sub(r"\s+", "", m.group(0))
+            break
+
     # title: the first content line, if it is shaped like one
     for i in content[:6]:
         line = lines[i]
@@ -266,11 +276,12 @@ def extract_metadata(lines: list[str]) -> Metadata:
     return meta
 
 
-def parse_document(raw: str) -> tuple[str, Metadata]:
-    """(cleaned body, metadata) of a raw document; metadata-only lines are not in the body."""
+def parse_document(raw: str, wrapped: bool | None = None) -> tuple[str, Metadata]:
+    """(cleaned body, metadata) of a raw document; metadata-only lines are not in the body.
+    `wrapped`: see `cleaning.clean_lines`."""
     lines = split_raw_lines(raw)
     meta = extract_metadata(lines)
-    body = clean_lines(lines, drop=meta.consumed)
+    body = clean_lines(lines, drop=meta.consumed, wrapped=wrapped)
     if meta.title:
         # the body must not open with the title again
         first, _, rest = body.partition("\n")

@@ -31,9 +31,10 @@ from .chunking import Chunk
 from .document import Document
 from .features import index_features
 
-FORMAT_VERSION = 4  # 2: BM25 over jieba words + CJK characters and bigrams; manifest "features"
+FORMAT_VERSION = 5  # 2: BM25 over jieba words + CJK characters and bigrams; manifest "features"
 # 3: sentence vectors (sentences.faiss, sentence_owner.npy) for sentence-level dense scoring
 # 4: chunks embedded with their document's title; chunk_neighbours.npy for score smoothing
+# 5: documents carry doc_number, format and a page map; chunks their pages; manifest "duplicates"
 CURRENT = "CURRENT"
 LOCK = ".lock"
 EMBEDDINGS = "embeddings"
@@ -72,6 +73,11 @@ class Index:
     @property
     def model(self) -> str:
         return self.manifest["model"]
+
+    @property
+    def duplicates(self) -> dict[str, list[dict]]:
+        """Kept doc id -> the copies of it left out of the index ({"doc_id", "title", "source", "path", "kind"})."""
+        return self.manifest.get("duplicates", {})
 
     def check_compatible(self, model: str | None = None, chunk: dict | None = None) -> None:
         """Refuse an index made with another model, other chunk settings or other index features."""

@@ -14,6 +14,7 @@ from typing import Callable
 
 from index import IndexMismatch, build_index, corpus_changed, index_exists, load_index
 from index.config import Settings
+from index.formats import ReadOptions
 from index.store import live_version
 
 from .search import Searcher
@@ -33,11 +34,13 @@ def built_from(index_dir: Path) -> Path | None:
 
 
 def build_and_report(
-    corpus: Path, index_dir: Path, model: str | None = None, progress: bool = True, log: Callable[[str], None] = _say
+    corpus: Path, index_dir: Path, model: str | None = None, progress: bool = True, log: Callable[[str], None] = _say,
+    read: ReadOptions = ReadOptions(),
 ):
     """Build the index of `corpus` into `index_dir` and say what was built (and any file that was skipped)."""
     settings = Settings()
-    index, report = build_index(corpus, index_dir, model=model or settings.model, chunk=settings.chunk, progress=progress)
+    index, report = build_index(corpus, index_dir, model=model or settings.model, chunk=settings.chunk, progress=progress,
+                                read=read)
     for warning in report.warnings:
         log(f"warning: {warning}")
     if report.reused_vectors:

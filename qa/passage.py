@@ -27,6 +27,11 @@ class Passage:
     citation: str
     # (start, end) offsets into the document of the sentences that best answer the question
     highlights: list[tuple[int, int]] = field(default_factory=list)
+    page_first: int | None = None  # pages it stands on, for documents with pages (PDF); else None
+    page_last: int | None = None
+    doc_number: str = ""  # 发文字号, when the document states one
+    # other copies of the same document (near-duplicates left out of the index): [{"doc_id", "title", "source"}]
+    also_in: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -34,6 +34,7 @@ import jieba
 from .answer_sentences import (
     analyze, normalize, phrase_in, phrase_weight, place_kind, place_question_match, split_sentences, topic_in,
 )
+from .citation import cite_document
 from .divisions import COUNTY, PREFECTURE, PROVINCE, Division, DivisionTable, divisions
 
 jieba.setLogLevel(logging.WARNING)
@@ -470,13 +471,7 @@ def _sentence_places(dp: DocPlaces, s: int, e: int, text: str, table: DivisionTa
 
 
 def _citation(doc, start: int) -> str:
-    try:
-        from .citation import cite_document
-
-        return cite_document(doc, doc.paragraph_at(start))
-    except ImportError:  # pragma: no cover
-        parts = [f"《{doc.title}》" if doc.title else "", doc.source, doc.date, f"第{doc.paragraph_at(start)}段"]
-        return "，".join(p for p in parts if p)
+    return cite_document(doc, start, start + 1)
 
 
 def _trim(text: str, s: int, e: int) -> tuple[int, int]:

@@ -289,7 +289,9 @@ class Searcher:
         return Passage(
             rank=rank, score=round(float(score), 6), doc_id=doc.doc_id, title=doc.title, source=doc.source,
             date=doc.date, paragraph=chunk.paragraph_first, start=chunk.start, end=chunk.end, text=chunk.text,
-            citation=cite_document(doc, chunk.paragraph_first, chunk.paragraph_last),
+            citation=cite_document(doc, chunk.start, chunk.end), page_first=chunk.page_first,
+            page_last=chunk.page_last, doc_number=doc.doc_number,
+            also_in=[dict(d) for d in self.index.duplicates.get(doc.doc_id, ())],
         )
 
 

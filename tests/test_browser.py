@@ -150,7 +150,7 @@ def test_ask_read_answer_copy_and_open_document(browser, zhqa_server, documents,
     doc = documents[cards[0]["doc"]]
     from qa import cite_document
 
-    citation = cite_document(doc, doc.paragraph_at(cards[0]["start"]), doc.paragraph_at(cards[0]["end"] - 1))
+    citation = cite_document(doc, cards[0]["start"], cards[0]["end"])
     assert clip == doc.text[cards[0]["start"]:cards[0]["end"]] + "\n" + citation
     assert "<" not in clip or "<" in doc.text
 

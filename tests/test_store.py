@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from index import IndexBroken, IndexMismatch, IndexMissing, build_index, index_exists, load_index
-from index.store import live_version
+from index.store import FORMAT_VERSION, live_version
 
 
 def _refused_as_damaged(index_dir):
@@ -89,7 +89,7 @@ def test_sentence_vectors_are_stored_and_checked(tmp_path):
     index, _ = build_index(corpus, tmp_path / "idx", progress=False)
     version = live_version(tmp_path / "idx")
     manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["format"] == 4 and manifest["features"]["dense_sentences"] == "max"
+    assert manifest["format"] == FORMAT_VERSION and manifest["features"]["dense_sentences"] == "max"
     loaded = load_index(tmp_path / "idx")
     texts, owners = chunk_sentences(loaded.chunks)
     expected = sum(1 for c in loaded.chunks for a, b in split_sentences(c.text) if c.text[a:b].strip())

@@ -51,6 +51,9 @@ CSS = """
   color: var(--body-text-color-subdued); margin: .3rem 0 .5rem; }
 .zq-score { opacity: .75; }
 .zq-text, .zq-basket-text { white-space: pre-wrap; line-height: 1.8; font-size: 1rem; overflow-wrap: anywhere; }
+.zq-page-mark { display: inline-block; margin: 0 .3rem; padding: 0 .35rem; font-size: .75rem; border-radius: .25rem;
+  color: var(--body-text-color-subdued); border: 1px dashed var(--border-color-primary); user-select: none; }
+.zq-also { font-size: .85rem; color: var(--body-text-color-subdued); margin: .1rem 0 .2rem; }
 .zq-cite { font-size: .85rem; color: var(--body-text-color-subdued); margin: .4rem 0 .2rem; overflow-wrap: anywhere; }
 .zq-resolved { font-size: .85rem; color: var(--body-text-color-subdued); margin: .2rem 0 0; }
 mark.zq-hit { background: #ffe58f; color: #1f1f1f; padding: 0 1px; border-radius: 2px; }

@@ -12,6 +12,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from eval.cli import add_eval_arguments  # noqa: E402  (after the environment above is set)
+from index.formats import DEFAULT_MAX_FILE_MB, DEFAULT_OCR_PAGES, FORMATS_READ, ReadOptions  # noqa: E402
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILURE = 1
@@ -40,7 +41,8 @@ def _add_index_args(p: argparse.ArgumentParser, with_corpus: bool = True) -> Non
     s = _settings()
     p.add_argument("--index", type=Path, default=s.index_dir, help=f"index folder (default: {s.index_dir})")
     if with_corpus:
-        p.add_argument("--corpus", type=Path, default=s.corpus, help=f"folder of .txt/.md files or a .jsonl file (default: {s.corpus})")
+        p.add_argument("--corpus", type=Path, default=s.corpus,
+                       help=f"folder of documents (formats: see zhqa build --help) or a .jsonl file (default: {s.corpus})")
     p.add_argument("--model", default=None, help=f"sentence-transformers model name or local folder (default: {s.model})")
 
 
@@ -57,7 +59,8 @@ def open_searcher(index_dir: Path, corpus: Path, model: str | None, build_if_sta
 def cmd_build(args) -> int:
     from qa.opening import build_and_report
 
-    build_and_report(args.corpus, args.index, args.model)
+    build_and_report(args.corpus, args.index, args.model,
+                     read=ReadOptions(ocr_pages=args.ocr_pages, max_file_mb=args.max_file_mb))
     return 0
 
 
@@ -78,6 +81,11 @@ def _read_questions(args) -> list[str]:
     return questions
 
 
+def _copy_name(copy: dict) -> str:
+    """《title》，source of another copy of a document."""
+    return "，".join(x for x in (f"《{copy.get('title')}》" if copy.get("title") else copy.get("doc_id", ""), copy.get("source", "")) if x)
+
+
 def _print_answer(answer, out) -> None:
     print(f"问：{answer.question}", file=out)
     if answer.notice:
@@ -94,6 +102,8 @@ def _print_answer(answer, out) -> None:
     for p in answer.passages:
         print(f"\n[{p.rank}] {p.citation}  (融合得分 {p.score:.4f})", file=out)
         print(p.text, file=out)
+        if p.also_in:
+            print("    另见：" + "；".join(_copy_name(d) for d in p.also_in), file=out)
     print(file=out)
 
 
@@ -137,6 +147,26 @@ def _k(value: str) -> int:
     return k
 
 
+def _non_negative(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, not {value!r}")
+    if n < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return n
+
+
+def _positive_float(value: str) -> float:
+    try:
+        x = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, not {value!r}")
+    if not x > 0 or x != x or x == float("inf"):
+        raise argparse.ArgumentTypeError("must be a number above 0")
+    return x
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="zhqa",
@@ -145,8 +175,16 @@ def make_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("build", help="build the index from a corpus")
+    p = sub.add_parser(
+        "build", help="build the index from a corpus",
+        description=f"Build the index from a corpus folder. Formats read: {FORMATS_READ}; a scanned PDF page is read "
+                    "by OCR. Other files (.doc, .wps, .ofd, images, archives) are skipped with a message naming them.",
+    )
     _add_index_args(p)
+    p.add_argument("--ocr-pages", type=_non_negative, default=DEFAULT_OCR_PAGES, metavar="N",
+                   help=f"scanned PDF pages read by OCR per file at most; 0 turns OCR off (default {DEFAULT_OCR_PAGES})")
+    p.add_argument("--max-file-mb", type=_positive_float, default=DEFAULT_MAX_FILE_MB, metavar="MB",
+                   help=f"files larger than this are skipped (default {DEFAULT_MAX_FILE_MB})")
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("ask", help="answer questions with ranked, cited passages")

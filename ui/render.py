@@ -17,6 +17,8 @@ import logging
 import re
 from typing import Iterable, Mapping, Sequence
 
+from qa import cite_document
+
 _log = logging.getLogger(__name__)
 
 # question words that would light up half of every passage without telling anything
@@ -96,14 +98,17 @@ def merge_spans(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     return [(s, e) for s, e in out]
 
 
-def layered(text: str, layers: Mapping[str, Sequence[tuple[int, int]]], mark_layer: str = "zq-hit") -> str:
+def layered(text: str, layers: Mapping[str, Sequence[tuple[int, int]]], mark_layer: str = "zq-hit",
+            inserts: Mapping[int, str] | None = None) -> str:
     """`text` escaped piece by piece, each piece wrapped in the classes of the layers covering it.
 
     `layers` maps a CSS class to spans given as offsets into `text`. A piece covered by
     `mark_layer` becomes `<mark class=...>`, any other covered piece `<span class=...>`.
+    `inserts` maps an offset to ready-made HTML put there (page markers); it adds no text.
     """
     n = len(text)
-    cuts = {0, n}
+    inserts = {k: v for k, v in (inserts or {}).items() if 0 <= k < n}
+    cuts = {0, n, *inserts}
     clipped: dict[str, list[tuple[int, int]]] = {}
     for name, spans in layers.items():
         ok = [(max(0, s), min(n, e)) for s, e in spans if min(n, e) > max(0, s)]
@@ -113,6 +118,8 @@ def layered(text: str, layers: Mapping[str, Sequence[tuple[int, int]]], mark_lay
     points = sorted(cuts)
     parts: list[str] = []
     for a, b in zip(points, points[1:]):
+        if a in inserts:
+            parts.append(inserts[a])
         piece = esc(text[a:b])
         classes = [name for name, spans in clipped.items() if any(s <= a and b <= e for s, e in spans)]
         if not classes:
@@ -188,6 +195,8 @@ def render_passage(p: Mapping, question: str = "", terms: Sequence[str] | None =
     meta = [
         f'<span class="zq-source">{esc(p.get("source") or "来源未注明")}</span>',
         f'<span class="zq-date">{esc(p.get("date") or "日期未注明")}</span>',
+        *([f'<span class="zq-page">{esc(_pages(p.get("page_first"), p.get("page_last")))}</span>']
+          if p.get("page_first") else []),
         f'<span class="zq-para">第{int(p.get("paragraph", 0))}段</span>',
         f'<span class="zq-score" title="融合排序得分：只用于本次结果之间比较先后，不是概率或匹配度">'
         f'排序分 {float(p.get("score", 0.0)):.4f}</span>',
@@ -203,13 +212,30 @@ def render_passage(p: Mapping, question: str = "", terms: Sequence[str] | None =
         f'<div class="zq-meta">{"".join(meta)}</div>'
         f'<div class="zq-text">{body}</div>'
         f'<div class="zq-cite">出处：{esc(p.get("citation", ""))}</div>'
-        '<div class="zq-actions">'
+        + _also_in(p.get("also_in") or ())
+        + '<div class="zq-actions">'
         + copy_button(copy_text(text, p.get("citation", "")))
         + add_button(p.get("doc_id", ""), base, p.get("end", 0))
         + f'<a href="#" role="button" class="zq-btn zq-open zq-open-btn" data-doc="{attr(p.get("doc_id", ""))}" '
         f'data-start="{base}" data-end="{int(p.get("end", 0))}">查看全文</a>'
         "</div></article>"
     )
+
+
+def _pages(first, last) -> str:
+    first, last = int(first), int(last or first)
+    return f"第{first}–{last}页" if last != first else f"第{first}页"
+
+
+def _also_in(copies: Sequence[Mapping]) -> str:
+    """另见: the other copies of this document (same text from other outlets or formats), not indexed twice."""
+    if not copies:
+        return ""
+    names = []
+    for c in copies:
+        title = f"《{c.get('title')}》" if c.get("title") else str(c.get("doc_id", ""))
+        names.append(esc("，".join(x for x in (title, str(c.get("source") or "")) if x)))
+    return f'<div class="zq-also">另见：{"；".join(names)}</div>'
 
 
 def share_button(link: str) -> str:
@@ -255,8 +281,6 @@ def render_document(doc, focus: tuple[int, int] | None = None, question: str = "
 
     `doc` is an `index.Document`; `focus` and `highlights` are offsets into `doc.text`.
     """
-    from qa import cite_document
-
     spans = doc.paragraph_spans()
     fs, fe = focus if focus else (-1, -1)
     focus_ok = 0 <= fs < fe <= len(doc.text)
@@ -279,8 +303,7 @@ def render_document(doc, focus: tuple[int, int] | None = None, question: str = "
         f'<div class="zq-meta">{"".join(meta)}</div>'
     )
     if focus_ok:
-        first, last = doc.paragraph_at(fs), doc.paragraph_at(fe - 1)
-        citation = cite_document(doc, first, last)
+        citation = cite_document(doc, fs, fe)
         excerpt = doc.text[fs:fe]
         head += (
             f'<div class="zq-doc-focusbar">高亮的是检索到的段落（{esc(citation)}）'
@@ -291,6 +314,12 @@ def render_document(doc, focus: tuple[int, int] | None = None, question: str = "
         )
     head += "</header>"
     paras = []
+    # where each page's text begins (a page without text has no marker); markers sit inside the paragraph
+    # a page break falls in, so a paragraph that runs on to the next page stays one paragraph
+    page_marks = {}
+    for page, offset in enumerate(doc.pages, start=1):
+        if doc.page_at(offset) == page and offset < len(doc.text):
+            page_marks[offset] = f'<span class="zq-page-mark" data-page="{page}">第{page}页</span>'
     for n, (ps, pe) in enumerate(spans, start=1):
         text = doc.text[ps:pe]
         layers: dict[str, list[tuple[int, int]]] = {}
@@ -304,8 +333,9 @@ def render_document(doc, focus: tuple[int, int] | None = None, question: str = "
             layers["zq-key"] = [(s - ps, e - ps) for s, e in highlights if s < pe and ps < e]
         if not text.strip():
             continue
-        body = layered(text, layers) if layers else esc(text)
-        cite = cite_document(doc, n)
+        inserts = {o - ps: mark for o, mark in page_marks.items() if ps <= o < pe}
+        body = layered(text, layers, inserts=inserts) if layers or inserts else esc(text)
+        cite = cite_document(doc, ps, pe)
         paras.append(
             f'<div class="zq-doc-para{" zq-in-focus" if in_focus else ""}" id="zq-p-{n}">'
             f'<span class="zq-pnum" title="第{n}段">{n}</span>'

@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from qa import cite_document
+
 MAX_ITEMS = 200
 
 
@@ -23,8 +25,6 @@ class BasketError(ValueError):
 
 def make_item(documents: Mapping, doc_id: str, start, end, label: str = "") -> dict:
     """A basket item for `documents[doc_id].text[start:end]`, cited by its paragraph numbers."""
-    from qa import cite_document
-
     doc = documents.get(str(doc_id))
     if doc is None:
         raise BasketError(f"找不到文件 {doc_id}（索引可能已重建），请重新检索后再加入。")
@@ -34,10 +34,9 @@ def make_item(documents: Mapping, doc_id: str, start, end, label: str = "") -> d
         raise BasketError("摘录位置无效，请重新检索后再加入。") from None
     if not 0 <= start < end <= len(doc.text):
         raise BasketError("摘录位置超出了文件范围（索引可能已重建），请重新检索后再加入。")
-    first, last = doc.paragraph_at(start), doc.paragraph_at(end - 1)
     return {
         "doc_id": doc.doc_id, "start": start, "end": end, "text": doc.text[start:end],
-        "citation": cite_document(doc, first, last), "title": doc.title, "source": doc.source,
+        "citation": cite_document(doc, start, end), "title": doc.title, "source": doc.source,
         "date": doc.date, "label": str(label or ""),
     }
 

@@ -1,0 +1,183 @@
+"""Page layout: from positioned text pieces on each page (a PDF's text layer or OCR boxes) to lines in
+reading order, without running headers, footers and page numbers; and the page map of the cleaned text.
+
+Coordinates are PDF points with y growing upwards (a PDF's own system); OCR boxes are converted to it.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from ..cleaning import is_page_number
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A run of text on one line of a page: a text-layer line cut at wide gaps, or one OCR box."""
+
+    text: str
+    left: float
+    bottom: float
+    right: float
+    top: float
+
+    @property
+    def middle_y(self) -> float:
+        return (self.top + self.bottom) / 2
+
+
+@dataclass
+class Page:
+    number: int  # 1-based
+    width: float
+    height: float
+    pieces: list[Piece]
+    ocr: bool = False
+
+
+MARGIN_BAND = 0.12  # running headers and footers sit in the top and bottom 12% of a page
+MIN_COLUMN_LINES = 4
+
+
+def _column_of(piece: Piece, width: float) -> str:
+    """"left", "right" or "full": which side of the page's middle a piece stands on."""
+    middle = width / 2
+    slack = width * 0.02
+    if piece.right <= middle + slack:
+        return "left"
+    if piece.left >= middle - slack:
+        return "right"
+    return "full"
+
+
+def two_columns(pieces: list[Piece], width: float) -> bool:
+    """Does the page set its text in two columns (enough lines on each side of the middle)?"""
+    counts = Counter(_column_of(p, width) for p in pieces)
+    return counts["left"] >= MIN_COLUMN_LINES and counts["right"] >= MIN_COLUMN_LINES
+
+
+def reading_order(page: Page) -> list[Piece]:
+    """The page's pieces top to bottom; on a two-column page, the left column before the right one
+    within each band between full-width pieces (a title across both columns, a table)."""
+    pieces = sorted(page.pieces, key=lambda p: (-round(p.middle_y, 0), p.left))
+    if not two_columns(pieces, page.width):
+        return pieces
+    sides = [_column_of(p, page.width) for p in pieces]
+    ordered: list[Piece] = []
+    left: list[Piece] = []
+    right: list[Piece] = []
+    for piece, side in zip(pieces, sides):
+        if side == "full":
+            ordered += left + right
+            left, right = [], []
+            ordered.append(piece)
+        elif side == "left":
+            left.append(piece)
+        else:
+            right.append(piece)
+    return ordered + left + right
+
+
+def merge_lines(pieces: list[Piece], width: float) -> list[Piece]:
+    """Join pieces that stand on one line of one column (an OCR box cut in two, a change of font)."""
+    out: list[Piece] = []
+    for p in pieces:
+        if out:
+            q = out[-1]
+            height = max(q.top - q.bottom, p.top - p.bottom, 1.0)
+            same_line = abs(q.middle_y - p.middle_y) < 0.5 * height
+            same_column = _column_of(q, width) == _column_of(p, width) or "full" in (_column_of(q, width), _column_of(p, width))
+            if same_line and same_column and 0 <= p.left - q.right < 3 * height:
+                gap = " " if p.left - q.right > 0.6 * height else ""
+                out[-1] = Piece(q.text + gap + p.text, q.left, min(q.bottom, p.bottom), p.right, max(q.top, p.top))
+                continue
+        out.append(p)
+    return out
+
+
+def _margin_key(text: str) -> str:
+    """What a running header or footer keeps from page to page: the text with its numbers blanked."""
+    return re.sub(r"[0-9０-９]+", "#", re.sub(r"\s+", "", text))
+
+
+def running_lines(pages: list[Page], ordered: list[list[Piece]]) -> set[str]:
+    """Keys of lines in the top or bottom band that repeat on most pages (at least two): running
+    headers and footers such as the issuing body's name or "第 # 页"."""
+    if len(pages) < 2:
+        return set()
+    seen: Counter[str] = Counter()
+    for page, pieces in zip(pages, ordered):
+        keys = {_margin_key(p.text) for p in pieces if _in_margin(p, page)}
+        seen.update(k for k in keys if k)
+    need = max(2, (len(pages) + 1) // 2)
+    return {k for k, n in seen.items() if n >= need}
+
+
+def _in_margin(piece: Piece, page: Page) -> bool:
+    band = page.height * MARGIN_BAND
+    return piece.bottom >= page.height - band or piece.top <= band
+
+
+def _indented(pieces: list[Piece], width: float) -> set[int]:
+    """Positions of lines that start further right than their column's left edge: a first-line indent
+    (how Chinese paragraphs begin), a centred heading or a right-aligned signature."""
+    columns = two_columns(pieces, width)
+    side = (lambda p: _column_of(p, width)) if columns else (lambda p: "page")
+    edges: dict[str, float] = {}
+    for p in pieces:
+        edges[side(p)] = min(edges.get(side(p), p.left), p.left)
+    out = set()
+    for i, p in enumerate(pieces):
+        height = max(p.top - p.bottom, 1.0)
+        if p.left > edges[side(p)] + 0.8 * height:
+            out.add(i)
+    return out
+
+
+def page_lines(pages: list[Page]) -> list[list[str]]:
+    """Each page's lines in reading order, without running headers/footers and page numbers. An empty
+    line is put before a line that starts indented: in wrapped text it is where a paragraph begins."""
+    ordered = [merge_lines(reading_order(p), p.width) for p in pages]
+    running = running_lines(pages, ordered)
+    out = []
+    for page, pieces in zip(pages, ordered):
+        kept = [p for p in pieces if p.text.strip() and not (
+            _in_margin(p, page) and (_margin_key(p.text) in running or is_page_number(p.text.strip())))]
+        indented = _indented(kept, page.width)
+        lines = []
+        for i, p in enumerate(kept):
+            if i in indented:
+                lines.append("")
+            lines.append(p.text.strip())
+        out.append(lines)
+    return out
+
+
+def align_pages(raw: str, raw_page_starts: list[int], body: str, window: int = 4000) -> tuple[int, ...]:
+    """Where each page begins in `body`, the cleaned form of `raw`.
+
+    Cleaning only drops characters (wrap spaces, line breaks, metadata and chrome lines), so `body` without
+    whitespace is, in order, a subsequence of `raw`: each body character is matched to the next equal raw
+    character within `window` (a character that cannot be matched, such as a moved caption, keeps the
+    current position). Page p begins at the first body character matched at or after its raw start.
+    """
+    starts = [0] * len(raw_page_starts)
+    page = 0
+    r = 0
+    next_start = raw_page_starts[1] if len(raw_page_starts) > 1 else None
+    for i, ch in enumerate(body):
+        if ch.isspace():
+            continue
+        found = raw.find(ch, r, r + window)
+        if found < 0:
+            continue
+        r = found + 1
+        while next_start is not None and found >= next_start:
+            page += 1
+            starts[page] = i
+            next_start = raw_page_starts[page + 1] if page + 1 < len(raw_page_starts) else None
+    # pages after the last matched character (blank or dropped pages) begin at the end
+    for p in range(page + 1, len(starts)):
+        starts[p] = len(body)
+    return tuple(starts)

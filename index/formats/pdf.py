@@ -1,0 +1,153 @@
+"""PDF files with pypdfium2 (PDFium; BSD/Apache licensed): the text layer page by page, OCR for scanned
+pages, then the same cleaning as every other format, with a page map from cleaned offsets to pages."""
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+from tqdm import tqdm
+
+from ..document import Document
+from ..metadata import parse_document
+from . import ocr
+from .base import FileRejected, ReadOptions
+from .layout import Page, Piece, align_pages, page_lines
+
+BLANK_CONTRAST = 48  # grey levels: a page image with less contrast than this holds no text
+SCANNED_BELOW = 20  # a page with fewer characters in its text layer than this is read by OCR, if it has an image
+
+
+def _text_pieces(page: pdfium.PdfPage) -> list[Piece]:
+    """The text layer as pieces: PDFium's lines, cut where a wide gap separates two columns."""
+    textpage = page.get_textpage()
+    try:
+        n = textpage.count_chars()
+        text = textpage.get_text_range(0, n) if n else ""
+        pieces: list[Piece] = []
+        cur: list[str] = []
+        box: list[float] | None = None
+
+        def close() -> None:
+            nonlocal cur, box
+            if box is not None and "".join(cur).strip():
+                pieces.append(Piece("".join(cur), *box))
+            cur, box = [], None
+
+        for i, ch in enumerate(text[:n]):
+            if ch in "\r\n":
+                close()
+                continue
+            if ch.isspace():
+                if box is not None:
+                    cur.append(ch)
+                continue
+            left, bottom, right, top = textpage.get_charbox(i)
+            if box is not None:
+                height = max(box[3] - box[1], top - bottom, 1.0)
+                new_line = abs((top + bottom) / 2 - (box[1] + box[3]) / 2) > 0.6 * height
+                if new_line or left - box[2] > 2.5 * height:
+                    close()
+            if box is None:
+                box = [left, bottom, right, top]
+            else:
+                box = [min(box[0], left), min(box[1], bottom), max(box[2], right), max(box[3], top)]
+            cur.append(ch)
+        close()
+        return pieces
+    finally:
+        textpage.close()
+
+
+def _has_image(page: pdfium.PdfPage) -> bool:
+    return any(True for _ in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=2))
+
+
+def _ocr_pieces(page: pdfium.PdfPage) -> list[Piece]:
+    scale = ocr.OCR_DPI / 72
+    bitmap = page.render(scale=scale, grayscale=True)
+    image = np.ascontiguousarray(bitmap.to_numpy())
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    if int(image.max()) - int(image.min()) < BLANK_CONTRAST:
+        return []  # a blank page: nothing for OCR to find, and it would take half a second to say so
+    image = np.stack([image] * 3, axis=-1) if image.ndim == 2 else image[:, :, :3]
+    return ocr.recognise(image, scale, page.get_height())
+
+
+def _title_field(pdf: pdfium.PdfDocument) -> str:
+    """The PDF's Title field when it reads as a title (not a file name such as "Microsoft Word - 1.doc")."""
+    try:
+        title = (pdf.get_metadata_dict().get("Title") or "").strip()
+    except pdfium.PdfiumError:
+        return ""
+    if not title or not re.search(r"[\u4e00-\u9fff]", title) or re.search(r"\.(docx?|wps|pdf|txt)$|Microsoft|WPS", title, re.I):
+        return ""
+    return title
+
+
+def open_pdf(path: Path) -> pdfium.PdfDocument:
+    try:
+        return pdfium.PdfDocument(str(path))
+    except pdfium.PdfiumError as e:
+        reason = str(e)
+        if "password" in reason.lower():
+            raise FileRejected("the PDF is encrypted (password protected); save an unprotected copy to index it") from None
+        if "format" in reason.lower():
+            raise FileRejected("not a readable PDF (damaged or truncated file)") from None
+        raise FileRejected(f"PDFium cannot open it ({reason})") from None
+
+
+def read_pdf(path: Path, doc_id: str, options: ReadOptions) -> tuple[Document, list[str]]:
+    """(document, notes) of a PDF; notes say what was cut or could not be read."""
+    notes: list[str] = []
+    pdf = open_pdf(path)
+    try:
+        pages: list[Page] = []
+        scanned: list[int] = []
+        for i in range(len(pdf)):
+            page = pdf[i]
+            try:
+                width, height = page.get_size()
+                pieces = _text_pieces(page)
+                if sum(len(p.text.strip()) for p in pieces) < SCANNED_BELOW and _has_image(page):
+                    scanned.append(i)
+                pages.append(Page(i + 1, width, height, pieces))
+            finally:
+                page.close()
+        if scanned and options.ocr_pages <= 0:
+            notes.append(f"{path}: {len(scanned)} scanned page(s) not read: OCR is off")
+            scanned = []
+        elif len(scanned) > options.ocr_pages:
+            notes.append(f"{path}: {len(scanned)} scanned pages, only the first {options.ocr_pages} were read by OCR "
+                         f"(raise the limit with --ocr-pages)")
+            scanned = scanned[: options.ocr_pages]
+        bar = tqdm(scanned, desc=f"OCR {path.name}", unit="page", disable=not options.progress, file=sys.stderr, leave=False)
+        for i in bar:
+            page = pdf[i]
+            try:
+                pages[i] = Page(i + 1, pages[i].width, pages[i].height, _ocr_pieces(page), ocr=True)
+            finally:
+                page.close()
+        title_field = _title_field(pdf)
+    finally:
+        pdf.close()
+
+    lines_per_page = page_lines(pages)
+    raw_parts, raw_starts, pos = [], [], 0
+    for lines in lines_per_page:
+        raw_starts.append(pos)
+        part = "\n".join(lines) + "\n"
+        raw_parts.append(part)
+        pos += len(part)
+    raw = "".join(raw_parts)
+    body, meta = parse_document(raw, wrapped=True)
+    page_starts = align_pages(raw, raw_starts, body)
+    doc = Document(
+        doc_id=doc_id, text=body, title=meta.title or title_field, source=meta.source, date=meta.date, url=meta.url,
+        path=str(path), doc_number=meta.doc_number, format="pdf", pages=page_starts,
+    )
+    return doc, notes
