@@ -195,5 +195,7 @@ def open_bench_searcher(
     log(f"building an index of {bench.corpus_path} into {index_dir} (model {model}) ...")
     index, report = build_index(bench.corpus_path, index_dir, model=model, chunk=settings.chunk, progress=progress)
     reused = f", reused {report.reused_vectors} of {report.vectors} cached vectors" if report.reused_vectors else ""
+    for warning in report.warnings:
+        log(f"warning: {warning}")
     log(f"built {report.documents} documents, {report.chunks} chunks in {report.seconds:.1f}s{reused}")
     return Searcher(index), index_dir, report

@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from . import store
 from .ann import ANN_FROM, is_ann, vector_index
+from .chunk_tokens import ChunkTokens
 from .chunking import Chunk, chunk_document
 from .config import DEFAULT_MODEL, ChunkSettings
 from .duplicates import drop_duplicates
@@ -52,11 +53,16 @@ class BuildReport:
         return self.chunks / self.seconds if self.seconds else 0.0
 
 
+def _hidden(relative: Path) -> bool:
+    """Hidden files and folders (.git, .removed, editor backups) are not part of the corpus."""
+    return any(part.startswith(".") for part in relative.parts)
+
+
 def _corpus_files(corpus: Path) -> tuple[Path, list[Path]]:
     corpus = Path(corpus)
     if corpus.is_file():
         return corpus.parent, [corpus]
-    return corpus, sorted(p for p in corpus.rglob("*") if p.is_file())
+    return corpus, sorted(p for p in corpus.rglob("*") if p.is_file() and not _hidden(p.relative_to(corpus)))
 
 
 def file_sha256(path: Path) -> str:
@@ -85,6 +91,8 @@ def corpus_stat(corpus: Path) -> dict[str, list[int]]:
     while pending:  # os.scandir hands over each entry's stat without a second system call per file
         with os.scandir(pending.pop()) as entries:
             for entry in entries:
+                if entry.name.startswith("."):
+                    continue
                 if entry.is_dir():
                     pending.append(Path(entry.path))
                 elif entry.is_file():
@@ -93,18 +101,46 @@ def corpus_stat(corpus: Path) -> dict[str, list[int]]:
     return dict(sorted(out.items()))
 
 
-def corpus_changed(corpus: Path, manifest: dict) -> bool:
-    """Whether `corpus` differs from what the index in `manifest` was built from.
+@dataclass
+class CorpusChanges:
+    """Files (paths relative to the corpus) added, changed and deleted since the index was built or synced,
+    and the corpus's hashes and stats now."""
+
+    added: list[str]
+    changed: list[str]
+    deleted: list[str]
+    hashes: dict[str, str]
+    stat: dict[str, list[int]]
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.changed or self.deleted)
+
+    def summary(self) -> str:
+        return f"{len(self.added)} added, {len(self.changed)} changed, {len(self.deleted)} deleted"
+
+
+def corpus_changes(corpus: Path, manifest: dict) -> CorpusChanges:
+    """What changed in `corpus` since the index in `manifest` was built from it.
 
     The same file names with the same sizes and modification times are taken as unchanged without reading
     a byte; only a file whose size or time differs is hashed, and it counts as changed only if its sha256
     does too (a file touched but not edited is not a change)."""
-    hashes, stats = manifest.get("corpus_files") or {}, manifest.get("corpus_stat") or {}
+    old_hashes, old_stats = manifest.get("corpus_files") or {}, manifest.get("corpus_stat") or {}
     base = Path(corpus).parent if Path(corpus).is_file() else Path(corpus)
     now = corpus_stat(corpus)
-    if set(now) != set(hashes):
-        return True
-    return any(now[name] != stats.get(name) and file_sha256(base / name) != hashes[name] for name in now)
+    hashes = {name: old_hashes[name] if name in old_hashes and old_stats.get(name) == st else file_sha256(base / name)
+              for name, st in now.items()}
+    return CorpusChanges(
+        added=[n for n in now if n not in old_hashes],
+        changed=[n for n in now if n in old_hashes and hashes[n] != old_hashes[n]],
+        deleted=[n for n in old_hashes if n not in now],
+        hashes=hashes, stat=now,
+    )
+
+
+def corpus_changed(corpus: Path, manifest: dict) -> bool:
+    """Whether `corpus` differs from what the index in `manifest` was built from (see `corpus_changes`)."""
+    return bool(corpus_changes(corpus, manifest))
 
 
 def _versions() -> dict[str, str]:
@@ -165,10 +201,15 @@ def embed_chunks(
 NO_TOKENS = "\x00"
 
 
-def bm25_index(token_lists: list[list[str]]) -> bm25s.BM25:
-    """A BM25 index over `token_lists`, one list per chunk; chunks without tokens never match."""
+def bm25_index(tokens: ChunkTokens | list[list[str]]) -> bm25s.BM25:
+    """A BM25 index over the tokens of every chunk; chunks without tokens never match."""
+    if not isinstance(tokens, ChunkTokens):
+        tokens = ChunkTokens.from_lists(tokens)
+    vocab = {t: i for i, t in enumerate(tokens.vocab)}
+    placeholder = vocab.setdefault(NO_TOKENS, len(vocab))
+    ids = [chunk_ids or [placeholder] for chunk_ids in tokens.lists()]
     retriever = bm25s.BM25(k1=1.5, b=0.75, method="lucene")
-    retriever.index([tokens or [NO_TOKENS] for tokens in token_lists], show_progress=False)
+    retriever.index(bm25s.tokenization.Tokenized(ids=ids, vocab=vocab), show_progress=False)
     return retriever
 
 
@@ -203,6 +244,8 @@ def build_index(
         raise CorpusError(f"no readable documents in {corpus}")
     documents, duplicates, notices = drop_duplicates(documents)
     warnings = warnings + notices
+    now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    documents = [replace(d, added=now) for d in documents]
     seen: set[str] = set()
     for doc in documents:
         if doc.doc_id in seen:
@@ -227,7 +270,8 @@ def build_index(
     neighbours = nearest_chunks(vectors, NEIGHBOURS, progress=progress, search=dense)
     sentences = vector_index(sentence_vectors, embedder.dimension, ann_from)
 
-    bm25 = bm25_index([tokenize(c.text) for c in tqdm(chunks, desc="BM25", unit="chunk", disable=not progress, file=sys.stderr)])
+    tokens = ChunkTokens.from_lists(tokenize(c.text) for c in tqdm(chunks, desc="BM25", unit="chunk", disable=not progress, file=sys.stderr))
+    bm25 = bm25_index(tokens)
 
     manifest = {
         "format": store.FORMAT_VERSION,
@@ -247,7 +291,7 @@ def build_index(
         "duplicates": duplicates,
     }
     index = Index(manifest, by_id, chunks, dense, bm25, sentences=sentences, sentence_owner=owners,
-                  neighbours=neighbours)
+                  neighbours=neighbours, tokens=tokens)
     store.save(index, Path(index_dir))
     report = BuildReport(len(documents), len(chunks), time.perf_counter() - started, warnings,
                          reused_vectors=reused, vectors=len(chunks) + len(owners))

@@ -26,6 +26,7 @@ class Document:
     doc_number: str = ""  # 发文字号 as stated, e.g. 城政发〔2023〕7号
     format: str = ""  # how it was read: txt, md, jsonl, pdf, docx, html
     pages: tuple[int, ...] = ()
+    added: str = ""  # when it entered the index (ISO date and time)
     _line_starts: tuple[int, ...] = field(default=(), repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -64,5 +65,5 @@ class Document:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Document":
-        fields = {k: d.get(k, "") for k in ("doc_id", "text", "title", "source", "date", "url", "path", "doc_number", "format")}
+        fields = {k: d.get(k, "") for k in ("doc_id", "text", "title", "source", "date", "url", "path", "doc_number", "format", "added")}
         return cls(**fields, pages=tuple(d.get("pages") or ()))

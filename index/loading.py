@@ -9,7 +9,6 @@ bytes, empty documents, malformed JSONL lines, formats that are not read - are r
 from __future__ import annotations
 
 import json
-import logging
 import re
 import sys
 from pathlib import Path
@@ -21,7 +20,6 @@ from .document import Document
 from .formats import FORMATS_READ, NOT_READ, SUFFIXES, FileRejected, ReadOptions, read_document
 from .metadata import parse_date, parse_document
 
-log = logging.getLogger(__name__)
 
 TEXT_SUFFIXES = {".txt", ".md"}
 DOCUMENT_SUFFIXES = TEXT_SUFFIXES | set(SUFFIXES)
@@ -161,7 +159,7 @@ def load_file(path: Path, doc_id: str | None = None) -> Document:
 
 
 def _warn(warnings: list[str], message: str) -> None:
-    log.warning(message)
+    # collected, not logged: the caller reports them once (the CLI prints them, the page shows them)
     warnings.append(message)
 
 
@@ -184,14 +182,21 @@ def not_read_message(path: Path) -> str:
         f" ({hint})" if hint else "") + f"; formats read: {FORMATS_READ}"
 
 
-def read_one(path: Path, options: ReadOptions = ReadOptions()) -> tuple[Document | None, list[str]]:
+def doc_id_for(path: Path, root: Path | None = None) -> str:
+    """A document's id: its path relative to the corpus root, without the extension ("notices/2024/a")."""
+    relative = Path(path).relative_to(root) if root is not None else Path(Path(path).name)
+    return relative.with_suffix("").as_posix()
+
+
+def read_one(path: Path, options: ReadOptions = ReadOptions(), doc_id: str | None = None) -> tuple[Document | None, list[str]]:
     """(document or None, warnings) for one file of any format read; never raises for a bad file."""
     warnings: list[str] = []
+    doc_id = doc_id or doc_id_for(path)
     try:
         if path.suffix.lower() in TEXT_SUFFIXES:
-            doc, notes = load_file(path), []
+            doc, notes = load_file(path, doc_id), []
         else:
-            doc, notes = read_document(path, path.stem, options)
+            doc, notes = read_document(path, doc_id, options)
     except (DecodeError, FileRejected) as e:
         _warn(warnings, f"skipped {path}: {e}")
         return None, warnings
@@ -209,16 +214,20 @@ def read_one(path: Path, options: ReadOptions = ReadOptions()) -> tuple[Document
     return doc, warnings
 
 
-def load_folder(folder: Path, options: ReadOptions = ReadOptions()) -> tuple[list[Document], list[str]]:
+def load_folder(folder: Path, options: ReadOptions = ReadOptions(), only: set[str] | None = None) -> tuple[list[Document], list[str]]:
+    """The documents of a folder; with `only`, just the files at those relative paths (an update)."""
     docs: list[Document] = []
     warnings: list[str] = []
     seen: dict[str, Path] = {}
     files, others = _document_files(folder)
+    if only is not None:
+        files = [f for f in files if f.relative_to(folder).as_posix() in only]
+        others = [f for f in others if f.relative_to(folder).as_posix() in only]
     for path in others:
         _warn(warnings, not_read_message(path))
     slow = sum(1 for f in files if f.suffix.lower() not in TEXT_SUFFIXES)  # PDF, Word, HTML: a bar is worth it
     for path in tqdm(files, desc="reading", unit="file", disable=not (options.progress and slow), file=sys.stderr):
-        doc, problems = read_one(path, options)
+        doc, problems = read_one(path, options, doc_id_for(path, folder))
         warnings += problems
         if doc is None:
             continue

@@ -18,15 +18,18 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import bm25s
 import faiss
 import numpy as np
 
+from .chunk_tokens import ChunkTokens
 from .chunking import Chunk
 from .document import Document
 from .features import index_features
@@ -34,7 +37,8 @@ from .features import index_features
 FORMAT_VERSION = 5  # 2: BM25 over jieba words + CJK characters and bigrams; manifest "features"
 # 3: sentence vectors (sentences.faiss, sentence_owner.npy) for sentence-level dense scoring
 # 4: chunks embedded with their document's title; chunk_neighbours.npy for score smoothing
-# 5: documents carry doc_number, format and a page map; chunks their pages; manifest "duplicates"
+# 5: documents carry doc_number, format, a page map and when they were added; chunks their pages; manifest
+#    "duplicates"; bm25_tokens.npz (each chunk's BM25 tokens, for updates without re-tokenising)
 CURRENT = "CURRENT"
 LOCK = ".lock"
 EMBEDDINGS = "embeddings"
@@ -69,6 +73,7 @@ class Index:
     sentences: faiss.Index | None = None  # one vector per sentence of each chunk
     sentence_owner: np.ndarray | None = None  # int32 chunk index of each sentence vector
     neighbours: np.ndarray | None = None  # int32 (chunks, m): each chunk's nearest chunks, -1 padded
+    tokens: ChunkTokens | None = None  # each chunk's BM25 tokens, so an update tokenises only new chunks
 
     @property
     def model(self) -> str:
@@ -122,17 +127,49 @@ def live_version(index_dir: Path) -> Path | None:
 KEEP_PREVIOUS_SECONDS = 600  # a replaced version stays this long: a reader that opened it keeps working
 
 
+_thread_locks: dict[str, threading.RLock] = {}
+_thread_locks_guard = threading.Lock()
+_held = threading.local()
+
+
 @contextmanager
-def writer_lock(index_dir: Path):
-    """Exclusive right to switch versions of `index_dir` (a `serve` and an `ask` refreshing at once would
-    otherwise delete each other's new version)."""
-    fd = os.open(Path(index_dir) / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
+def writer_lock(index_dir: Path, wait_message: Callable[[], None] | None = None):
+    """Exclusive right to change `index_dir` (a `serve` and an `ask` refreshing at once would otherwise
+    delete each other's new version; two `zhqa add` would lose one another's documents).
+
+    Between processes a file lock (flock), between threads of one process a lock per folder; re-entrant in
+    the thread that holds it, so an update can hold it from reading the live version to switching to the
+    new one. `wait_message` is called once if another writer holds it and this one has to wait."""
+    index_dir = Path(index_dir)
+    index_dir.mkdir(parents=True, exist_ok=True)
+    key = str(index_dir.resolve())
+    with _thread_locks_guard:
+        lock = _thread_locks.setdefault(key, threading.RLock())
+    with lock:
+        depth = _held.__dict__.get(key, 0)
+        if depth:
+            _held.__dict__[key] = depth + 1
+            try:
+                yield
+            finally:
+                _held.__dict__[key] = depth
+            return
+        fd = os.open(index_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if wait_message is not None:
+                    wait_message()
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            _held.__dict__[key] = 1
+            try:
+                yield
+            finally:
+                _held.__dict__[key] = 0
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
 
 
 def _fsync_tree(folder: Path) -> None:
@@ -174,6 +211,8 @@ def save(index: Index, index_dir: Path) -> Path:
             np.save(staging / "sentence_owner.npy", np.asarray(index.sentence_owner, dtype=np.int32))
         if index.neighbours is not None:
             np.save(staging / "chunk_neighbours.npy", np.asarray(index.neighbours, dtype=np.int32))
+        if index.tokens is not None:
+            index.tokens.save(staging)
         # the manifest is written last: a version folder without one is incomplete
         (staging / "manifest.json").write_text(json.dumps(index.manifest, ensure_ascii=False, indent=2), encoding="utf-8")
         _fsync_tree(staging)
@@ -235,6 +274,7 @@ def load(index_dir: Path) -> Index:
         sentences = faiss.read_index(str(version / "sentences.faiss"))
         sentence_owner = np.load(version / "sentence_owner.npy", allow_pickle=False)
         neighbours = np.load(version / "chunk_neighbours.npy", allow_pickle=False)
+        tokens = ChunkTokens.load(version)
     except IndexMismatch:
         raise
     except IndexBroken as exc:
@@ -260,10 +300,15 @@ def load(index_dir: Path) -> Index:
             f"the index at {index_dir} is damaged (chunk neighbours of shape {neighbours.shape} for {len(chunks)} chunks); "
             f"rebuild it with: zhqa build --index {index_dir}"
         )
+    if len(tokens) != len(chunks) or (tokens.ids.size and (tokens.ids.min() < 0 or tokens.ids.max() >= len(tokens.vocab))):
+        raise IndexBroken(
+            f"the index at {index_dir} is damaged (BM25 tokens for {len(tokens)} chunks, not {len(chunks)}); "
+            f"rebuild it with: zhqa build --index {index_dir}"
+        )
     return Index(
         manifest, documents, chunks, dense, bm25, path=index_dir,
         sentences=sentences, sentence_owner=sentence_owner.astype(np.int32, copy=False),
-        neighbours=neighbours.astype(np.int32, copy=False),
+        neighbours=neighbours.astype(np.int32, copy=False), tokens=tokens,
     )
 
 

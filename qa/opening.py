@@ -1,7 +1,8 @@
 """The searcher for an index folder, building or rebuilding the index from its corpus when needed.
 
-An index is derived data: when it is missing, made by another version of zhqa, chunked with other
-settings, or older than its corpus files, it is remade from the corpus it was built from. An index built
+An index is derived data: when it is missing, made by another version of zhqa or chunked with other
+settings, it is remade from the corpus it was built from; when files of its corpus folder were added,
+changed or deleted, only those are brought in (see index.collection.sync). An index built
 from some other corpus, or with another model than the one asked for, is never overwritten: that is
 refused with a clear message instead.
 """
@@ -12,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from index import IndexMismatch, build_index, corpus_changed, index_exists, load_index
+from index import IndexMismatch, build_index, collection, corpus_changed, index_exists, load_index
 from index.config import Settings
 from index.formats import ReadOptions
 from index.store import live_version
@@ -78,8 +79,22 @@ def open_or_build(
     if model is not None:
         index.check_compatible(model=model)
     if own:
-        if corpus_changed(corpus, index.manifest):
-            index = build(f"the corpus {corpus} changed since the index was built", index.model)
-        elif index.manifest.get("chunk") != Settings().chunk.to_dict():
+        if index.manifest.get("chunk") != Settings().chunk.to_dict():
             index = build(f"the index at {index_dir} was chunked with other settings", index.model)
+        elif corpus.is_dir():
+            index = sync_and_report(index_dir, progress=progress, log=log) or index
+        elif corpus_changed(corpus, index.manifest):
+            index = build(f"the corpus {corpus} changed since the index was built", index.model)
     return Searcher(index)
+
+
+def sync_and_report(index_dir: Path, progress: bool = True, log: Callable[[str], None] = _say):
+    """Bring the index up to date with its corpus folder, saying what changed; the new index, or None if
+    nothing had changed."""
+    index, report, changes = collection.sync(index_dir, progress=progress)
+    if not changes:
+        return None
+    for warning in report.warnings:
+        log(f"warning: {warning}")
+    log(f"the corpus changed ({changes.summary()} files): index updated, {report.summary()}")
+    return index

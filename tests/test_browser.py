@@ -348,3 +348,45 @@ def test_document_html_is_shown_as_text(browser, evil_searcher, shots):
         assert page.evaluate("window.__zq_xss") == 0 and not page.zq_errors, page.zq_errors
     finally:
         demo.close()
+
+
+def test_pdf_passage_card_and_copy_carry_the_page(browser, tmp_path_factory, shots):
+    """A PDF's passage says its page on the card, in the citation and in the copied text; the 全文 view
+    marks where each page begins."""
+    from render_formats import render_all
+
+    from index import build_index
+    from qa import Searcher, cite_document
+    from ui.app import serve
+
+    root = tmp_path_factory.mktemp("pdf-browser")
+    folders = render_all(root / "rendered", scanned=())
+    index, _ = build_index(folders["pdf"], root / "index", progress=False)
+    port = free_port()
+    demo = serve(Searcher(index), port=port, block=False, quiet=True)
+    try:
+        page = _new_page(browser)
+        _ask(page, f"http://127.0.0.1:{port}/", "城区推行哪些审批改革？")
+        cards = _card_data(page)
+        first = cards[0]
+        doc = index.documents[first["doc"]]
+        page_first, page_last = doc.page_range(first["start"], first["end"])
+        pages = f"第{page_first}页" if page_first == page_last else f"第{page_first}–{page_last}页"
+        assert page.locator("#zq-results .zq-card").first.locator(".zq-page").inner_text() == pages
+        assert f"{pages} 第" in first["cite"]
+        page.locator("#zq-results .zq-card").first.locator(".zq-copy").click()
+        page.wait_for_function("document.querySelector('#zq-results .zq-copy').innerText === '已复制'")
+        clip = page.evaluate("navigator.clipboard.readText()")
+        assert clip == doc.text[first["start"]:first["end"]] + "\n" + cite_document(doc, first["start"], first["end"])
+        assert pages in clip.split("\n")[-1]
+
+        page.locator("#zq-results .zq-card .zq-title").first.click()
+        page.locator("#zq-doc .zq-doc-title").wait_for()
+        marks = page.locator("#zq-doc .zq-page-mark").all_inner_texts()
+        assert marks == [f"第{n}页" for n in range(1, len(doc.pages) + 1)]
+        focus = "".join(page.locator("#zq-doc .zq-focus").all_text_contents())
+        assert focus == doc.text[first["start"]:first["end"]].replace("\n", "")
+        page.screenshot(path=str(shots / "9-pdf-pages.png"))
+        assert not page.zq_errors, page.zq_errors
+    finally:
+        demo.close()

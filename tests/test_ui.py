@@ -60,6 +60,41 @@ def test_passage_card_escapes_everything_and_copies_exact_text():
     assert "排序分 0.0325" in out and "%" not in out
 
 
+def test_passage_card_shows_its_pages_and_other_copies_escaped():
+    from ui.render import render_passage
+
+    p = {
+        "rank": 1, "score": 1.0, "doc_id": "d", "title": "方案", "source": "区政府", "date": "2023-09-18", "paragraph": 12,
+        "start": 0, "end": 4, "text": "拿地即开工", "citation": "《方案》，区政府，2023-09-18，第3–4页 第12段",
+        "page_first": 3, "page_last": 4,
+        "also_in": [{"doc_id": "e", "title": "<b>转载</b>", "source": "新闻网"}, {"doc_id": "f", "title": "", "source": ""}],
+    }
+    out = render_passage(p)
+    assert '<span class="zq-page">第3–4页</span>' in out
+    assert '<div class="zq-also">另见：《&lt;b&gt;转载&lt;/b&gt;》，新闻网；f</div>' in out
+    single = render_passage({**p, "page_last": 3, "also_in": []})
+    assert '<span class="zq-page">第3页</span>' in single and "另见" not in single
+    assert "zq-page" not in render_passage({**p, "page_first": None, "page_last": None})
+
+
+def test_full_text_marks_where_each_page_begins():
+    from index import Document
+    from ui.render import render_document
+
+    text = "第一页的段落。\n跨页的段落前半，后半在第二页。\n第三页。"
+    second = text.index("后半")
+    doc = Document("d", text, title="t", pages=(0, second, text.index("第三页。")))
+    out = render_document(doc, focus=(text.index("跨页"), text.index("第三页") - 1))
+    assert out.count('class="zq-page-mark"') == 3
+    # the mark for page 2 stands inside the paragraph, just before 后半, and adds no text of its own to it
+    para = out.split('id="zq-p-2"', 1)[1].split("</p>", 1)[0]
+    assert '第2页</span>' in para and para.index("第2页") < para.index("后半")
+    import html
+
+    copied = [html.unescape(c.split('"', 1)[0]) for c in out.split('data-copy="')[1:]]
+    assert copied and all(c.rsplit("\n", 1)[0] in text for c in copied)  # copied text is the document's own
+
+
 def test_places_block_and_basket_escape():
     from ui.render import render_basket, render_places
 

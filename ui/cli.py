@@ -23,6 +23,10 @@ EXAMPLES = """examples:
   zhqa ask --json -k 3 "拿地即开工" "身后一件事怎么办"
   zhqa ask --file questions.txt --json
   zhqa serve --port 7860
+  zhqa add ~/收文/通知.pdf ~/收文/2024/
+  zhqa remove 通知
+  zhqa sync
+  zhqa list --json
   zhqa eval --questions eval/questions/seed.jsonl --report reports/seed
 """
 
@@ -111,7 +115,7 @@ def cmd_ask(args) -> int:
     from qa import ask
 
     questions = _read_questions(args)
-    searcher = open_searcher(args.index, args.corpus, args.model, quiet=args.json)
+    searcher = open_searcher(args.index, args.corpus, args.model, build_if_stale=not args.no_sync, quiet=args.json)
     for question in questions:
         answer = ask(searcher, question, k=args.k)
         if answer.notice:
@@ -123,10 +127,83 @@ def cmd_ask(args) -> int:
     return 0
 
 
+def _need_index(index_dir: Path) -> None:
+    from index import index_exists
+
+    if not index_exists(index_dir):
+        raise UsageProblem(f"no index at {index_dir}; build one first with: zhqa build --index {index_dir}")
+
+
+def _report_change(report, what: str) -> None:
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(f"{what}: {report.summary()}", file=sys.stderr)
+
+
+def cmd_add(args) -> int:
+    from index import collection
+
+    _need_index(args.index)
+    _, report, placed, refused = collection.add(
+        args.index, args.paths, read=ReadOptions(ocr_pages=args.ocr_pages, max_file_mb=args.max_file_mb))
+    for p in placed:
+        if p.copied:
+            print(f"copied {p.source} -> {p.target}", file=sys.stderr)
+    for reason in refused:
+        print(f"refused {reason}", file=sys.stderr)
+    _report_change(report, "index updated")
+    return EXIT_BAD_INPUT if refused and not placed else 0
+
+
+def cmd_remove(args) -> int:
+    from index import collection
+
+    _need_index(args.index)
+    _, report, moved = collection.remove(args.index, args.doc_ids)
+    for line in moved:
+        print(f"moved {line}", file=sys.stderr)
+    _report_change(report, "index updated")
+    return 0
+
+
+def cmd_sync(args) -> int:
+    from index import collection, load_index
+
+    _need_index(args.index)
+    if args.corpus is not None:
+        built = Path(load_index(args.index).manifest.get("corpus", ""))
+        if built.resolve() != args.corpus.resolve():
+            raise UsageProblem(f"the index at {args.index} follows {built}, not {args.corpus}; "
+                               f"build an index of that folder with: zhqa build --corpus {args.corpus} --index DIR")
+    _, report, changes = collection.sync(args.index, read=ReadOptions(ocr_pages=args.ocr_pages, max_file_mb=args.max_file_mb))
+    if not changes:
+        print("the index is up to date with its corpus", file=sys.stderr)
+        return 0
+    _report_change(report, f"corpus: {changes.summary()} files; index updated")
+    return 0
+
+
+def cmd_list(args) -> int:
+    from index import collection, load_index
+
+    _need_index(args.index)
+    rows = collection.documents(load_index(args.index))
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
+        return 0
+    for r in rows:
+        pages = f", {r['pages']} pages" if r["pages"] else ""
+        copies = f"\tcopies: {', '.join(r['also_in'])}" if r["also_in"] else ""
+        print(f"{r['doc_id']}\t《{r['title'] or '(无标题)'}》\t{r['source'] or '-'}\t{r['date'] or '-'}\t"
+              f"{r['format']}{pages}, {r['chunks']} chunks\tadded {r['added'] or '-'}{copies}")
+    print(f"{len(rows)} documents", file=sys.stderr)
+    return 0
+
+
 def cmd_serve(args) -> int:
     from ui.app import serve
 
-    searcher = open_searcher(args.index, args.corpus, args.model)
+    searcher = open_searcher(args.index, args.corpus, args.model, build_if_stale=not args.no_sync)
     serve(searcher, host=args.host, port=args.port)
     return 0
 
@@ -145,6 +222,13 @@ def _k(value: str) -> int:
     if not 1 <= k <= 100:
         raise argparse.ArgumentTypeError("k must be between 1 and 100")
     return k
+
+
+def _add_read_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--ocr-pages", type=_non_negative, default=DEFAULT_OCR_PAGES, metavar="N",
+                   help=f"scanned PDF pages read by OCR per file at most; 0 turns OCR off (default {DEFAULT_OCR_PAGES})")
+    p.add_argument("--max-file-mb", type=_positive_float, default=DEFAULT_MAX_FILE_MB, metavar="MB",
+                   help=f"files larger than this are skipped (default {DEFAULT_MAX_FILE_MB})")
 
 
 def _non_negative(value: str) -> int:
@@ -181,11 +265,39 @@ def make_parser() -> argparse.ArgumentParser:
                     "by OCR. Other files (.doc, .wps, .ofd, images, archives) are skipped with a message naming them.",
     )
     _add_index_args(p)
-    p.add_argument("--ocr-pages", type=_non_negative, default=DEFAULT_OCR_PAGES, metavar="N",
-                   help=f"scanned PDF pages read by OCR per file at most; 0 turns OCR off (default {DEFAULT_OCR_PAGES})")
-    p.add_argument("--max-file-mb", type=_positive_float, default=DEFAULT_MAX_FILE_MB, metavar="MB",
-                   help=f"files larger than this are skipped (default {DEFAULT_MAX_FILE_MB})")
+    _add_read_args(p)
     p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("add", help="copy documents into the corpus folder and index them (no rebuild)",
+                       description="Copy files (or folders of them) into the index's corpus folder and index just "
+                                   f"those. Formats read: {FORMATS_READ}. A file already in the folder is indexed "
+                                   "where it is; a file whose name is taken by other content is refused.")
+    p.add_argument("--index", type=Path, default=_settings().index_dir, help="index folder (default: %(default)s)")
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or folders to add")
+    _add_read_args(p)
+    p.set_defaults(func=cmd_add)
+
+    p = sub.add_parser("remove", help="take documents out of the index (their files move to .removed/)",
+                       description="Take documents out of the index by doc id (see zhqa list). Their files move to "
+                                   "the corpus folder's .removed/ folder, so a later sync does not bring them back "
+                                   "and nothing is deleted.")
+    p.add_argument("--index", type=Path, default=_settings().index_dir, help="index folder (default: %(default)s)")
+    p.add_argument("doc_ids", nargs="+", metavar="DOC_ID", help="ids of the documents to remove")
+    p.set_defaults(func=cmd_remove)
+
+    p = sub.add_parser("sync", help="bring the index up to date with its corpus folder (only changed files)",
+                       description="Find the files of the corpus folder that were added, changed or deleted since "
+                                   "the index was built or last synced (by size, time and content hash) and index "
+                                   "only those.")
+    p.add_argument("--index", type=Path, default=_settings().index_dir, help="index folder (default: %(default)s)")
+    p.add_argument("--corpus", type=Path, default=None, help="the corpus folder (default: the one the index was built from)")
+    _add_read_args(p)
+    p.set_defaults(func=cmd_sync)
+
+    p = sub.add_parser("list", help="list the indexed documents")
+    p.add_argument("--index", type=Path, default=_settings().index_dir, help="index folder (default: %(default)s)")
+    p.add_argument("--json", action="store_true", help="print the documents as JSON")
+    p.set_defaults(func=cmd_list)
 
     p = sub.add_parser("ask", help="answer questions with ranked, cited passages")
     _add_index_args(p)
@@ -193,12 +305,14 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object per question, one per line")
     p.add_argument("--file", type=Path, help="read questions from a file, one per line")
     p.add_argument("questions", nargs="*", metavar="QUESTION", help="one or more questions (quote one that has spaces)")
+    p.add_argument("--no-sync", action="store_true", help="answer from the index as it is, even if the corpus changed")
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("serve", help="serve the web page (builds the index first if needed)")
     _add_index_args(p)
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    p.add_argument("--no-sync", action="store_true", help="serve the index as it is, even if the corpus changed")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("eval", help="score retrieval against a question set or a benchmark")
@@ -218,11 +332,12 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     from index import CorpusError, IndexProblem
     from index.embedding import ModelError
+    from index.updating import UpdateError
     from qa import QuestionError
 
     try:
         return args.func(args)
-    except (UsageProblem, QuestionError, CorpusError, IndexProblem, ModelError) as exc:
+    except (UsageProblem, QuestionError, CorpusError, IndexProblem, ModelError, UpdateError) as exc:
         print(f"zhqa: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

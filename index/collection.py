@@ -1,0 +1,185 @@
+"""The document collection as its keeper sees it: a corpus folder that the index follows.
+
+* `sync`: the index follows the folder; files added, changed and deleted are found by size, time and content
+  hash, and only those are read and indexed (see updating);
+* `add`: files from elsewhere are copied into the folder (a folder keeps its name and structure), then synced;
+* `remove`: documents leave the index, and their files move to the folder's `.removed/` (hidden, so a later
+  sync does not bring them back; nothing the user had is deleted);
+* `documents`: what `zhqa list` and the 文档库 tab show.
+A document's id is its path in the folder without the extension, so it stays the same across changes.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import store
+from .building import CorpusChanges, corpus_changes, file_sha256
+from .embedding import Embedder
+from .formats import ReadOptions
+from .loading import DOCUMENT_SUFFIXES, doc_id_for, load_folder
+from .store import Index
+from .updating import UpdateError, UpdateReport, update_index
+
+REMOVED = ".removed"
+
+
+def _corpus_of(index: Index, index_dir: Path) -> Path:
+    corpus = Path(index.manifest.get("corpus", ""))
+    if not corpus.is_dir():
+        raise UpdateError(
+            f"the index at {index_dir} was built from {corpus}, which is not a folder; adding, removing and syncing "
+            f"work on a folder of documents (rebuild with: zhqa build --corpus FOLDER --index {index_dir})")
+    return corpus
+
+
+def _orphaned_copies(index: Index, gone: set[str], corpus: Path) -> set[str]:
+    """Paths (relative to the corpus) of the recorded copies of documents that leave the index: a copy was
+    left out only because its original was in; now it is indexed in its place."""
+    corpus = corpus.resolve()
+    out = set()
+    for doc_id in gone:
+        for copy in index.duplicates.get(doc_id, []):
+            path = Path(copy.get("path") or "").resolve()
+            if copy["doc_id"] not in gone and path.is_file() and path.is_relative_to(corpus):
+                out.add(path.relative_to(corpus).as_posix())
+    return out
+
+
+def sync(index_dir: Path, read: ReadOptions = ReadOptions(), progress: bool = True,
+         embedder: Embedder | None = None) -> tuple[Index, UpdateReport, CorpusChanges]:
+    """Bring the index up to date with its corpus folder: only added, changed and deleted files are processed."""
+    index_dir = Path(index_dir)
+    with store.writer_lock(index_dir):
+        index = store.load(index_dir)
+        corpus = _corpus_of(index, index_dir)
+        changes = corpus_changes(corpus, index.manifest)
+        if not changes:
+            return index, UpdateReport(), changes
+        known = set(index.documents) | {c["doc_id"] for cs in index.duplicates.values() for c in cs}
+        gone = {doc_id_for(corpus / p, corpus) for p in changes.deleted + changes.changed} & known
+        read_now = set(changes.added + changes.changed) | _orphaned_copies(index, gone, corpus)
+        docs, warnings = load_folder(corpus, read, only=read_now)
+        index, report = update_index(index_dir, add=docs, remove=gone - {d.doc_id for d in docs},
+                                     corpus_files=changes.hashes, corpus_stat=changes.stat, progress=progress,
+                                     embedder=embedder)
+        report.warnings = warnings + report.warnings
+        return index, report, changes
+
+
+@dataclass
+class Placed:
+    source: Path
+    target: Path
+    copied: bool  # False: already in the corpus (or the same file was there)
+
+
+def _place(source: Path, target: Path) -> bool:
+    """Copy `source` to `target` (write to a temporary name, fsync, rename); False if the same bytes are there."""
+    if target.exists():
+        if target.is_file() and file_sha256(target) == file_sha256(source):
+            return False
+        raise UpdateError(f"{target} already exists with other content; remove that document first "
+                          f"(zhqa remove {target.stem}) or rename the new file")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.part")
+    shutil.copyfile(source, tmp)
+    with open(tmp, "rb+") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, target)
+    store.fsync_folder(target.parent)
+    return True
+
+
+def add(index_dir: Path, paths: list[Path], read: ReadOptions = ReadOptions(), progress: bool = True,
+        name_as: dict[Path, str] | None = None, embedder: Embedder | None = None,
+        ) -> tuple[Index, UpdateReport, list[Placed], list[str]]:
+    """Copy the document files at `paths` (files, or folders of them) into the corpus folder and sync.
+    `name_as` gives a file another name in the folder (an upload's original name). Returns what was placed
+    and the files refused (with the reason)."""
+    index_dir = Path(index_dir)
+    placed: list[Placed] = []
+    refused: list[str] = []
+    with store.writer_lock(index_dir):
+        corpus = _corpus_of(store.load(index_dir), index_dir).resolve()
+        for path in map(Path, paths):
+            if not path.exists():
+                refused.append(f"{path}: not found")
+                continue
+            if path.is_dir():
+                files = [(f, Path(path.name) / f.relative_to(path)) for f in sorted(path.rglob("*"))
+                         if f.is_file() and not any(p.startswith(".") for p in f.relative_to(path).parts)]
+            else:
+                files = [(path, Path((name_as or {}).get(path, path.name)))]
+            for source, relative in files:
+                if source.suffix.lower() not in DOCUMENT_SUFFIXES:
+                    refused.append(f"{source}: {source.suffix or 'no extension'} is not a format that is read")
+                    continue
+                if source.resolve().is_relative_to(corpus):
+                    placed.append(Placed(source, source.resolve(), False))  # already in the folder: sync reads it
+                    continue
+                try:
+                    placed.append(Placed(source, corpus / relative, _place(source, corpus / relative)))
+                except UpdateError as e:
+                    refused.append(str(e))
+        index, report, _ = sync(index_dir, read, progress, embedder)
+    return index, report, placed, refused
+
+
+def remove(index_dir: Path, doc_ids: list[str], progress: bool = True,
+           embedder: Embedder | None = None) -> tuple[Index, UpdateReport, list[str]]:
+    """Take documents out of the index; their files move to the corpus folder's .removed/ (kept, not deleted).
+    Returns the new index, the report and where each file went."""
+    index_dir = Path(index_dir)
+    moved: list[str] = []
+    with store.writer_lock(index_dir):
+        index = store.load(index_dir)
+        corpus = _corpus_of(index, index_dir).resolve()
+        copies = {c["doc_id"]: c for cs in index.duplicates.values() for c in cs}
+        unknown = [d for d in doc_ids if d not in index.documents and d not in copies]
+        if unknown:
+            raise UpdateError(f"not in the index: {', '.join(unknown)} (see zhqa list)")
+        files = dict(index.manifest.get("corpus_files") or {})
+        stats = dict(index.manifest.get("corpus_stat") or {})
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        for doc_id in doc_ids:
+            path_text = index.documents[doc_id].path if doc_id in index.documents else copies[doc_id].get("path", "")
+            path = Path(path_text).resolve() if path_text else None
+            if path is None or not path.is_file() or not path.is_relative_to(corpus):
+                continue
+            relative = path.relative_to(corpus)
+            target = corpus / REMOVED / relative
+            if target.exists():
+                target = target.with_name(f"{target.stem}.{stamp}{target.suffix}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, target)
+            store.fsync_folder(path.parent)
+            store.fsync_folder(target.parent)
+            files.pop(str(relative), None)
+            stats.pop(str(relative), None)
+            moved.append(f"{path} -> {target}")
+        orphans, warnings = load_folder(corpus, ReadOptions(), only=_orphaned_copies(index, set(doc_ids), corpus))
+        index, report = update_index(index_dir, add=orphans, remove=set(doc_ids), corpus_files=files, corpus_stat=stats,
+                                     progress=progress, embedder=embedder)
+        report.warnings = warnings + report.warnings
+    return index, report, moved
+
+
+def documents(index: Index) -> list[dict]:
+    """One row per indexed document: id, title, source, date, format, pages, chunks, added, and its copies."""
+    chunks: dict[str, int] = {}
+    for c in index.chunks:
+        chunks[c.doc_id] = chunks.get(c.doc_id, 0) + 1
+    rows = []
+    for doc in index.documents.values():
+        rows.append({
+            "doc_id": doc.doc_id, "title": doc.title, "source": doc.source, "date": doc.date,
+            "doc_number": doc.doc_number, "format": doc.format, "pages": len(doc.pages) or None,
+            "chunks": chunks.get(doc.doc_id, 0), "added": doc.added, "path": doc.path,
+            "also_in": [c["doc_id"] for c in index.duplicates.get(doc.doc_id, [])],
+        })
+    return sorted(rows, key=lambda r: r["doc_id"])
+
