@@ -249,7 +249,7 @@ def build_index(
     seen: set[str] = set()
     for doc in documents:
         if doc.doc_id in seen:
-            raise CorpusError(f"two documents share the id {doc.doc_id!r} in {corpus}; doc ids are file stems and must be unique")
+            raise CorpusError(f"two documents share the id {doc.doc_id!r} in {corpus}; doc ids (paths without the extension) must be unique")
         seen.add(doc.doc_id)
 
     chunks: list[Chunk] = []

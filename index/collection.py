@@ -168,6 +168,27 @@ def remove(index_dir: Path, doc_ids: list[str], progress: bool = True,
     return index, report, moved
 
 
+def reindex(index_dir: Path, doc_ids: list[str], read: ReadOptions = ReadOptions(), progress: bool = True,
+            embedder: Embedder | None = None) -> tuple[Index, UpdateReport]:
+    """Read documents again from their files (after a change of OCR limit, say) and replace them."""
+    index_dir = Path(index_dir)
+    with store.writer_lock(index_dir):
+        index = store.load(index_dir)
+        corpus = _corpus_of(index, index_dir).resolve()
+        unknown = [d for d in doc_ids if d not in index.documents]
+        if unknown:
+            raise UpdateError(f"not in the index: {', '.join(unknown)} (see zhqa list)")
+        paths = {Path(index.documents[d].path).resolve() for d in doc_ids}
+        missing = [str(p) for p in paths if not p.is_file() or not p.is_relative_to(corpus)]
+        if missing:
+            raise UpdateError(f"no file to read again for: {', '.join(missing)}")
+        docs, warnings = load_folder(corpus, read, only={p.relative_to(corpus).as_posix() for p in paths})
+        index, report = update_index(index_dir, add=docs, remove=set(doc_ids) - {d.doc_id for d in docs},
+                                     progress=progress, embedder=embedder)
+        report.warnings = warnings + report.warnings
+    return index, report
+
+
 def documents(index: Index) -> list[dict]:
     """One row per indexed document: id, title, source, date, format, pages, chunks, added, and its copies."""
     chunks: dict[str, int] = {}

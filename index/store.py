@@ -4,7 +4,8 @@ Layout of an index folder:
     CURRENT          name of the live version folder (replaced atomically)
     v-<stamp>/       manifest.json, documents.jsonl, chunks.jsonl, dense.faiss, bm25/,
                      sentences.faiss (one vector per sentence of each chunk), sentence_owner.npy,
-                     chunk_neighbours.npy (each chunk's nearest chunks)
+                     chunk_neighbours.npy (each chunk's nearest chunks), bm25_tokens.npz (each chunk's
+                     BM25 tokens, so an update tokenises only new chunks)
     embeddings/      vectors computed by builds of this folder, kept so no build encodes a text twice
                      (see embedding_cache)
 A build writes a new version folder completely and flushes it to disk, then swaps CURRENT with

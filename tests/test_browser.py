@@ -390,3 +390,92 @@ def test_pdf_passage_card_and_copy_carry_the_page(browser, tmp_path_factory, sho
         assert not page.zq_errors, page.zq_errors
     finally:
         demo.close()
+
+
+NEW_PDF = ("关于推行“标准地”出让的通知", "运城市人民政府",
+           "运城市自2024年起在全市工业用地推行“标准地”出让，企业拿地后即可开工建设，审批时限压缩到5个工作日。")
+NEW_DOCX = ("临汾市交房即交证工作方案", "临汾市住房和城乡建设局",
+            "临汾市对新建商品房全面推行“交房即交证”，购房人收房当天即可领取不动产权证书，已惠及1.2万户家庭。")
+
+
+# the library table's rows, header included, as the grid announces them
+_ROWS = "document.querySelector('#zq-library [role=grid]')?.getAttribute('aria-rowcount') === String({0} + 1)"
+
+
+def _notice(doc_id: str, title: str, source: str, body: str):
+    from index import Document
+
+    return Document(doc_id, "\n".join([body] * 3), title=title, source=source, date="2024-05-06")
+
+
+@pytest.fixture
+def library_server(tmp_path, seed_index_dir):
+    """A served copy of the seed library that may be changed from the page (--allow-changes)."""
+    from index import build_index
+    from index.store import EMBEDDINGS
+    from qa import Searcher
+    from ui.access import Access
+    from ui.app import serve
+
+    corpus, index_dir = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(CORPUS, corpus)
+    shutil.copytree(Path(seed_index_dir) / EMBEDDINGS, index_dir / EMBEDDINGS)  # no seed text is encoded again
+    index, _ = build_index(corpus, index_dir, progress=False)
+    port = free_port()
+    demo = serve(Searcher(index), port=port, block=False, quiet=True, access=Access(allow_changes=True))
+    try:
+        yield f"http://127.0.0.1:{port}/", corpus, index_dir
+    finally:
+        demo.close()
+
+
+def test_library_upload_ask_delete_after_confirmation(browser, library_server, tmp_path, shots):
+    from render_formats import docx_bytes, pdf_bytes
+
+    url, corpus, index_dir = library_server
+    pdf, docx = tmp_path / "up" / "标准地.pdf", tmp_path / "up" / "交房即交证.docx"
+    pdf.parent.mkdir()
+    pdf.write_bytes(pdf_bytes(_notice("x", *NEW_PDF)))
+    docx.write_bytes(docx_bytes(_notice("y", *NEW_DOCX)))
+
+    page = _new_page(browser)
+    page.goto(url)
+    page.get_by_role("tab", name="文档库").click()
+    page.wait_for_function(_ROWS.format(5))
+    page.locator("#zq-upload input[type=file]").set_input_files([str(pdf), str(docx)])
+    page.locator("#zq-upload-btn").click()
+    page.wait_for_function("document.querySelectorAll('#zq-library-status li.zq-ok').length === 2", timeout=900_000)
+    status = page.locator("#zq-library-status").inner_text()
+    assert "标准地.pdf：已加入" in status and "交房即交证.docx：已加入" in status
+    page.wait_for_function(_ROWS.format(7))
+    assert (corpus / "标准地.pdf").is_file() and (corpus / "交房即交证.docx").is_file()
+    page.screenshot(path=str(shots / "10-library-uploaded.png"), full_page=True)
+
+    # answered at once, without a restart; the PDF passage carries its page
+    page.get_by_role("tab", name="检索").click()
+    _ask(page, url, "哪里推行标准地出让？")
+    first = _card_data(page)[0]
+    assert first["doc"] == "标准地" and "第1页" in first["cite"]
+    _ask(page, url, "哪里推行交房即交证？")
+    assert _card_data(page)[0]["doc"] == "交房即交证"
+
+    # delete the Word document: the confirmation lists exactly it; then it is gone from answers
+    page.get_by_role("tab", name="文档库").click()
+    select = page.locator("#zq-library-select input")
+    select.click()
+    select.fill("交房即交证")
+    page.keyboard.press("Enter")
+    page.locator("#zq-delete").click()
+    box = page.locator("#zq-confirm-box").first
+    box.wait_for(state="visible")
+    listed = box.inner_text()
+    assert "交房即交证" in listed and "标准地" not in listed and "000_63a4e04b80a11179" not in listed
+    page.screenshot(path=str(shots / "11-library-confirm.png"), full_page=True)
+    page.locator("#zq-confirm-delete").click()
+    page.wait_for_function("document.querySelector('#zq-library-status').innerText.includes('已删除 交房即交证')")
+    page.wait_for_function(_ROWS.format(6))
+    assert (corpus / ".removed" / "交房即交证.docx").is_file()
+    page.get_by_role("tab", name="检索").click()
+    _ask(page, url, "哪里推行交房即交证？")
+    assert "交房即交证" not in {c["doc"] for c in _card_data(page)}
+    assert not page.zq_errors, page.zq_errors

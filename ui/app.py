@@ -20,7 +20,12 @@ from typing import Any
 
 import gradio as gr
 
+from qa import LiveSearcher
+
 from . import render, report, workspace
+from .access import Access
+from .evaluation import build_eval_tab
+from .library import build_library_tab
 from .assets import CSS, FONT_STACK, JS_DOCUMENT, JS_PLAIN, JS_RESULTS
 
 _log = logging.getLogger(__name__)
@@ -217,9 +222,14 @@ def _basket_secret(searcher) -> str:
     return hashlib.sha256(json.dumps(manifest, sort_keys=True, default=str).encode("utf-8")).hexdigest()[:32]
 
 
-def build_app(searcher, examples=EXAMPLES) -> gr.Blocks:
-    """The Gradio Blocks page for `searcher` (a `qa.Searcher`)."""
-    facets = index_facets(searcher)
+def build_app(searcher, examples=EXAMPLES, access: Access | None = None) -> gr.Blocks:
+    """The Gradio Blocks page for `searcher` (a `qa.Searcher`, or a `qa.LiveSearcher` that follows its index).
+
+    Every handler answers from `live.current`, taken once per request: a question in flight finishes on the
+    index version it started with. `access` says who may change the collection (see ui.access)."""
+    live = searcher if isinstance(searcher, LiveSearcher) else LiveSearcher(searcher)
+    access = access or Access()
+    facets = index_facets(live.current)
     export_root = workspace.new_root()
 
     span = f"{facets.date_min} 至 {facets.date_max}" if facets.date_min else "索引中的文件都没有注明日期"
@@ -233,7 +243,7 @@ def build_app(searcher, examples=EXAMPLES) -> gr.Blocks:
         last = gr.State(None)  # the last answer dict, for highlighting in the document view
         # the basket survives a reload of the page (the browser's localStorage); the key changes with
         # the index, so a basket collected from another index is not offered here
-        basket = gr.BrowserState([], storage_key="zhqa-basket", secret=_basket_secret(searcher))
+        basket = gr.BrowserState([], storage_key="zhqa-basket", secret=_basket_secret(live.current))
         export_dir = gr.State(None)
 
         with gr.Tabs(selected="ask") as tabs:
@@ -281,13 +291,14 @@ def build_app(searcher, examples=EXAMPLES) -> gr.Blocks:
                 basket_html = gr.HTML(render.render_basket([]), elem_id="zq-basket", js_on_load=JS_PLAIN)
 
             with gr.Tab("评测", id="eval"):
-                from .evaluation import build_eval_tab
+                build_eval_tab(live, export_root, access)
 
-                build_eval_tab(searcher, export_root)
+            with gr.Tab("文档库", id="library") as library_tab:
+                show_library, library_outputs = build_library_tab(live, access)
 
         # --- search -----------------------------------------------------------------
         def on_search(q, k_value, srcs, d_from, d_to):
-            return search_page(searcher, q, k_value, srcs, d_from, d_to)
+            return search_page(live.current, q, k_value, srcs, d_from, d_to)
 
         search_io = dict(inputs=[question, k, sources, date_from, date_to], outputs=[answer_html, results_html, last])
         question.submit(on_search, **search_io, api_name="search_html", api_visibility="undocumented")
@@ -306,7 +317,7 @@ def build_app(searcher, examples=EXAMPLES) -> gr.Blocks:
             srcs = [s for s in (getlist("source") if getlist else []) if s in facets.sources]
             k_value = _k(params.get("k") or DEFAULT_K)
             d_from, d_to = params.get("from") or "", params.get("to") or ""
-            answer, cards, result = search_page(searcher, q, k_value, srcs, d_from, d_to)
+            answer, cards, result = search_page(live.current, q, k_value, srcs, d_from, d_to)
             k_shown = k_value if k_value in K_CHOICES else gr.update(choices=sorted({*K_CHOICES, k_value}), value=k_value)
             filtered = bool(srcs or d_from or d_to or k_value != DEFAULT_K)
             box = gr.Accordion(open=True) if filtered else gr.update()  # show the link's filters
@@ -327,7 +338,7 @@ def build_app(searcher, examples=EXAMPLES) -> gr.Blocks:
                     if p["doc_id"] == doc_id and p["start"] == start and p["end"] == end:
                         highlights = p.get("highlights") or []
             try:
-                page = document_page(searcher, doc_id, start, end, q, highlights)
+                page = document_page(live.current, doc_id, start, end, q, highlights)
             except Exception:
                 _log.exception("document view failed for %r", doc_id)
                 page = render.message("打开文件时出错了，请重新检索后再试。", "error")
@@ -336,6 +347,10 @@ def build_app(searcher, examples=EXAMPLES) -> gr.Blocks:
         for block in (answer_html, results_html):
             block.zq_open(on_open, inputs=[last], outputs=[doc_html, tabs], api_visibility="private")
         doc_html.zq_back(lambda: gr.Tabs(selected="ask"), outputs=tabs, api_visibility="private", queue=False)
+
+        # --- the document library: current rows, and controls for administrators -----------------
+        library_tab.select(show_library, outputs=library_outputs, api_visibility="private")
+        demo.load(show_library, outputs=library_outputs, api_visibility="private")
 
         # --- the report basket ------------------------------------------------------------
         basket_outputs = [basket, basket_html, docx_btn, md_btn, basket_tab, export_dir]
@@ -348,7 +363,7 @@ def build_app(searcher, examples=EXAMPLES) -> gr.Blocks:
             data = _event_data(evt)
             folder = _folder(folder)
             try:
-                item = report.make_item(searcher.index.documents, data.get("doc"), data.get("start"), data.get("end"),
+                item = report.make_item(live.current.index.documents, data.get("doc"), data.get("start"), data.get("end"),
                                         data.get("label", ""))
                 items, note = report.add(items, item)
                 gr.Info(note, duration=3)
@@ -369,7 +384,7 @@ def build_app(searcher, examples=EXAMPLES) -> gr.Blocks:
             return (items, *_basket_outputs(items, folder), folder)
 
         def on_restore(items, folder):
-            kept = report.restore(searcher.index.documents, items)
+            kept = report.restore(live.current.index.documents, items)
             if items and len(kept) < len(items):
                 gr.Warning(f"报告篮里有 {len(items) - len(kept)} 条摘录在当前索引里找不到了，已移除。")
             if not kept and not items:
@@ -395,7 +410,7 @@ def build_app(searcher, examples=EXAMPLES) -> gr.Blocks:
             sources: keep only these sources (names as in /index_info); date_from/date_to: ISO dates, inclusive.
             """
             try:
-                return ask_json(searcher, question, k, sources, date_from, date_to)
+                return ask_json(live.current, question, k, sources, date_from, date_to)
             except UserProblem as exc:
                 raise gr.Error(str(exc), print_exception=False) from None
             except Exception:
@@ -405,13 +420,13 @@ def build_app(searcher, examples=EXAMPLES) -> gr.Blocks:
         def document(doc_id: str) -> dict:
             """One cleaned document: doc_id, title, source, date, url, text, and paragraph offsets."""
             try:
-                return document_json(searcher, doc_id)
+                return document_json(live.current, doc_id)
             except UserProblem as exc:
                 raise gr.Error(str(exc), print_exception=False) from None
 
         def index_info() -> dict:
             """What the index holds: its sources (most frequent first), date span and number of documents."""
-            return facets.to_dict()
+            return index_facets(live.current).to_dict()
 
         gr.api(ask, api_name="ask")
         gr.api(document, api_name="document")
@@ -433,13 +448,19 @@ def launch_options() -> dict:
     return {"theme": theme(), "ssr_mode": False, "show_error": False, "footer_links": ["api"]}
 
 
-def serve(searcher, host: str = "127.0.0.1", port: int = 7860, block: bool = True, quiet: bool = False) -> gr.Blocks:
+def serve(searcher, host: str = "127.0.0.1", port: int = 7860, block: bool = True, quiet: bool = False,
+          access: Access | None = None) -> gr.Blocks:
     """Serve the page on http://host:port (this machine only by default). With `block=False`
-    it returns the running app at once (call `.close()` to stop it)."""
-    demo = build_app(searcher)
+    it returns the running app at once (call `.close()` to stop it). The page follows its index: a new
+    version (from `zhqa add` in a shell, or an upload) is answered from within seconds."""
+    access = access or Access()
+    live = searcher if isinstance(searcher, LiveSearcher) else LiveSearcher(searcher)
+    live.watch()
+    demo = build_app(live, access=access)
     demo.queue(default_concurrency_limit=2)
     if not quiet:
         print(f"zhqa: serving on http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}", flush=True)
+    login = {"auth": access.authenticate, "auth_message": "请登录（管理员可以管理文档库）"} if access.login else {}
     demo.launch(server_name=host, server_port=port, prevent_thread_lock=not block, quiet=quiet,
-                inbrowser=False, share=False, **launch_options())
+                inbrowser=False, share=False, **login, **launch_options())
     return demo

@@ -101,6 +101,8 @@ mark.zq-key { border-bottom: 2px solid rgba(37,99,235,.55); }
   .zq-doc-para { grid-template-columns: 1.6rem 1fr; }
   .zq-doc-head { position: static; }
   .zq-btn { padding: .45rem .8rem !important; }
+  /* five tabs fit a phone's width: narrower tab buttons */
+  .tab-container button, .tab-wrapper button { padding-left: .5rem !important; padding-right: .5rem !important; }
 }
 """ % {"fonts": FONT_STACK}
 

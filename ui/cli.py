@@ -201,10 +201,37 @@ def cmd_list(args) -> int:
 
 
 def cmd_serve(args) -> int:
+    from ui.access import Access, AccessError
     from ui.app import serve
 
+    try:
+        access = Access.from_file(args.auth) if args.auth else Access(allow_changes=args.allow_changes)
+    except AccessError as exc:
+        raise UsageProblem(str(exc)) from None
+    if access.allow_changes and args.host not in ("127.0.0.1", "localhost", "::1"):
+        raise UsageProblem("--allow-changes without --auth lets anyone who reaches the page change the collection; "
+                           "it only works on 127.0.0.1 (use --auth FILE to serve other machines)")
     searcher = open_searcher(args.index, args.corpus, args.model, build_if_stale=not args.no_sync)
-    serve(searcher, host=args.host, port=args.port)
+    serve(searcher, host=args.host, port=args.port, access=access)
+    return 0
+
+
+def cmd_user(args) -> int:
+    import getpass
+
+    from ui.access import AccessError, add_user
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass(f"password for {args.name}: ")
+        if getpass.getpass("again: ") != password:
+            raise UsageProblem("the two passwords differ")
+    try:
+        add_user(args.auth, args.name, password, admin=args.admin)
+    except AccessError as exc:
+        raise UsageProblem(str(exc)) from None
+    print(f"user {args.name} ({'admin' if args.admin else 'reader'}) saved in {args.auth}", file=sys.stderr)
     return 0
 
 
@@ -313,7 +340,20 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     p.add_argument("--no-sync", action="store_true", help="serve the index as it is, even if the corpus changed")
+    p.add_argument("--auth", type=Path, default=None, metavar="FILE",
+                   help="users file (see zhqa user add): everybody logs in; admins may change the collection")
+    p.add_argument("--allow-changes", action="store_true",
+                   help="without --auth: let the page upload, delete and re-index documents (127.0.0.1 only)")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("user", help="add a user to a users file for zhqa serve --auth")
+    user_sub = p.add_subparsers(dest="user_command", metavar="add", required=True)
+    q = user_sub.add_parser("add", help="add or replace a user (asks for the password)")
+    q.add_argument("name", help="user name: letters, digits or . _ - @")
+    q.add_argument("--auth", type=Path, required=True, metavar="FILE", help="the users file (created if missing)")
+    q.add_argument("--admin", action="store_true", help="may manage documents and run evaluations (default: reader)")
+    q.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    q.set_defaults(func=cmd_user)
 
     p = sub.add_parser("eval", help="score retrieval against a question set or a benchmark")
     add_eval_arguments(p)

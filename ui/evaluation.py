@@ -12,6 +12,7 @@ from pathlib import Path
 import gradio as gr
 
 from . import workspace
+from .access import Access
 from .render import esc, message
 
 _log = logging.getLogger(__name__)
@@ -119,8 +120,10 @@ def run_eval(searcher, path: str | None, retrievers, k, progress=None, workdir: 
     return {"result": result, "zip": zip_path, "html": Path(paths["html"])}
 
 
-def build_eval_tab(searcher, workdir: Path | None = None) -> None:
-    """The tab's components and events (call inside a `gr.Tab`)."""
+def build_eval_tab(live, workdir: Path | None = None, access: Access | None = None) -> None:
+    """The tab's components and events (call inside a `gr.Tab`); `live` is the server's `qa.LiveSearcher`.
+    With logins (`access`), only an administrator may run an evaluation."""
+    access = access or Access()
     gr.Markdown(
         "上传问题集，检验检索质量。格式：JSONL，每行 "
         '`{"qid": "q01", "question": "…", "gold": [{"doc": "文件编号", "span": "原文片段"}]}`；'
@@ -144,10 +147,12 @@ def build_eval_tab(searcher, workdir: Path | None = None) -> None:
         html_btn = gr.DownloadButton("下载报告网页（html）", value=None, visible=False, elem_id="zq-eval-html")
     detail = gr.HTML("", elem_id="zq-eval-detail", js_on_load=None)
 
-    def on_run(path, chosen, k_value, progress=gr.Progress()):
+    def on_run(path, chosen, k_value, request: gr.Request, progress=gr.Progress()):
         hidden = (gr.update(visible=False), gr.update(visible=False), gr.update(visible=False), "")
+        if not access.may_evaluate(getattr(request, "username", None)):
+            return (message("只有管理员可以运行评测。", "error"), *hidden)
         try:
-            out = run_eval(searcher, path, chosen, k_value, progress, workdir)
+            out = run_eval(live.current, path, chosen, k_value, progress, workdir)
         except ValueError as exc:
             return (message(str(exc), "error"), *hidden)
         except ImportError:

@@ -1,0 +1,119 @@
+"""Who may change the collection: salted password hashes, roles checked in every handler, rate-limited logins,
+and a reader who cannot upload or delete through the page's handlers or the HTTP API of a real server."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+from pathlib import Path
+
+import pytest
+from conftest import CORPUS, free_port
+
+from index import build_index, load_index
+from index.store import EMBEDDINGS
+from qa import LiveSearcher, Searcher
+from ui import access as access_mod
+from ui.access import Access, AccessError, add_user, load_users
+from ui.library import NO_RIGHTS, delete_documents, reindex_documents, upload_files
+
+ADMIN, READER = ("alice", "correct horse 1"), ("bob", "battery staple 2")
+
+
+@pytest.fixture
+def users(tmp_path) -> Path:
+    path = tmp_path / "users.json"
+    add_user(path, *ADMIN, admin=True)
+    add_user(path, *READER)
+    return path
+
+
+def test_users_file_holds_salted_hashes_only(users):
+    raw = users.read_text(encoding="utf-8")
+    assert ADMIN[1] not in raw and READER[1] not in raw
+    assert stat.S_IMODE(os.stat(users).st_mode) == 0o600
+    data = load_users(users)
+    assert data["alice"]["role"] == "admin" and data["bob"]["role"] == "reader"
+    assert data["alice"]["salt"] != data["bob"]["salt"]
+    with pytest.raises(AccessError, match="at least 8"):
+        add_user(users, "carol", "short")
+    with pytest.raises(AccessError, match="user name"):
+        add_user(users, "<script>", "long enough pw")
+    (users.parent / "bad.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(AccessError, match="not a zhqa users file"):
+        load_users(users.parent / "bad.json")
+
+
+def test_roles_and_rate_limited_logins(users, monkeypatch):
+    monkeypatch.setattr(access_mod, "FAILURE_DELAY", 0.0)
+    access = Access.from_file(users)
+    assert access.authenticate(*ADMIN) and access.authenticate(*READER)
+    assert not access.authenticate("alice", "wrong") and not access.authenticate("nobody", "x")
+    assert access.may_change("alice") and not access.may_change("bob") and not access.may_change(None)
+    assert access.may_evaluate("alice") and not access.may_evaluate("bob")
+    for _ in range(access_mod.MAX_FAILURES):
+        access.authenticate("bob", "guess")
+    assert not access.authenticate(*READER)  # locked for the window, even with the right password
+    assert access.authenticate(*ADMIN)  # others are not
+    # no users file: nobody changes anything unless the server allows it
+    assert not Access().may_change(None) and Access(allow_changes=True).may_change(None)
+
+
+@pytest.fixture
+def library(tmp_path, seed_index_dir):
+    corpus, index_dir = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(CORPUS, corpus)
+    shutil.copytree(Path(seed_index_dir) / EMBEDDINGS, index_dir / EMBEDDINGS)
+    index, _ = build_index(corpus, index_dir, progress=False)
+    return corpus, index_dir, LiveSearcher(Searcher(index), index_dir)
+
+
+def test_a_reader_cannot_change_the_collection_through_the_handlers(users, library, tmp_path):
+    corpus, index_dir, live = library
+    access = Access.from_file(users)
+    new = tmp_path / "new.txt"
+    new.write_text("新文件\n运城市推行企业开办零成本服务。", encoding="utf-8")
+    before = [c.text for c in load_index(index_dir).chunks]
+    for handler, arg in ((upload_files, [str(new)]), (delete_documents, ["000_63a4e04b80a11179"]),
+                         (reindex_documents, ["000_63a4e04b80a11179"])):
+        message, changed = handler(live, access, "bob", arg)
+        assert NO_RIGHTS in message and not changed
+    assert [c.text for c in load_index(index_dir).chunks] == before
+    assert sorted(p.name for p in corpus.iterdir()) == sorted(p.name for p in CORPUS.iterdir())
+    # the administrator can, and the server's searcher moves to the new version at once
+    message, changed = upload_files(live, access, "alice", [str(new)])
+    assert changed and "new.txt：已加入" in message
+    assert "new" in live.current.index.documents
+
+
+def test_a_reader_cannot_change_the_collection_over_http(users, library, tmp_path):
+    from gradio_client import Client
+
+    from ui.app import serve
+
+    corpus, index_dir, live = library
+    port = free_port()
+    demo = serve(live, port=port, block=False, quiet=True, access=Access.from_file(users))
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        with pytest.raises(Exception):
+            Client(url, auth=("bob", "wrong password"), verbose=False)
+        client = Client(url, auth=READER, verbose=False)
+        api = client.view_api(print_info=False, return_format="dict")
+        assert set(api["named_endpoints"]) == {"/ask", "/document", "/index_info"}
+        assert client.predict("哪些城市推行拿地即开工?", api_name="/ask")["passages"]
+        # every event of the page, called directly as the reader: nothing changes
+        config = json.loads(json.dumps(client.config))
+        before = [c.text for c in load_index(index_dir).chunks]
+        for fn_index, dep in enumerate(config["dependencies"]):
+            if dep.get("api_name") in ("ask", "document", "index_info"):
+                continue
+            try:
+                client.predict(fn_index=fn_index)
+            except Exception:
+                pass
+        assert [c.text for c in load_index(index_dir).chunks] == before
+        assert sorted(p.name for p in corpus.iterdir()) == sorted(p.name for p in CORPUS.iterdir())
+    finally:
+        demo.close()

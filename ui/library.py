@@ -1,0 +1,185 @@
+"""The 文档库 tab: the documents of the index, and, for an administrator, upload, delete and re-index.
+
+Every change goes through `index.collection` (the same code as `zhqa add/remove`), then the server's searcher
+moves to the new version at once; questions in flight finish on the version they started with. Permission is
+checked in each handler from the logged-in user, not only by hiding buttons, so the HTTP API cannot do what
+the page would not.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import gradio as gr
+
+from index import collection
+from index.formats import FORMATS_READ, ReadOptions
+from index.loading import DOCUMENT_SUFFIXES
+from index.updating import UpdateError
+from qa import LiveSearcher
+
+from . import render
+from .access import Access
+
+_log = logging.getLogger(__name__)
+
+COLUMNS = ["文件编号", "标题", "来源", "日期", "格式", "页数", "片段数", "加入时间"]
+NO_RIGHTS = "只有管理员可以更改文档库。"
+
+
+def table_rows(live: LiveSearcher) -> list[list]:
+    return [[r["doc_id"], r["title"], r["source"], r["date"], r["format"], r["pages"] or "", r["chunks"],
+             (r["added"] or "")[:19].replace("T", " ")] for r in collection.documents(live.current.index)]
+
+
+def _choices(live: LiveSearcher) -> list[tuple[str, str]]:
+    return [(f"{r['doc_id']}　《{r['title'] or '无标题'}》", r["doc_id"]) for r in collection.documents(live.current.index)]
+
+
+def _username(request: gr.Request | None) -> str | None:
+    return getattr(request, "username", None) if request is not None else None
+
+
+def _lines(ok: list[str], bad: list[str]) -> str:
+    items = [f'<li class="zq-ok">✓ {render.esc(x)}</li>' for x in ok] + [f'<li class="zq-bad">✗ {render.esc(x)}</li>' for x in bad]
+    return f'<ul class="zq-library-status">{"".join(items)}</ul>' if items else ""
+
+
+def upload_files(live: LiveSearcher, access: Access, username: str | None, paths: list[str]) -> tuple[str, bool]:
+    """Add uploaded files to the collection; (HTML status, whether the index changed)."""
+    if not access.may_change(username):
+        return render.message(NO_RIGHTS, "error"), False
+    if not paths:
+        return render.message("请先选择要上传的文件。", "info"), False
+    ok, bad, accepted = [], [], []
+    for p in map(Path, paths):
+        if p.suffix.lower() not in DOCUMENT_SUFFIXES:
+            bad.append(f"{p.name}：不支持的格式（可读取 {FORMATS_READ}）")
+        else:
+            accepted.append(p)
+    if not accepted:
+        return _lines(ok, bad), False
+    before = set(live.current.index.documents)
+    try:
+        index, report, placed, refused = collection.add(live.index_dir, accepted, read=ReadOptions(), progress=True)
+    except UpdateError as e:
+        return _lines(ok, bad + [str(e)]), False
+    bad += [r for r in refused]
+    for item in placed:
+        name = item.target.name
+        problems = [w for w in report.warnings if str(item.target) in w]
+        doc_id = next((d for d in index.documents if d not in before and Path(index.documents[d].path).name == name), None)
+        if doc_id:
+            chunks = sum(1 for c in index.chunks if c.doc_id == doc_id)
+            ok.append(f"{name}：已加入（{chunks} 个片段）" + (f"；{problems[0]}" if problems else ""))
+        else:
+            bad.append(f"{name}：" + (problems[0] if problems else "没有新内容（与已有文件相同）"))
+    live.refresh()
+    return _lines(ok, bad), True
+
+
+def delete_documents(live: LiveSearcher, access: Access, username: str | None, doc_ids: list[str]) -> tuple[str, bool]:
+    if not access.may_change(username):
+        return render.message(NO_RIGHTS, "error"), False
+    if not doc_ids:
+        return render.message("请先选择要删除的文件。", "info"), False
+    try:
+        _, report, moved = collection.remove(live.index_dir, list(doc_ids), progress=False)
+    except UpdateError as e:
+        return render.message(str(e), "error"), False
+    live.refresh()
+    return _lines([f"已删除 {d}" for d in report.removed] + [f"文件已移到 {m.split(' -> ')[-1]}" for m in moved], []), True
+
+
+def reindex_documents(live: LiveSearcher, access: Access, username: str | None, doc_ids: list[str]) -> tuple[str, bool]:
+    if not access.may_change(username):
+        return render.message(NO_RIGHTS, "error"), False
+    if not doc_ids:
+        return render.message("请先选择要重新索引的文件。", "info"), False
+    try:
+        _, report = collection.reindex(live.index_dir, list(doc_ids), progress=True)
+    except UpdateError as e:
+        return render.message(str(e), "error"), False
+    live.refresh()
+    return _lines([f"已重新索引 {d}" for d in doc_ids], report.warnings), True
+
+
+def confirmation(live: LiveSearcher, doc_ids: list[str]) -> str:
+    """Exactly what a delete would take away."""
+    docs = live.current.index.documents
+    items = "".join(
+        f"<li><b>{render.esc(d)}</b>　《{render.esc(docs[d].title or '无标题')}》　{render.esc(docs[d].path)}</li>"
+        for d in doc_ids if d in docs)
+    return (f'<div class="zq-confirm"><p>将从索引中删除以下 {len(doc_ids)} 份文件（原文件移到文档库的 .removed 文件夹，'
+            f"不会被删掉）：</p><ul>{items}</ul></div>")
+
+
+def build_library_tab(live: LiveSearcher, access: Access) -> None:
+    can_change_somebody = access.login or access.allow_changes
+    note = ("需要管理员登录才能上传、删除或重新索引。" if access.login else
+            "文档库可以更改（服务以 --allow-changes 启动）。" if access.allow_changes else
+            "文档库只读：以 --allow-changes 或 --auth 启动服务后，管理员可以上传和删除文件。")
+    gr.Markdown(f"索引中的文件，点击表头排序，用搜索框筛选。{note}", elem_id="zq-library-note")
+    table = gr.Dataframe(value=table_rows(live), headers=COLUMNS, interactive=False, show_search="filter",
+                         wrap=True, max_height=520, min_width=0, elem_id="zq-library")
+    with gr.Group(visible=can_change_somebody, elem_id="zq-library-admin") as admin_box:
+        files = gr.File(label=f"上传文件（{FORMATS_READ.split(' (')[0]}，可多选）", file_count="multiple",
+                        file_types=sorted(DOCUMENT_SUFFIXES), min_width=0, elem_id="zq-upload")
+        upload_btn = gr.Button("加入文档库", variant="primary", elem_id="zq-upload-btn")
+        selected = gr.Dropdown(choices=_choices(live), value=[], multiselect=True, label="选择文件（删除或重新索引）",
+                               elem_id="zq-library-select")
+        with gr.Row():
+            delete_btn = gr.Button("删除所选…", variant="stop", elem_id="zq-delete", min_width=100)
+            reindex_btn = gr.Button("重新索引所选", elem_id="zq-reindex", min_width=100)
+        with gr.Group(visible=False, elem_id="zq-confirm-box") as confirm_box:
+            confirm_html = gr.HTML("")
+            with gr.Row():
+                confirm_btn = gr.Button("确认删除", variant="stop", elem_id="zq-confirm-delete", min_width=100)
+                cancel_btn = gr.Button("取消", elem_id="zq-cancel-delete", min_width=100)
+    status = gr.HTML("", elem_id="zq-library-status")
+
+    def refreshed(message: str, changed: bool):
+        if not changed:
+            return message, gr.update(), gr.update(), gr.update(visible=False)
+        return message, table_rows(live), gr.update(choices=_choices(live), value=[]), gr.update(visible=False)
+
+    outputs = [status, table, selected, confirm_box]
+
+    def on_upload(paths, request: gr.Request, progress=gr.Progress(track_tqdm=True)):
+        try:
+            message, changed = upload_files(live, access, _username(request), paths or [])
+        except Exception:
+            _log.exception("upload failed")
+            message, changed = render.message("上传时出错了，请重试。", "error"), False
+        return (*refreshed(message, changed), None)
+
+    upload_btn.click(on_upload, inputs=[files], outputs=[*outputs, files], api_visibility="private",
+                     concurrency_id="library", concurrency_limit=1)
+
+    def on_ask_delete(doc_ids, request: gr.Request):
+        if not access.may_change(_username(request)):
+            return render.message(NO_RIGHTS, "error"), gr.update(visible=False), ""
+        if not doc_ids:
+            return render.message("请先选择要删除的文件。", "info"), gr.update(visible=False), ""
+        return "", gr.update(visible=True), confirmation(live, doc_ids)
+
+    delete_btn.click(on_ask_delete, inputs=[selected], outputs=[status, confirm_box, confirm_html], api_visibility="private")
+    cancel_btn.click(lambda: gr.update(visible=False), outputs=confirm_box, api_visibility="private", queue=False)
+
+    def on_delete(doc_ids, request: gr.Request):
+        return refreshed(*delete_documents(live, access, _username(request), doc_ids or []))
+
+    confirm_btn.click(on_delete, inputs=[selected], outputs=outputs, api_visibility="private",
+                      concurrency_id="library", concurrency_limit=1)
+
+    def on_reindex(doc_ids, request: gr.Request, progress=gr.Progress(track_tqdm=True)):
+        return refreshed(*reindex_documents(live, access, _username(request), doc_ids or []))
+
+    reindex_btn.click(on_reindex, inputs=[selected], outputs=outputs, api_visibility="private",
+                      concurrency_id="library", concurrency_limit=1)
+
+    def on_show(request: gr.Request):
+        # the table as it is now (another admin or `zhqa add` may have changed it); controls for admins only
+        return table_rows(live), gr.update(choices=_choices(live)), gr.update(visible=access.may_change(_username(request)))
+
+    return on_show, [table, selected, admin_box]
