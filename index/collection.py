@@ -55,19 +55,25 @@ def sync(index_dir: Path, read: ReadOptions = ReadOptions(), progress: bool = Tr
     index_dir = Path(index_dir)
     with store.writer_lock(index_dir):
         index = store.load(index_dir)
-        corpus = _corpus_of(index, index_dir)
-        changes = corpus_changes(corpus, index.manifest)
-        if not changes:
-            return index, UpdateReport(), changes
-        known = set(index.documents) | {c["doc_id"] for cs in index.duplicates.values() for c in cs}
-        gone = {doc_id_for(corpus / p, corpus) for p in changes.deleted + changes.changed} & known
-        read_now = set(changes.added + changes.changed) | _orphaned_copies(index, gone, corpus)
-        docs, warnings = load_folder(corpus, read, only=read_now)
-        index, report = update_index(index_dir, add=docs, remove=gone - {d.doc_id for d in docs},
-                                     corpus_files=changes.hashes, corpus_stat=changes.stat, progress=progress,
-                                     embedder=embedder)
-        report.warnings = warnings + report.warnings
-        return index, report, changes
+        return _sync(index_dir, index, read, progress, embedder)
+
+
+def _sync(index_dir: Path, index: Index, read: ReadOptions, progress: bool,
+          embedder: Embedder | None) -> tuple[Index, UpdateReport, CorpusChanges]:
+    """`sync` of an index already loaded under the writer lock."""
+    corpus = _corpus_of(index, index_dir)
+    changes = corpus_changes(corpus, index.manifest)
+    if not changes:
+        return index, UpdateReport(), changes
+    known = set(index.documents) | {c["doc_id"] for cs in index.duplicates.values() for c in cs}
+    gone = {doc_id_for(corpus / p, corpus) for p in changes.deleted + changes.changed} & known
+    read_now = set(changes.added + changes.changed) | _orphaned_copies(index, gone, corpus)
+    docs, warnings = load_folder(corpus, read, only=read_now)
+    index, report = update_index(index_dir, add=docs, remove=gone - {d.doc_id for d in docs},
+                                 corpus_files=changes.hashes, corpus_stat=changes.stat, progress=progress,
+                                 embedder=embedder, current=index)
+    report.warnings = warnings + report.warnings
+    return index, report, changes
 
 
 @dataclass
@@ -104,7 +110,8 @@ def add(index_dir: Path, paths: list[Path], read: ReadOptions = ReadOptions(), p
     placed: list[Placed] = []
     refused: list[str] = []
     with store.writer_lock(index_dir):
-        corpus = _corpus_of(store.load(index_dir), index_dir).resolve()
+        current = store.load(index_dir)
+        corpus = _corpus_of(current, index_dir).resolve()
         for path in map(Path, paths):
             if not path.exists():
                 refused.append(f"{path}: not found")
@@ -125,7 +132,7 @@ def add(index_dir: Path, paths: list[Path], read: ReadOptions = ReadOptions(), p
                     placed.append(Placed(source, corpus / relative, _place(source, corpus / relative)))
                 except UpdateError as e:
                     refused.append(str(e))
-        index, report, _ = sync(index_dir, read, progress, embedder)
+        index, report, _ = _sync(index_dir, current, read, progress, embedder)
     return index, report, placed, refused
 
 
@@ -163,7 +170,7 @@ def remove(index_dir: Path, doc_ids: list[str], progress: bool = True,
             moved.append(f"{path} -> {target}")
         orphans, warnings = load_folder(corpus, ReadOptions(), only=_orphaned_copies(index, set(doc_ids), corpus))
         index, report = update_index(index_dir, add=orphans, remove=set(doc_ids), corpus_files=files, corpus_stat=stats,
-                                     progress=progress, embedder=embedder)
+                                     progress=progress, embedder=embedder, current=index)
         report.warnings = warnings + report.warnings
     return index, report, moved
 
@@ -184,7 +191,7 @@ def reindex(index_dir: Path, doc_ids: list[str], read: ReadOptions = ReadOptions
             raise UpdateError(f"no file to read again for: {', '.join(missing)}")
         docs, warnings = load_folder(corpus, read, only={p.relative_to(corpus).as_posix() for p in paths})
         index, report = update_index(index_dir, add=docs, remove=set(doc_ids) - {d.doc_id for d in docs},
-                                     progress=progress, embedder=embedder)
+                                     progress=progress, embedder=embedder, current=index)
         report.warnings = warnings + report.warnings
     return index, report
 

@@ -2,7 +2,11 @@
 from __future__ import annotations
 
 import bisect
+import re
 from dataclasses import asdict, dataclass, field
+
+
+_NEWLINE = re.compile("\n")
 
 
 @dataclass(frozen=True)
@@ -30,7 +34,7 @@ class Document:
     _line_starts: tuple[int, ...] = field(default=(), repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        starts = [0] + [i + 1 for i, ch in enumerate(self.text) if ch == "\n"]
+        starts = [0] + [m.end() for m in _NEWLINE.finditer(self.text)]
         object.__setattr__(self, "_line_starts", tuple(starts))
         object.__setattr__(self, "pages", tuple(int(p) for p in self.pages))
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import re
 
+import numpy as np
 from datasketch import MinHash, MinHashLSH
 
 from .document import Document
@@ -30,10 +31,27 @@ def _squashed(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _shingle_hashes(text: str) -> np.ndarray:
+    """32-bit hashes of the distinct character 5-grams of `text`, computed in numpy (hashing each 5-gram in
+    Python took 3 ms a document: 6 s of every update of a 2,000-document collection)."""
+    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    if len(codes) < SHINGLE:
+        codes = np.concatenate([codes, np.zeros(SHINGLE - len(codes), dtype=np.uint64)])
+    n = len(codes) - SHINGLE + 1
+    h = np.zeros(n, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for j in range(SHINGLE):
+            h = (h ^ codes[j : j + n]) * _MIX
+            h ^= h >> np.uint64(29)
+    return np.unique((h >> np.uint64(32)).astype(np.uint32))
+
+
 def _minhash(text: str) -> MinHash:
-    m = MinHash(num_perm=NUM_PERM)
-    shingles = {text[i : i + SHINGLE] for i in range(max(1, len(text) - SHINGLE + 1))}
-    m.update_batch([s.encode("utf-8") for s in shingles])
+    m = MinHash(num_perm=NUM_PERM, hashfunc=int)  # the items are already hashes
+    m.update_batch(_shingle_hashes(text).tolist())
     return m
 
 

@@ -290,7 +290,8 @@ def load(index_dir: Path) -> Index:
             f"the index at {index_dir} is damaged ({dense.ntotal} vectors for {len(chunks)} chunks); "
             f"rebuild it with: zhqa build --index {index_dir}"
         )
-    if not _chunk_indices(sentence_owner, 1, sentences.ntotal, 0, len(chunks)) or sentences.d != dense.d:
+    # a sentence of a removed chunk may stay in a large sentence index as a tombstone: owner -1 (see updating)
+    if not _chunk_indices(sentence_owner, 1, sentences.ntotal, -1, len(chunks)) or sentences.d != dense.d:
         raise IndexBroken(
             f"the index at {index_dir} is damaged ({sentences.ntotal} sentence vectors, "
             f"{sentence_owner.size} sentence owners for {len(chunks)} chunks); "

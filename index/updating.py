@@ -5,8 +5,10 @@ The cost of a change is the cost of the changed documents, plus copying what the
 * only the new documents are read, chunked, tokenised and embedded (and embeddings are cached by model and
   text, so a document that comes back is not encoded again);
 * the vectors of the chunks kept are taken out of the FAISS indexes as they are (no re-encoding) and the new
-  ones appended; below ANN_FROM chunks a flat index is a copy of the vectors, above it new vectors are added to
-  the HNSW graph, and only a removal rebuilds the graph from the stored vectors;
+  ones appended; below ANN_FROM vectors a flat index is a copy of the vectors. Above it, new vectors join the
+  HNSW graph; a removed chunk's sentence vectors stay in the sentence graph as tombstones (owner -1, never
+  returned) until they are MAX_DEAD of it, when the graph is rebuilt without them; a removal from a chunk graph
+  (ANN_FROM chunks and more) rebuilds that graph from the stored vectors;
 * each chunk's nearest chunks are kept up to date incrementally: a new chunk searches the new index; an old
   chunk looks at the new chunks only (a small search), and re-searches only if one of its neighbours went;
 * BM25: bm25s bakes collection statistics (IDF, average length) into its score matrix, so it is re-indexed,
@@ -35,6 +37,9 @@ from .embedding_cache import EmbeddingCache
 from .neighbours import NEIGHBOURS
 from .store import EMBEDDINGS, Index
 from .tokenization import tokenize
+
+
+MAX_DEAD = 0.25  # tombstoned sentence vectors allowed in an HNSW index before it is rebuilt without them
 
 
 class UpdateError(RuntimeError):
@@ -117,13 +122,15 @@ def update_index(
     embedder: Embedder | None = None,
     progress: bool = True,
     ann_from: int = ANN_FROM,
+    current: Index | None = None,
 ) -> tuple[Index, UpdateReport]:
     """Add the documents `add` (replacing any with the same doc id) and remove the doc ids `remove` from the
-    index at `index_dir`; `corpus_files`/`corpus_stat` record the corpus as it now is (see `sync`)."""
+    index at `index_dir`; `corpus_files`/`corpus_stat` record the corpus as it now is (see `sync`).
+    `current` is the live version when the caller already loaded it under the writer lock."""
     started = time.perf_counter()
     index_dir = Path(index_dir)
     with store.writer_lock(index_dir):
-        old = store.load(index_dir)
+        old = current if current is not None else store.load(index_dir)
         old.check_compatible()
         report = UpdateReport()
         if old.tokens is None:
@@ -176,11 +183,20 @@ def update_index(
             dense.add(np.ascontiguousarray(new_vectors, dtype=np.float32))
         else:
             dense = vector_index(vectors, old.dense.d, ann_from)
-        sentence_keep = np.flatnonzero(new_pos[old.sentence_owner] >= 0)
-        sentence_vectors = np.concatenate([_vectors(old.sentences)[sentence_keep],
-                                           new_sentence_vectors.reshape(-1, old.dense.d)]).astype(np.float32)
-        owners = np.concatenate([new_pos[old.sentence_owner[sentence_keep]], new_owners + len(keep)]).astype(np.int32)
-        sentences = vector_index(sentence_vectors, old.dense.d, ann_from)
+        old_owner = np.where(old.sentence_owner >= 0, new_pos[np.clip(old.sentence_owner, 0, None)], -1)
+        dead = int((old_owner < 0).sum())
+        new_sentence_vectors = new_sentence_vectors.reshape(-1, old.dense.d).astype(np.float32)
+        if is_ann(old.sentences) and dead <= MAX_DEAD * (old.sentences.ntotal + len(new_sentence_vectors)):
+            # a large sentence index keeps its HNSW graph: the new vectors join it, a removed chunk's sentences
+            # stay in it as tombstones (owner -1, never returned) until they are too many
+            sentences = faiss.clone_index(old.sentences)
+            sentences.add(np.ascontiguousarray(new_sentence_vectors))
+            owners = np.concatenate([old_owner, new_owners + len(keep)]).astype(np.int32)
+        else:  # a flat index is a copy of its vectors anyway; an HNSW graph with too many tombstones is rebuilt
+            alive = np.flatnonzero(old_owner >= 0)
+            sentence_vectors = np.concatenate([_vectors(old.sentences)[alive], new_sentence_vectors])
+            owners = np.concatenate([old_owner[alive], new_owners + len(keep)]).astype(np.int32)
+            sentences = vector_index(sentence_vectors, old.dense.d, ann_from)
         neighbours = _merge_neighbours(old.neighbours, keep, new_pos, vectors, dense, len(new_chunks))
 
         tokens = old.tokens.keep_and_extend(keep.tolist(), (tokenize(c.text) for c in new_chunks))

@@ -105,6 +105,8 @@ class Searcher:
             self._sentence_ids = order.astype(np.int64)
             self._sentence_vectors = matrix(sentences)
             self._sentence_owner = owner.astype(np.int64)
+            # tombstones (owner -1: sentences of removed chunks left in a large HNSW index) are never returned
+            self._sentence_alive = None if owner.min() >= 0 else owner >= 0
             self._sentence_start = np.searchsorted(owner[order], np.arange(n + 1))
         else:
             self._sentence_vectors = None
@@ -190,7 +192,13 @@ class Searcher:
         """Chunks among the `depth` nearest to the question, or owning one of its `depth` nearest sentences."""
         found = [nearest(self.index.dense, query, depth, allowed)]
         if self.fusion.sentence_blend and self._sentence_vectors is not None:
-            sentence_allowed = None if allowed is None else allowed[self._sentence_owner]
+            alive = self._sentence_alive
+            if allowed is None:
+                sentence_allowed = alive
+            else:
+                sentence_allowed = allowed[np.clip(self._sentence_owner, 0, None)]
+                if alive is not None:
+                    sentence_allowed &= alive
             found.append(self._sentence_owner[nearest(self.index.sentences, query, depth, sentence_allowed)])
         return np.unique(np.concatenate(found))
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 ZHQA = str(Path(sys.executable).with_name("zhqa"))
+ROOT = Path(__file__).resolve().parents[1]
 FIELDS = {"rank", "score", "doc_id", "title", "source", "date", "paragraph", "start", "end", "text", "citation"}
 
 
@@ -128,3 +129,33 @@ def test_eval_rebuilds_an_old_format_index_of_its_own_corpus(tmp_path):
     own = run("eval", "--questions", str(questions), "--index", str(index_dir), "--corpus", str(corpus), "--json")
     assert own.returncode == 0, own.stderr
     assert "rebuilding" in own.stderr and json.loads(own.stdout)["retrievers"]["hybrid"]["recall@5"] == 1.0
+
+
+def test_add_list_remove_sync_and_no_sync_from_the_command_line(tmp_path, seed_index_dir):
+    import shutil
+
+    from index.store import EMBEDDINGS
+
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(ROOT / "corpus", corpus)
+    shutil.copytree(Path(seed_index_dir) / EMBEDDINGS, index / EMBEDDINGS)
+    assert run("build", "--corpus", str(corpus), "--index", str(index)).returncode == 0
+    new = tmp_path / "零成本.txt"
+    new.write_text("运城市推行企业开办零成本服务\n运城市自2024年6月1日起推行企业开办“零成本”服务，新开办企业免费领取印章。\n",
+                   encoding="utf-8")
+    r = run("add", "--index", str(index), str(new))
+    assert r.returncode == 0 and "1 added" in r.stderr and f"copied {new}" in r.stderr
+    rows = json.loads(run("list", "--index", str(index), "--json").stdout)
+    assert [r["doc_id"] for r in rows][-1] == "零成本" and rows[-1]["format"] == "txt" and rows[-1]["chunks"] == 1
+    r = run("remove", "--index", str(index), "nope")
+    assert r.returncode == 2 and "not in the index: nope" in r.stderr
+    r = run("remove", "--index", str(index), "零成本")
+    assert r.returncode == 0 and "1 removed" in r.stderr and (corpus / ".removed" / "零成本.txt").is_file()
+    # a file dropped into the folder: --no-sync answers from the index as it is; a plain ask syncs first
+    shutil.copy(new, corpus / "again.txt")
+    r = run("ask", "--index", str(index), "--corpus", str(corpus), "--no-sync", "--json", "-k", "3", "哪里推行企业开办零成本服务")
+    assert r.returncode == 0 and "again" not in {p["doc_id"] for p in json.loads(r.stdout)["passages"]}
+    r = run("ask", "--index", str(index), "--corpus", str(corpus), "--json", "-k", "3", "哪里推行企业开办零成本服务")
+    assert r.returncode == 0 and "1 added" in r.stderr
+    assert json.loads(r.stdout)["passages"][0]["doc_id"] == "again"
+    assert "up to date" in run("sync", "--index", str(index)).stderr

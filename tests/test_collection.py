@@ -208,3 +208,25 @@ def test_sigkill_during_add_leaves_the_index_answering(library, tmp_path):
         assert [c.text for c in now.chunks] == [c.text for c in before.chunks], attempt
         assert _doc_ids(index_dir, "哪些城市推行拿地即开工?") == answer_before
         (corpus / "scan.pdf").unlink(missing_ok=True)  # a copy made before the kill; the next add copies it again
+
+
+def test_removal_from_a_large_sentence_index_leaves_tombstones_never_returned(tmp_path, template):
+    """Above ANN_FROM vectors the sentence index is an HNSW graph: a removal marks the sentences dead instead of
+    rebuilding the graph; they are never returned, and a later rebuild drops them."""
+    from index.ann import is_ann
+    from index.updating import update_index
+
+    index_dir = tmp_path / "index"
+    shutil.copytree(template, index_dir / EMBEDDINGS)
+    index, _ = build_index(ROOT / "corpus", index_dir, progress=False, ann_from=100)  # 72 chunks flat, ~600 sentences HNSW
+    assert is_ann(index.sentences) and not is_ann(index.dense)
+    total = index.sentences.ntotal
+    index, report = update_index(index_dir, remove={"001_82eddd6c6af7ca57"}, progress=False, ann_from=100)
+    assert index.sentences.ntotal == total and (index.sentence_owner == -1).sum() > 0
+    searcher = Searcher(load_index(index_dir))
+    for question in ("济源示范区营商环境有什么做法？", "营商沃土夯实高质量发展之基", "黄河流域政务通办圈"):
+        for retriever in ("dense", "hybrid"):
+            assert "001_82eddd6c6af7ca57" not in {p.doc_id for p in searcher.search(question, k=10, retriever=retriever)}
+    # removing much more: the graph is rebuilt without the dead
+    index, _ = update_index(index_dir, remove={"004_6a50f008523c6f36"}, progress=False, ann_from=100)
+    assert (index.sentence_owner >= 0).all() and index.sentences.ntotal < total
