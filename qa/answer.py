@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from .answer_sentences import best_sentences
 from .passage import Passage
 from .places import PlaceAnswer, answer_places
-from .search import Filters, Searcher
+from .search import Filters, Searcher, without_non_text
 
 
 PLACE_DEPTH = 10
@@ -39,4 +39,4 @@ def ask(searcher: Searcher, question: str, k: int = 5, filters: Filters | None =
     for p in passages:
         p.highlights = best_sentences(prepared.text, p.text, p.start)
     places = answer_places(prepared.text, candidates, searcher.index.documents)
-    return Answer(question=str(question).strip(), passages=passages, places=places, notice=prepared.notice)
+    return Answer(question=without_non_text(str(question)).strip(), passages=passages, places=places, notice=prepared.notice)

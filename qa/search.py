@@ -22,6 +22,14 @@ RETRIEVERS = ("bm25", "dense", "hybrid")
 MAX_K = 100
 
 
+_NOT_TEXT = re.compile("[\ud800-\udfff\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def without_non_text(text: str) -> str:
+    """`text` without lone surrogates and control characters (tabs and line breaks stay)."""
+    return _NOT_TEXT.sub("", text)
+
+
 class QuestionError(ValueError):
     """The question cannot be asked (empty, or only whitespace)."""
 
@@ -129,9 +137,12 @@ class Searcher:
     # --- questions -------------------------------------------------------------
     def prepare(self, question: str) -> PreparedQuestion:
         """Validate a question and cut it to what the model reads."""
-        if question is None or not str(question).strip():
+        # a lone surrogate (possible in a JSON string, never in text) cannot be encoded: the model's tokenizer
+        # failed on one; it carries no meaning, so it goes, as do other characters that are not text
+        text = without_non_text(str(question)) if question is not None else ""
+        if not text.strip():
             raise QuestionError("the question is empty: type a question, e.g. 哪些城市推行拿地即开工?")
-        text = unicodedata.normalize("NFC", str(question)).strip()
+        text = unicodedata.normalize("NFC", text).strip()
         cut = self.embedder.fit_to_limit(text)
         if len(cut) < len(text):
             return PreparedQuestion(cut, f"问题过长（{len(text)} 字），已按模型上限截取前 {len(cut)} 字进行检索。")

@@ -113,7 +113,7 @@ def make_filters(sources=None, date_from: str = "", date_to: str = ""):
 def _k(value) -> int:
     try:
         k = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # not a number, NaN, infinity
         return DEFAULT_K
     return max(1, min(k, 100))
 
