@@ -44,6 +44,10 @@ MSG_EMPTY = "请输入问题，例如：哪些城市推行拿地即开工？"
 MSG_FAILED = "检索时出错了，请稍后再试。（详细原因已记录在服务器日志里）"
 
 
+# questions answered at once per event (see bench/load.py): one per core; more only makes each question slower
+DEFAULT_CONCURRENCY = 2
+
+
 class UserProblem(ValueError):
     """Bad input from the page; the message is Chinese and shown as is."""
 
@@ -449,7 +453,7 @@ def launch_options() -> dict:
 
 
 def serve(searcher, host: str = "127.0.0.1", port: int = 7860, block: bool = True, quiet: bool = False,
-          access: Access | None = None) -> gr.Blocks:
+          access: Access | None = None, concurrency: int = DEFAULT_CONCURRENCY) -> gr.Blocks:
     """Serve the page on http://host:port (this machine only by default). With `block=False`
     it returns the running app at once (call `.close()` to stop it). The page follows its index: a new
     version (from `zhqa add` in a shell, or an upload) is answered from within seconds."""
@@ -457,7 +461,7 @@ def serve(searcher, host: str = "127.0.0.1", port: int = 7860, block: bool = Tru
     live = searcher if isinstance(searcher, LiveSearcher) else LiveSearcher(searcher)
     live.watch()
     demo = build_app(live, access=access)
-    demo.queue(default_concurrency_limit=2)
+    demo.queue(default_concurrency_limit=concurrency)
     if not quiet:
         print(f"zhqa: serving on http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}", flush=True)
     login = {"auth": access.authenticate, "auth_message": "请登录（管理员可以管理文档库）"} if access.login else {}

@@ -212,7 +212,7 @@ def cmd_serve(args) -> int:
         raise UsageProblem("--allow-changes without --auth lets anyone who reaches the page change the collection; "
                            "it only works on 127.0.0.1 (use --auth FILE to serve other machines)")
     searcher = open_searcher(args.index, args.corpus, args.model, build_if_stale=not args.no_sync)
-    serve(searcher, host=args.host, port=args.port, access=access)
+    serve(searcher, host=args.host, port=args.port, access=access, concurrency=args.concurrency)
     return 0
 
 
@@ -256,6 +256,13 @@ def _add_read_args(p: argparse.ArgumentParser) -> None:
                    help=f"scanned PDF pages read by OCR per file at most; 0 turns OCR off (default {DEFAULT_OCR_PAGES})")
     p.add_argument("--max-file-mb", type=_positive_float, default=DEFAULT_MAX_FILE_MB, metavar="MB",
                    help=f"files larger than this are skipped (default {DEFAULT_MAX_FILE_MB})")
+
+
+def _positive_int(value: str) -> int:
+    n = _non_negative(value)
+    if n < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return n
 
 
 def _non_negative(value: str) -> int:
@@ -340,6 +347,8 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     p.add_argument("--no-sync", action="store_true", help="serve the index as it is, even if the corpus changed")
+    p.add_argument("--concurrency", type=_positive_int, default=2, metavar="N",
+                   help="questions answered at once (default 2: one per core; see bench/load.py)")
     p.add_argument("--auth", type=Path, default=None, metavar="FILE",
                    help="users file (see zhqa user add): everybody logs in; admins may change the collection")
     p.add_argument("--allow-changes", action="store_true",

@@ -1,0 +1,209 @@
+"""Load on a real `zhqa serve`, in one run: many HTTP clients asking over /ask while Chromium sessions ask in the
+page, then (optionally) a soak that watches the server's resident memory.
+
+    .venv/bin/python bench/load.py [--clients 32] [--questions 30] [--browsers 4] [--concurrency 2] [--soak 5000]
+
+Prints, for the API and the page: requests, errors, timeouts, p50 and p95 latency; and for the soak the server's
+resident memory after warm-up and at the end. tests/test_load.py runs a small version of the same.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+CHROMIUM = "/usr/bin/chromium"
+TIMEOUT = 120.0  # a request slower than this counts as a timeout
+
+
+@dataclass
+class Tally:
+    latencies: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    timeouts: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, seconds: float | None, error: str | None = None) -> None:
+        with self.lock:
+            if error:
+                self.errors.append(error)
+            elif seconds is not None and seconds > TIMEOUT:
+                self.timeouts += 1
+            elif seconds is not None:
+                self.latencies.append(seconds)
+
+    def row(self, name: str) -> str:
+        lat = sorted(self.latencies)
+        if not lat:
+            return f"{name:6} no successful requests; errors {len(self.errors)}"
+        p95 = lat[min(len(lat) - 1, int(0.95 * len(lat)))]
+        return (f"{name:6} requests {len(lat) + len(self.errors) + self.timeouts:5d}  errors {len(self.errors)}  "
+                f"timeouts {self.timeouts}  p50 {1000 * statistics.median(lat):7.0f} ms  p95 {1000 * p95:7.0f} ms")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def questions() -> list[str]:
+    with open(ROOT / "eval" / "questions" / "seed.jsonl", encoding="utf-8") as f:
+        return [json.loads(line)["question"] for line in f if line.strip()]
+
+
+def start_server(index_dir: Path, corpus: Path, concurrency: int, log: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    zhqa = Path(sys.executable).with_name("zhqa")
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1"}
+    out = open(log, "wb")
+    proc = subprocess.Popen([str(zhqa), "serve", "--index", str(index_dir), "--corpus", str(corpus), "--port", str(port),
+                             "--concurrency", str(concurrency), "--no-sync"], stdout=out, stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"zhqa serve exited: {log.read_text(errors='replace')[-2000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=5):
+                return proc, url
+        except OSError:
+            time.sleep(1)
+    proc.kill()
+    raise RuntimeError("zhqa serve did not start within 600 s")
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def api_client(url: str, asks: list[str], tally: Tally) -> None:
+    from gradio_client import Client
+
+    try:
+        client = Client(url, verbose=False)
+    except Exception as e:  # the connection itself failed: every question of this client is an error
+        for _ in asks:
+            tally.add(None, f"connect: {type(e).__name__}: {e}")
+        return
+    for q in asks:
+        started = time.perf_counter()
+        try:
+            result = client.predict(q, api_name="/ask")
+            if not result.get("passages"):
+                raise ValueError("no passages")
+            tally.add(time.perf_counter() - started)
+        except Exception as e:
+            tally.add(None, f"{type(e).__name__}: {e}")
+
+
+def browser_session(url: str, asks: list[str], tally: Tally) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM,
+                                    args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(TIMEOUT * 1000)
+            page.goto(url)
+            box = page.locator("#zq-question textarea")
+            box.wait_for()
+            for q in asks:
+                started = time.perf_counter()
+                try:
+                    before = page.evaluate("document.querySelector('#zq-results').innerHTML")
+                    box.fill(q)
+                    box.press("Enter")
+                    # answered: the cards changed and show their count (the questions differ one to the next)
+                    page.wait_for_function(
+                        "(before) => { const r = document.querySelector('#zq-results');"
+                        " return r.innerHTML !== before && r.innerText.includes('共'); }", arg=before, polling=100)
+                    tally.add(time.perf_counter() - started)
+                except Exception as e:
+                    tally.add(None, f"{type(e).__name__}: {str(e)[:200]}")
+        finally:
+            browser.close()
+
+
+def run_load(url: str, clients: int, per_client: int, browsers: int, per_browser: int) -> tuple[Tally, Tally]:
+    qs = questions()
+    api, page = Tally(), Tally()
+    threads = [threading.Thread(target=api_client, args=(url, [qs[(c * 7 + i) % len(qs)] for i in range(per_client)], api))
+               for c in range(clients)]
+    threads += [threading.Thread(target=browser_session, args=(url, [qs[(b * 11 + i) % len(qs)] for i in range(per_browser)], page))
+                for b in range(browsers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return api, page
+
+
+def soak(url: str, pid: int, n: int) -> tuple[float, float]:
+    from gradio_client import Client
+
+    client = Client(url, verbose=False)
+    qs = questions()
+    warm = min(500, n // 10)
+    before = None
+    for i in range(n):
+        client.predict(qs[i % len(qs)] + ("" if i < len(qs) else f" {i}"), api_name="/ask")
+        if i + 1 == warm:
+            before = rss_mb(pid)
+    return before or float("nan"), rss_mb(pid)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--questions", type=int, default=30, help="questions per API client")
+    parser.add_argument("--browsers", type=int, default=4)
+    parser.add_argument("--browser-questions", type=int, default=10)
+    parser.add_argument("--concurrency", type=int, default=2, help="the server's queue concurrency (zhqa serve --concurrency)")
+    parser.add_argument("--soak", type=int, default=0, help="questions of a memory soak after the load (0: none)")
+    args = parser.parse_args()
+
+    from index import build_index
+
+    with tempfile.TemporaryDirectory() as tmp:
+        index_dir = Path(tmp) / "index"
+        build_index(ROOT / "corpus", index_dir, progress=False)
+        proc, url = start_server(index_dir, ROOT / "corpus", args.concurrency, Path(tmp) / "serve.log")
+        try:
+            started = time.perf_counter()
+            api, page = run_load(url, args.clients, args.questions, args.browsers, args.browser_questions)
+            seconds = time.perf_counter() - started
+            print(f"load: {args.clients} API clients x {args.questions} questions + {args.browsers} Chromium sessions x "
+                  f"{args.browser_questions}, queue concurrency {args.concurrency}, {seconds:.0f} s")
+            print(api.row("api"))
+            print(page.row("page"))
+            for e in (api.errors + page.errors)[:5]:
+                print("  error:", e)
+            if args.soak:
+                before, after = soak(url, proc.pid, args.soak)
+                print(f"soak: {args.soak} questions; server RSS {before:.0f} MB after warm-up, {after:.0f} MB at the end "
+                      f"({after - before:+.0f} MB)")
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,27 @@
+"""A small version of bench/load.py against a real `zhqa serve`: API clients and a Chromium session at once,
+no errors and no timeouts (latency is the bench's business, not a test's)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+from load import rss_mb, run_load, start_server  # noqa: E402
+
+pytestmark = pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="/usr/bin/chromium is missing: apt-get install chromium")
+
+
+def test_api_clients_and_a_browser_at_once(seed_index_dir, tmp_path):
+    proc, url = start_server(Path(seed_index_dir), ROOT / "corpus", 2, tmp_path / "serve.log")
+    try:
+        api, page = run_load(url, clients=8, per_client=5, browsers=1, per_browser=3)
+        assert api.errors == [] and api.timeouts == 0 and len(api.latencies) == 40
+        assert page.errors == [] and page.timeouts == 0 and len(page.latencies) == 3
+        assert rss_mb(proc.pid) > 0
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
