@@ -93,7 +93,7 @@ def corpus_stat(corpus: Path) -> dict[str, list[int]]:
             for entry in entries:
                 if entry.name.startswith("."):
                     continue
-                if entry.is_dir():
+                if entry.is_dir(follow_symlinks=False):  # a linked folder could loop back on itself
                     pending.append(Path(entry.path))
                 elif entry.is_file():
                     st = entry.stat()

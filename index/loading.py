@@ -9,6 +9,7 @@ bytes, empty documents, malformed JSONL lines, formats that are not read - are r
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -149,10 +150,18 @@ def parse_text(raw: str, doc_id: str, path: str = "", format: str = "txt") -> Do
                     path=path, doc_number=meta.doc_number, format=format)
 
 
+MAX_LINE_CHARS = 100_000  # a "paragraph" longer than this is a data dump, not a document (and would take hours)
+
+
 def load_file(path: Path, doc_id: str | None = None) -> Document:
-    """Read one .txt/.md file. Raises `DecodeError` (binary/undecodable) or `OSError`."""
+    """Read one .txt/.md file. Raises `DecodeError` (binary/undecodable), `FileRejected` (a line too long to be a
+    paragraph) or `OSError`."""
     path = Path(path)
     text, _encoding = decode_bytes(path.read_bytes())
+    longest = max((len(line) for line in text.split("\n")), default=0)
+    if longest > MAX_LINE_CHARS:
+        raise FileRejected(f"a single line of {longest:,} characters is not a document (lines longer than "
+                           f"{MAX_LINE_CHARS:,} characters are not read; break it into paragraphs)")
     if path.suffix.lower() == ".md":
         text = _MD_HEADING.sub("", text)  # "## 小节" -> "小节"
     return parse_text(text, doc_id or path.stem, str(path), format=path.suffix.lower().lstrip("."))
@@ -172,11 +181,15 @@ def _document_files(folder: Path) -> tuple[list[Path], list[Path]]:
             continue  # hidden files and folders (.git, .ipynb_checkpoints, editor backups)
         if p.is_file():
             (files if p.suffix.lower() in DOCUMENT_SUFFIXES else others).append(p)
+        elif p.is_symlink() and not p.exists():
+            others.append(p)  # a link to nothing: said, like a file that is not read
     key = lambda p: p.relative_to(folder).as_posix()  # noqa: E731
     return sorted(files, key=key), sorted(others, key=key)
 
 
 def not_read_message(path: Path) -> str:
+    if path.is_symlink() and not path.exists():
+        return f"skipped {path}: a symbolic link to {os.readlink(path)}, which does not exist"
     hint = NOT_READ.get(path.suffix.lower())
     return f"skipped {path}: {path.suffix or 'no extension'} is not a format that is read" + (
         f" ({hint})" if hint else "") + f"; formats read: {FORMATS_READ}"
@@ -185,7 +198,8 @@ def not_read_message(path: Path) -> str:
 def doc_id_for(path: Path, root: Path | None = None) -> str:
     """A document's id: its path relative to the corpus root, without the extension ("notices/2024/a")."""
     relative = Path(path).relative_to(root) if root is not None else Path(Path(path).name)
-    return relative.with_suffix("").as_posix()
+    # bytes of a file name that are not UTF-8 show as \xe9: an id is text that any page or terminal can carry
+    return relative.with_suffix("").as_posix().encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def read_one(path: Path, options: ReadOptions = ReadOptions(), doc_id: str | None = None) -> tuple[Document | None, list[str]]:
@@ -194,6 +208,9 @@ def read_one(path: Path, options: ReadOptions = ReadOptions(), doc_id: str | Non
     doc_id = doc_id or doc_id_for(path)
     try:
         if path.suffix.lower() in TEXT_SUFFIXES:
+            size = path.stat().st_size
+            if size > options.max_file_mb * 2**20:
+                raise FileRejected(f"{size / 2**20:.0f} MB is more than the {options.max_file_mb:g} MB limit (--max-file-mb)")
             doc, notes = load_file(path, doc_id), []
         else:
             doc, notes = read_document(path, doc_id, options)

@@ -106,8 +106,11 @@ class Index:
             )
 
 
+# A file name that is not UTF-8 reaches Python with lone surrogates (os.fsdecode) and paths carry them into
+# JSON strings; "backslashreplace" writes such a character as \udcXX, which is that very character's JSON escape,
+# so it reads back the same.
 def _write_jsonl(path: Path, rows) -> None:
-    with open(path, "w", encoding="utf-8") as f:
+    with open(path, "w", encoding="utf-8", errors="backslashreplace") as f:
         for row in rows:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
 
@@ -215,7 +218,8 @@ def save(index: Index, index_dir: Path) -> Path:
         if index.tokens is not None:
             index.tokens.save(staging)
         # the manifest is written last: a version folder without one is incomplete
-        (staging / "manifest.json").write_text(json.dumps(index.manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+        (staging / "manifest.json").write_text(json.dumps(index.manifest, ensure_ascii=False, indent=2), encoding="utf-8",
+                                               errors="backslashreplace")
         _fsync_tree(staging)
         with writer_lock(index_dir):
             previous = live_version(index_dir)

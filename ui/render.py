@@ -34,7 +34,10 @@ _PHRASE_MIN = 3
 
 def esc(value) -> str:
     """Escape anything for HTML text or a quoted attribute."""
-    return html.escape("" if value is None else str(value), quote=True)
+    text = "" if value is None else str(value)
+    # a lone surrogate (a file name that is not UTF-8) cannot go into the page's UTF-8: shown as \udcXX
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return html.escape(text, quote=True)
 
 
 def attr(value) -> str:
