@@ -1,7 +1,6 @@
 """Build an index from a corpus: load, clean, chunk, embed, store."""
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import sys
@@ -29,7 +28,7 @@ from .formats import ReadOptions
 from .loading import load_corpus
 from .neighbours import NEIGHBOURS, nearest_chunks
 from .sentences import split_sentences
-from .store import EMBEDDINGS, Index
+from .store import EMBEDDINGS, Index, file_sha256
 from .tokenization import tokenize
 
 logging.getLogger("bm25s").setLevel(logging.ERROR)  # it warns on every build about token input
@@ -63,15 +62,6 @@ def _corpus_files(corpus: Path) -> tuple[Path, list[Path]]:
     if corpus.is_file():
         return corpus.parent, [corpus]
     return corpus, sorted(p for p in corpus.rglob("*") if p.is_file() and not _hidden(p.relative_to(corpus)))
-
-
-def file_sha256(path: Path) -> str:
-    """sha256 of a file, read in blocks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def corpus_fingerprint(corpus: Path) -> dict[str, str]:

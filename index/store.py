@@ -5,7 +5,8 @@ Layout of an index folder:
     v-<stamp>/       manifest.json, documents.jsonl, chunks.jsonl, dense.faiss, bm25/,
                      sentences.faiss (one vector per sentence of each chunk), sentence_owner.npy,
                      chunk_neighbours.npy (each chunk's nearest chunks), bm25_tokens.npz (each chunk's
-                     BM25 tokens, so an update tokenises only new chunks)
+                     BM25 tokens, so an update tokenises only new chunks), checksums.json (sha256 of every
+                     file, checked at load: a damaged file is named, never answered from)
     embeddings/      vectors computed by builds of this folder, kept so no build encodes a text twice
                      (see embedding_cache)
 A build writes a new version folder completely and flushes it to disk, then swaps CURRENT with
@@ -15,6 +16,7 @@ and two writers never delete each other's version; a replaced version is kept te
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -39,7 +41,8 @@ FORMAT_VERSION = 5  # 2: BM25 over jieba words + CJK characters and bigrams; man
 # 3: sentence vectors (sentences.faiss, sentence_owner.npy) for sentence-level dense scoring
 # 4: chunks embedded with their document's title; chunk_neighbours.npy for score smoothing
 # 5: documents carry doc_number, format, a page map and when they were added; chunks their pages; manifest
-#    "duplicates"; bm25_tokens.npz (each chunk's BM25 tokens, for updates without re-tokenising)
+#    "duplicates"; bm25_tokens.npz (each chunk's BM25 tokens, for updates without re-tokenising); checksums.json
+#    (sha256 of every file, verified at load)
 CURRENT = "CURRENT"
 LOCK = ".lock"
 EMBEDDINGS = "embeddings"
@@ -109,6 +112,35 @@ class Index:
 # A file name that is not UTF-8 reaches Python with lone surrogates (os.fsdecode) and paths carry them into
 # JSON strings; "backslashreplace" writes such a character as \udcXX, which is that very character's JSON escape,
 # so it reads back the same.
+def file_sha256(path: Path) -> str:
+    """sha256 of a file, read in blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+CHECKSUMS = "checksums.json"
+
+
+def _checksums(version: Path) -> dict[str, str]:
+    return {p.relative_to(version).as_posix(): file_sha256(p) for p in sorted(version.rglob("*"))
+            if p.is_file() and p.name != CHECKSUMS}
+
+
+def _verify(version: Path) -> None:
+    """Every file of the version is there and holds what was written: a flipped byte in a vector or offset file
+    would otherwise load and give wrong answers."""
+    expected = json.loads((version / CHECKSUMS).read_text(encoding="utf-8"))
+    for name, digest in expected.items():
+        path = version / name
+        if not path.is_file():
+            raise IndexBroken(f"{name} is missing")
+        if file_sha256(path) != digest:
+            raise IndexBroken(f"{name} is damaged (its checksum does not match)")
+
+
 def _write_jsonl(path: Path, rows) -> None:
     with open(path, "w", encoding="utf-8", errors="backslashreplace") as f:
         for row in rows:
@@ -217,9 +249,12 @@ def save(index: Index, index_dir: Path) -> Path:
             np.save(staging / "chunk_neighbours.npy", np.asarray(index.neighbours, dtype=np.int32))
         if index.tokens is not None:
             index.tokens.save(staging)
-        # the manifest is written last: a version folder without one is incomplete
-        (staging / "manifest.json").write_text(json.dumps(index.manifest, ensure_ascii=False, indent=2), encoding="utf-8",
-                                               errors="backslashreplace")
+        # checksums of every file (the manifest's too), then the manifest last: a version without one is incomplete
+        manifest = json.dumps(index.manifest, ensure_ascii=False, indent=2).encode("utf-8", "backslashreplace")
+        sums = _checksums(staging)
+        sums["manifest.json"] = hashlib.sha256(manifest).hexdigest()
+        (staging / CHECKSUMS).write_text(json.dumps(sums, indent=1), encoding="utf-8")
+        (staging / "manifest.json").write_bytes(manifest)
         _fsync_tree(staging)
         with writer_lock(index_dir):
             previous = live_version(index_dir)
@@ -272,6 +307,7 @@ def load(index_dir: Path) -> Index:
                 f"the index at {index_dir} has format {manifest.get('format')}, made by another version of zhqa "
                 f"(this one reads format {FORMAT_VERSION}); rebuild it with: zhqa build --index {index_dir}"
             )
+        _verify(version)
         documents = {d["doc_id"]: Document.from_dict(d) for d in _read_jsonl(version / "documents.jsonl")}
         chunks = [Chunk.from_dict(c) for c in _read_jsonl(version / "chunks.jsonl")]
         dense = faiss.read_index(str(version / "dense.faiss"))

@@ -159,3 +159,32 @@ def test_add_list_remove_sync_and_no_sync_from_the_command_line(tmp_path, seed_i
     assert r.returncode == 0 and "1 added" in r.stderr
     assert json.loads(r.stdout)["passages"][0]["doc_id"] == "again"
     assert "up to date" in run("sync", "--index", str(index)).stderr
+
+
+def test_two_builders_at_once_leave_one_whole_index(tmp_path, seed_index_dir):
+    import shutil
+
+    from index import load_index
+    from index.store import EMBEDDINGS
+
+    index = tmp_path / "index"
+    shutil.copytree(Path(seed_index_dir) / EMBEDDINGS, index / EMBEDDINGS)
+    procs = [subprocess.Popen([ZHQA, "build", "--corpus", str(ROOT / "corpus"), "--index", str(index)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=600) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    built = load_index(index)
+    assert len(built.documents) == 5 and len(built.chunks) == built.manifest["n_chunks"]
+    r = run("ask", "--index", str(index), "--corpus", str(ROOT / "corpus"), "--json", "-k", "1", "拿地即开工")
+    assert r.returncode == 0 and json.loads(r.stdout)["passages"]
+
+
+@pytest.mark.parametrize("doc_id", ["../../etc/passwd", "/etc/passwd", "", "000_63a4e04b80a11179/../x", "\x00", "a" * 10000])
+def test_document_api_never_reads_outside_the_index(searcher, doc_id):
+    from ui.app import UserProblem, document_json
+
+    with pytest.raises(UserProblem):
+        document_json(searcher, doc_id)
+    for wrong in (None, 5, ["000_63a4e04b80a11179"], {"x": 1}):
+        with pytest.raises(UserProblem):
+            document_json(searcher, wrong)

@@ -228,3 +228,28 @@ def test_writes_are_locked_durable_and_keep_the_replaced_version_for_readers(tmp
     newest = store.save(index, tmp_path / "idx")
     left = sorted(p.name for p in (tmp_path / "idx").iterdir() if p.name.startswith("v-"))
     assert newest.name in left and first.name not in left and len(left) == 2  # the live one and the one it replaced
+
+
+@pytest.mark.parametrize("name,damage", [
+    ("chunks.jsonl", "truncate"), ("dense.faiss", "flip"), ("chunk_neighbours.npy", "flip"),
+    ("bm25_tokens.npz", "missing"), ("documents.jsonl", "flip"), ("manifest.json", "flip"),
+])
+def test_a_damaged_index_file_is_named_never_answered_from(tmp_path, name, damage):
+    """A truncated, flipped or missing file: a clear message naming it and the command that rebuilds; a flipped
+    byte in a vector or neighbour file must not load and give wrong answers."""
+    corpus = _small_corpus(tmp_path)
+    build_index(corpus, tmp_path / "idx", progress=False)
+    path = live_version(tmp_path / "idx") / name
+    data = path.read_bytes()
+    if damage == "truncate":
+        path.write_bytes(data[: len(data) // 2])
+    elif damage == "flip":
+        at = len(data) - 7  # in the data, past any header
+        path.write_bytes(data[:at] + bytes([data[at] ^ 0x01]) + data[at + 1:])
+    else:
+        path.unlink()
+    with pytest.raises((IndexBroken, IndexMismatch)) as caught:
+        load_index(tmp_path / "idx")
+    message = str(caught.value)
+    assert "rebuild it with: zhqa build --index" in message
+    assert name in message or damage == "flip" and name == "manifest.json"
