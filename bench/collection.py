@@ -32,6 +32,7 @@ from index.building import chunk_sentences, embedded_text  # noqa: E402
 from index.chunking import chunk_document  # noqa: E402
 from index.embedding import get_embedder  # noqa: E402
 from index.loading import read_one  # noqa: E402
+from index.store import live_version  # noqa: E402
 from qa import LiveSearcher, Searcher  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "bench"
@@ -97,7 +98,6 @@ def main() -> None:
         corpus, index_dir = Path(tmp) / "corpus", Path(tmp) / "index"
         write_corpus(corpus, args.docs)
         (index, report), seconds = timed(lambda: build_index(corpus, index_dir, embedder=stand_in, progress=False))
-        version = load_index(index_dir).path
         print(f"index: {report.documents} documents, {len(index.chunks)} chunks, {index.sentences.ntotal} sentence vectors; "
               f"built in {seconds:.1f} s with the stand-in encoder")
         live = LiveSearcher(Searcher(index, embedder=stand_in), index_dir)
@@ -116,18 +116,15 @@ def main() -> None:
         _, embed_s = timed(lambda: model.encode_passages(texts, batch_size=32))
         (_, remove_report, _), remove_s = timed(lambda: collection.remove(index_dir, ["notice"], progress=False, embedder=stand_in))
         _, refresh2_s = timed(live.refresh)
-        live_dir = load_index(index_dir)
-        from index.store import live_version
-
+        now = load_index(index_dir)
         size = folder_mb(live_version(index_dir))
         print(f"add one document ({add_report.chunks_added} chunks, {len(texts)} vectors): {add_s:.2f} s besides embedding; "
               f"embedding it with the real model: {embed_s:.2f} s")
         print(f"remove one document ({remove_report.chunks_removed} chunks): {remove_s:.2f} s")
         print(f"a running server answers from the change {refresh_s:.2f} s (add) / {refresh2_s:.2f} s (remove) after it "
               f"is written, plus up to 2 s until its watcher looks (at once for a change made in the page)")
-        print(f"every change writes a whole new version: {size:.0f} MB at {len(live_dir.chunks)} chunks "
+        print(f"every change writes a whole new version: {size:.0f} MB at {len(now.chunks)} chunks "
               f"(no segments, so no merge: the cost of a merge is paid by every change)")
-        del version
 
 
 if __name__ == "__main__":
