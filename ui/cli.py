@@ -258,31 +258,22 @@ def _add_read_args(p: argparse.ArgumentParser) -> None:
                    help=f"files larger than this are skipped (default {DEFAULT_MAX_FILE_MB})")
 
 
-def _positive_int(value: str) -> int:
-    n = _non_negative(value)
-    if n < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return n
+def _number(kind: type, lowest: float, strict: bool = False):
+    """An argparse type: a `kind` number at least `lowest` (above it when `strict`), finite."""
+    def parse(value: str):
+        try:
+            x = kind(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a {'whole ' if kind is int else ''}number, not {value!r}")
+        if x != x or x in (float("inf"), float("-inf")) or x < lowest or (strict and x == lowest):
+            raise argparse.ArgumentTypeError(f"must be a number {'above' if strict else 'of at least'} {lowest:g}")
+        return x
+    return parse
 
 
-def _non_negative(value: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, not {value!r}")
-    if n < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
-    return n
-
-
-def _positive_float(value: str) -> float:
-    try:
-        x = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number, not {value!r}")
-    if not x > 0 or x != x or x == float("inf"):
-        raise argparse.ArgumentTypeError("must be a number above 0")
-    return x
+_non_negative = _number(int, 0)
+_positive_int = _number(int, 1)
+_positive_float = _number(float, 0, strict=True)
 
 
 def make_parser() -> argparse.ArgumentParser:

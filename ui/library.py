@@ -47,10 +47,9 @@ def _lines(ok: list[str], bad: list[str]) -> str:
 
 def upload_files(live: LiveSearcher, access: Access, username: str | None, paths: list[str]) -> tuple[str, bool]:
     """Add uploaded files to the collection; (HTML status, whether the index changed)."""
-    if not access.may_change(username):
-        return render.message(NO_RIGHTS, "error"), False
-    if not paths:
-        return render.message("请先选择要上传的文件。", "info"), False
+    refusal = _refusal(access, username, paths, "上传")
+    if refusal:
+        return refusal, False
     ok, bad, accepted = [], [], []
     for p in map(Path, paths):
         if p.suffix.lower() not in DOCUMENT_SUFFIXES:
@@ -78,11 +77,19 @@ def upload_files(live: LiveSearcher, access: Access, username: str | None, paths
     return _lines(ok, bad), True
 
 
-def delete_documents(live: LiveSearcher, access: Access, username: str | None, doc_ids: list[str]) -> tuple[str, bool]:
+def _refusal(access: Access, username: str | None, chosen, what: str) -> str | None:
+    """Why a change cannot be made (no rights, nothing chosen), or None."""
     if not access.may_change(username):
-        return render.message(NO_RIGHTS, "error"), False
-    if not doc_ids:
-        return render.message("请先选择要删除的文件。", "info"), False
+        return render.message(NO_RIGHTS, "error")
+    if not chosen:
+        return render.message(f"请先选择要{what}的文件。", "info")
+    return None
+
+
+def delete_documents(live: LiveSearcher, access: Access, username: str | None, doc_ids: list[str]) -> tuple[str, bool]:
+    refusal = _refusal(access, username, doc_ids, "删除")
+    if refusal:
+        return refusal, False
     try:
         _, report, moved = collection.remove(live.index_dir, list(doc_ids), progress=False)
     except UpdateError as e:
@@ -92,10 +99,9 @@ def delete_documents(live: LiveSearcher, access: Access, username: str | None, d
 
 
 def reindex_documents(live: LiveSearcher, access: Access, username: str | None, doc_ids: list[str]) -> tuple[str, bool]:
-    if not access.may_change(username):
-        return render.message(NO_RIGHTS, "error"), False
-    if not doc_ids:
-        return render.message("请先选择要重新索引的文件。", "info"), False
+    refusal = _refusal(access, username, doc_ids, "重新索引")
+    if refusal:
+        return refusal, False
     try:
         _, report = collection.reindex(live.index_dir, list(doc_ids), progress=True)
     except UpdateError as e:
