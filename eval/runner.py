@@ -229,13 +229,13 @@ def _passage_dict(p, gold: list[int], text_chars: int | None = None) -> dict:
 
 
 def _index_info(searcher) -> dict:
-    index = getattr(searcher, "index", None)
-    manifest = getattr(index, "manifest", {}) or {}
+    store = searcher.store
+    manifest = store.manifest
     return {
-        "index": str(getattr(index, "path", "") or ""),
+        "index": store.location,
         "model": manifest.get("model", ""),
-        "documents": manifest.get("n_documents", len(getattr(index, "documents", {}) or {})),
-        "chunks": manifest.get("n_chunks", len(getattr(index, "chunks", []) or [])),
+        "documents": manifest.get("n_documents", len(store.documents)),
+        "chunks": manifest.get("n_chunks", store.n_chunks),
         "chunk": manifest.get("chunk", {}),
     }
 
@@ -279,7 +279,7 @@ def evaluate_questions(
     from .questions import QuestionSetError
 
     retrievers = _check_args(retrievers, k)
-    documents = searcher.index.documents
+    documents = searcher.store.documents
     problems = qset.resolve_docs(documents)
     if problems:
         more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
@@ -342,7 +342,7 @@ def evaluate_bench(
     """
     retrievers = _check_args(retrievers, k)
     depth = int(depth or min(100, 2 * k))
-    documents = searcher.index.documents
+    documents = searcher.store.documents
 
     def gold(d: str, r: int) -> dict:
         doc = documents.get(d)
@@ -355,7 +355,7 @@ def evaluate_bench(
     rankings: dict[str, dict[str, list[list[str]]]] = {}
     timing: dict[str, dict[str, float]] = {}
     warnings = list(bench.skipped)
-    copies_left_out = {c["doc_id"] for cs in searcher.index.duplicates.values() for c in cs}
+    copies_left_out = {c["doc_id"] for cs in searcher.store.duplicates.values() for c in cs}
     missing_docs = set(d for rel in bench.qrels.values() for d in rel) - set(documents) - copies_left_out
     if missing_docs:
         warnings.append(f"{len(missing_docs)} relevant document(s) are not in the index, e.g. {sorted(missing_docs)[0]!r}")

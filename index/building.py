@@ -29,6 +29,7 @@ from .loading import load_corpus
 from .neighbours import NEIGHBOURS, nearest_chunks
 from .sentences import split_sentences
 from .store import EMBEDDINGS, Index, file_sha256
+from .stores.milvus import MilvusAddress, MilvusStore, write_index
 from .tokenization import tokenize
 
 logging.getLogger("bm25s").setLevel(logging.ERROR)  # it warns on every build about token input
@@ -212,7 +213,8 @@ def build_index(
     embedder: Embedder | None = None,
     ann_from: int = ANN_FROM,
     read: ReadOptions = ReadOptions(),
-) -> tuple[Index, BuildReport]:
+    milvus: MilvusAddress | None = None,
+) -> tuple[Index | MilvusStore, BuildReport]:
     """Index `corpus` (a folder of documents in any format read, or a .jsonl file) into `index_dir`.
 
     `read` holds the limits for reading files (OCR pages per file, file size); progress bars follow `progress`.
@@ -251,7 +253,8 @@ def build_index(
     by_id = {d.doc_id: d for d in documents}
     embedder = embedder or get_embedder(model)
     # vectors go to disk as they are computed: a build that fails or is killed later resumes from them
-    cache = EmbeddingCache(Path(index_dir) / EMBEDDINGS, embedder.identity)
+    work_dir = milvus.work_dir if milvus is not None else Path(index_dir)
+    cache = EmbeddingCache(work_dir / EMBEDDINGS, embedder.identity)
     texts = [embedded_text(c, by_id[c.doc_id].title) for c in chunks]
     # every sentence of every chunk gets a vector too: search scores a chunk by its best sentence as well
     sentence_texts, owners = chunk_sentences(chunks)
@@ -260,8 +263,9 @@ def build_index(
     neighbours = nearest_chunks(vectors, NEIGHBOURS, progress=progress, search=dense)
     sentences = vector_index(sentence_vectors, embedder.dimension, ann_from)
 
-    tokens = ChunkTokens.from_lists(tokenize(c.text) for c in tqdm(chunks, desc="BM25", unit="chunk", disable=not progress, file=sys.stderr))
-    bm25 = bm25_index(tokens)
+    if milvus is None:  # Milvus analyses the text for BM25 itself
+        tokens = ChunkTokens.from_lists(tokenize(c.text) for c in tqdm(chunks, desc="BM25", unit="chunk", disable=not progress, file=sys.stderr))
+        bm25 = bm25_index(tokens)
 
     manifest = {
         "format": store.FORMAT_VERSION,
@@ -280,9 +284,13 @@ def build_index(
         "n_chunks": len(chunks),
         "duplicates": duplicates,
     }
-    index = Index(manifest, by_id, chunks, dense, bm25, sentences=sentences, sentence_owner=owners,
-                  neighbours=neighbours, tokens=tokens)
-    store.save(index, Path(index_dir))
+    if milvus is not None:
+        manifest.update(corpus=str(corpus.resolve()), vector_indexes={"chunks": "milvus hnsw", "sentences": "milvus hnsw"})
+        index = write_index(milvus, manifest, by_id, chunks, vectors, sentence_vectors, owners, neighbours, progress)
+    else:
+        index = Index(manifest, by_id, chunks, dense, bm25, sentences=sentences, sentence_owner=owners,
+                      neighbours=neighbours, tokens=tokens)
+        store.save(index, Path(index_dir))
     report = BuildReport(len(documents), len(chunks), time.perf_counter() - started, warnings,
                          reused_vectors=reused, vectors=len(chunks) + len(owners))
     return index, report

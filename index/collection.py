@@ -7,6 +7,7 @@
   sync does not bring them back; nothing the user had is deleted);
 * `documents`: what `zhqa list` and the 文档库 tab show.
 A document's id is its path in the folder without the extension, so it stays the same across changes.
+Each works on a local index folder or a Milvus index (`MilvusAddress`) alike: `Target` names either.
 """
 from __future__ import annotations
 
@@ -22,12 +23,34 @@ from .embedding import Embedder
 from .formats import ReadOptions
 from .loading import DOCUMENT_SUFFIXES, doc_id_for, load_folder
 from .store import Index
+from .stores import Store
+from .stores.milvus import MilvusAddress, MilvusStore
+from .stores.milvus_update import update_milvus
 from .updating import UpdateError, UpdateReport, update_index
 
 REMOVED = ".removed"
 
+Target = Path | MilvusAddress  # a local index folder, or a Milvus index
+Current = Index | MilvusStore  # what a change reads and returns: the local index in memory, or the Milvus store
 
-def _corpus_of(index: Index, index_dir: Path) -> Path:
+
+def writer_lock(target: Target):
+    """The exclusive right to change `target` (for Milvus, held in a folder beside the milvus-lite file, or in
+    the cache folder for a server: one machine changes a server index at a time)."""
+    return store.writer_lock(target.work_dir if isinstance(target, MilvusAddress) else Path(target))
+
+
+def open_current(target: Target) -> Current:
+    return MilvusStore(target) if isinstance(target, MilvusAddress) else store.load(Path(target))
+
+
+def _update(target: Target, current: Current, **change) -> tuple[Current, UpdateReport]:
+    if isinstance(target, MilvusAddress):
+        return update_milvus(current, **change)
+    return update_index(Path(target), current=current, **change)
+
+
+def _corpus_of(index: Current, index_dir: Target) -> Path:
     corpus = Path(index.manifest.get("corpus", ""))
     if not corpus.is_dir():
         raise UpdateError(
@@ -36,7 +59,7 @@ def _corpus_of(index: Index, index_dir: Path) -> Path:
     return corpus
 
 
-def _orphaned_copies(index: Index, gone: set[str], corpus: Path) -> set[str]:
+def _orphaned_copies(index: Current, gone: set[str], corpus: Path) -> set[str]:
     """Paths (relative to the corpus) of the recorded copies of documents that leave the index: a copy was
     left out only because its original was in; now it is indexed in its place."""
     corpus = corpus.resolve()
@@ -49,17 +72,16 @@ def _orphaned_copies(index: Index, gone: set[str], corpus: Path) -> set[str]:
     return out
 
 
-def sync(index_dir: Path, read: ReadOptions = ReadOptions(), progress: bool = True,
-         embedder: Embedder | None = None) -> tuple[Index, UpdateReport, CorpusChanges]:
+def sync(index_dir: Target, read: ReadOptions = ReadOptions(), progress: bool = True,
+         embedder: Embedder | None = None) -> tuple[Current, UpdateReport, CorpusChanges]:
     """Bring the index up to date with its corpus folder: only added, changed and deleted files are processed."""
-    index_dir = Path(index_dir)
-    with store.writer_lock(index_dir):
-        index = store.load(index_dir)
+    with writer_lock(index_dir):
+        index = open_current(index_dir)
         return _sync(index_dir, index, read, progress, embedder)
 
 
-def _sync(index_dir: Path, index: Index, read: ReadOptions, progress: bool,
-          embedder: Embedder | None) -> tuple[Index, UpdateReport, CorpusChanges]:
+def _sync(index_dir: Target, index: Current, read: ReadOptions, progress: bool,
+          embedder: Embedder | None) -> tuple[Current, UpdateReport, CorpusChanges]:
     """`sync` of an index already loaded under the writer lock."""
     corpus = _corpus_of(index, index_dir)
     changes = corpus_changes(corpus, index.manifest)
@@ -69,9 +91,8 @@ def _sync(index_dir: Path, index: Index, read: ReadOptions, progress: bool,
     gone = {doc_id_for(corpus / p, corpus) for p in changes.deleted + changes.changed} & known
     read_now = set(changes.added + changes.changed) | _orphaned_copies(index, gone, corpus)
     docs, warnings = load_folder(corpus, read, only=read_now)
-    index, report = update_index(index_dir, add=docs, remove=gone - {d.doc_id for d in docs},
-                                 corpus_files=changes.hashes, corpus_stat=changes.stat, progress=progress,
-                                 embedder=embedder, current=index)
+    index, report = _update(index_dir, index, add=docs, remove=gone - {d.doc_id for d in docs},
+                            corpus_files=changes.hashes, corpus_stat=changes.stat, progress=progress, embedder=embedder)
     report.warnings = warnings + report.warnings
     return index, report, changes
 
@@ -100,17 +121,16 @@ def _place(source: Path, target: Path) -> bool:
     return True
 
 
-def add(index_dir: Path, paths: list[Path], read: ReadOptions = ReadOptions(), progress: bool = True,
+def add(index_dir: Target, paths: list[Path], read: ReadOptions = ReadOptions(), progress: bool = True,
         name_as: dict[Path, str] | None = None, embedder: Embedder | None = None,
-        ) -> tuple[Index, UpdateReport, list[Placed], list[str]]:
+        ) -> tuple[Current, UpdateReport, list[Placed], list[str]]:
     """Copy the document files at `paths` (files, or folders of them) into the corpus folder and sync.
     `name_as` gives a file another name in the folder (an upload's original name). Returns what was placed
     and the files refused (with the reason)."""
-    index_dir = Path(index_dir)
     placed: list[Placed] = []
     refused: list[str] = []
-    with store.writer_lock(index_dir):
-        current = store.load(index_dir)
+    with writer_lock(index_dir):
+        current = open_current(index_dir)
         corpus = _corpus_of(current, index_dir).resolve()
         for path in map(Path, paths):
             if not path.exists():
@@ -136,14 +156,13 @@ def add(index_dir: Path, paths: list[Path], read: ReadOptions = ReadOptions(), p
     return index, report, placed, refused
 
 
-def remove(index_dir: Path, doc_ids: list[str], progress: bool = True,
-           embedder: Embedder | None = None) -> tuple[Index, UpdateReport, list[str]]:
+def remove(index_dir: Target, doc_ids: list[str], progress: bool = True,
+           embedder: Embedder | None = None) -> tuple[Current, UpdateReport, list[str]]:
     """Take documents out of the index; their files move to the corpus folder's .removed/ (kept, not deleted).
     Returns the new index, the report and where each file went."""
-    index_dir = Path(index_dir)
     moved: list[str] = []
-    with store.writer_lock(index_dir):
-        index = store.load(index_dir)
+    with writer_lock(index_dir):
+        index = open_current(index_dir)
         corpus = _corpus_of(index, index_dir).resolve()
         copies = {c["doc_id"]: c for cs in index.duplicates.values() for c in cs}
         unknown = [d for d in doc_ids if d not in index.documents and d not in copies]
@@ -169,18 +188,17 @@ def remove(index_dir: Path, doc_ids: list[str], progress: bool = True,
             stats.pop(str(relative), None)
             moved.append(f"{path} -> {target}")
         orphans, warnings = load_folder(corpus, ReadOptions(), only=_orphaned_copies(index, set(doc_ids), corpus))
-        index, report = update_index(index_dir, add=orphans, remove=set(doc_ids), corpus_files=files, corpus_stat=stats,
-                                     progress=progress, embedder=embedder, current=index)
+        index, report = _update(index_dir, index, add=orphans, remove=set(doc_ids), corpus_files=files, corpus_stat=stats,
+                                progress=progress, embedder=embedder)
         report.warnings = warnings + report.warnings
     return index, report, moved
 
 
-def reindex(index_dir: Path, doc_ids: list[str], read: ReadOptions = ReadOptions(), progress: bool = True,
-            embedder: Embedder | None = None) -> tuple[Index, UpdateReport]:
+def reindex(index_dir: Target, doc_ids: list[str], read: ReadOptions = ReadOptions(), progress: bool = True,
+            embedder: Embedder | None = None) -> tuple[Current, UpdateReport]:
     """Read documents again from their files (after a change of OCR limit, say) and replace them."""
-    index_dir = Path(index_dir)
-    with store.writer_lock(index_dir):
-        index = store.load(index_dir)
+    with writer_lock(index_dir):
+        index = open_current(index_dir)
         corpus = _corpus_of(index, index_dir).resolve()
         unknown = [d for d in doc_ids if d not in index.documents]
         if unknown:
@@ -190,24 +208,22 @@ def reindex(index_dir: Path, doc_ids: list[str], read: ReadOptions = ReadOptions
         if missing:
             raise UpdateError(f"no file to read again for: {', '.join(missing)}")
         docs, warnings = load_folder(corpus, read, only={p.relative_to(corpus).as_posix() for p in paths})
-        index, report = update_index(index_dir, add=docs, remove=set(doc_ids) - {d.doc_id for d in docs},
-                                     progress=progress, embedder=embedder, current=index)
+        index, report = _update(index_dir, index, add=docs, remove=set(doc_ids) - {d.doc_id for d in docs},
+                                progress=progress, embedder=embedder)
         report.warnings = warnings + report.warnings
     return index, report
 
 
-def documents(index: Index) -> list[dict]:
+def documents(store: Store) -> list[dict]:
     """One row per indexed document: id, title, source, date, format, pages, chunks, added, and its copies."""
-    chunks: dict[str, int] = {}
-    for c in index.chunks:
-        chunks[c.doc_id] = chunks.get(c.doc_id, 0) + 1
+    chunks = store.chunk_counts()
     rows = []
-    for doc in index.documents.values():
+    for doc in store.documents.values():
         rows.append({
             "doc_id": doc.doc_id, "title": doc.title, "source": doc.source, "date": doc.date,
             "doc_number": doc.doc_number, "format": doc.format, "pages": len(doc.pages) or None,
             "chunks": chunks.get(doc.doc_id, 0), "added": doc.added, "path": doc.path,
-            "also_in": [c["doc_id"] for c in index.duplicates.get(doc.doc_id, [])],
+            "also_in": [c["doc_id"] for c in store.duplicates.get(doc.doc_id, [])],
         })
     return sorted(rows, key=lambda r: r["doc_id"])
 

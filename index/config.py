@@ -39,3 +39,6 @@ class Settings:
     index_dir: Path = field(default_factory=lambda: Path(os.environ.get("ZHQA_INDEX") or PROJECT_ROOT / ".zhqa" / "index"))
     model: str = field(default_factory=lambda: os.environ.get("ZHQA_MODEL") or DEFAULT_MODEL)
     chunk: ChunkSettings = field(default_factory=ChunkSettings)
+    store: str = field(default_factory=lambda: os.environ.get("ZHQA_STORE") or "local")  # or "milvus"
+    milvus_uri: str = field(default_factory=lambda: os.environ.get("ZHQA_MILVUS_URI") or str(PROJECT_ROOT / ".zhqa" / "milvus.db"))
+    milvus_collection: str = field(default_factory=lambda: os.environ.get("ZHQA_MILVUS_COLLECTION") or "zhqa")

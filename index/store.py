@@ -88,6 +88,13 @@ class Index:
         """Kept doc id -> the copies of it left out of the index ({"doc_id", "title", "source", "path", "kind"})."""
         return self.manifest.get("duplicates", {})
 
+    def chunk_counts(self) -> dict[str, int]:
+        """Doc id -> how many chunks it has in the index."""
+        counts: dict[str, int] = {}
+        for c in self.chunks:
+            counts[c.doc_id] = counts.get(c.doc_id, 0) + 1
+        return counts
+
     def check_compatible(self, model: str | None = None, chunk: dict | None = None) -> None:
         """Refuse an index made with another model, other chunk settings or other index features."""
         where = f" at {self.path}" if self.path else ""

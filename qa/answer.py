@@ -38,5 +38,5 @@ def ask(searcher: Searcher, question: str, k: int = 5, filters: Filters | None =
     passages = candidates[:k]
     for p in passages:
         p.highlights = best_sentences(prepared.text, p.text, p.start)
-    places = answer_places(prepared.text, candidates, searcher.index.documents)
+    places = answer_places(prepared.text, candidates, searcher.store.documents)
     return Answer(question=without_non_text(str(question)).strip(), passages=passages, places=places, notice=prepared.notice)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from index import load_index
 from index.store import live_version
+from index.stores.milvus import MilvusAddress, MilvusStore
 
 from .search import Searcher
 
@@ -22,10 +23,15 @@ POLL_SECONDS = 2.0
 
 
 class LiveSearcher:
-    def __init__(self, searcher: Searcher, index_dir: Path | None = None):
+    """`index_dir` is the index's folder, or its MilvusAddress (by default, where the searcher's store is)."""
+
+    def __init__(self, searcher: Searcher, index_dir: Path | MilvusAddress | None = None):
         self._current = searcher
-        self.index_dir = Path(index_dir) if index_dir is not None else getattr(searcher.index, "path", None)
-        self._version = live_version(self.index_dir) if self.index_dir is not None else None
+        store = searcher.store
+        if index_dir is None:
+            index_dir = store.address if isinstance(store, MilvusStore) else getattr(store, "path", None)
+        self.index_dir = index_dir if index_dir is None or isinstance(index_dir, MilvusAddress) else Path(index_dir)
+        self._version = self._live_version()
         self._reload_lock = threading.Lock()
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
@@ -42,14 +48,24 @@ class LiveSearcher:
         if self.index_dir is None:
             return False
         with self._reload_lock:
-            version = live_version(self.index_dir)
+            version = self._live_version()
             if version is None or version == self._version:
                 return False
-            index = load_index(self.index_dir)
-            self._current = Searcher(index, embedder=self._current.embedder, fusion=self._current.fusion)
+            if isinstance(self.index_dir, MilvusAddress):
+                store = MilvusStore(self.index_dir, self._current.store.client)
+            else:
+                store = load_index(self.index_dir)
+            self._current = Searcher(store, embedder=self._current.embedder, fusion=self._current.fusion)
             self._version = version
-            _log.info("now answering from %s", version.name)
+            _log.info("now answering from %s", version)
             return True
+
+    def _live_version(self):
+        if self.index_dir is None:
+            return None
+        if isinstance(self.index_dir, MilvusAddress):
+            return self._current.store.stamp()
+        return live_version(self.index_dir)
 
     def watch(self, interval: float = POLL_SECONDS) -> None:
         """Check for a new version every `interval` seconds in a background thread (a daemon)."""

@@ -16,7 +16,9 @@ from typing import Callable
 from index import IndexMismatch, build_index, collection, corpus_changed, index_exists, load_index
 from index.config import Settings
 from index.formats import ReadOptions
+from index.collection import Target
 from index.store import live_version
+from index.stores.milvus import MilvusAddress, MilvusProblem, MilvusStore
 
 from .search import Searcher
 
@@ -35,13 +37,15 @@ def built_from(index_dir: Path) -> Path | None:
 
 
 def build_and_report(
-    corpus: Path, index_dir: Path, model: str | None = None, progress: bool = True, log: Callable[[str], None] = _say,
+    corpus: Path, index_dir: Target, model: str | None = None, progress: bool = True, log: Callable[[str], None] = _say,
     read: ReadOptions = ReadOptions(),
 ):
-    """Build the index of `corpus` into `index_dir` and say what was built (and any file that was skipped)."""
+    """Build the index of `corpus` into `index_dir` (a folder, or a Milvus index) and say what was built (and any
+    file that was skipped)."""
     settings = Settings()
-    index, report = build_index(corpus, index_dir, model=model or settings.model, chunk=settings.chunk, progress=progress,
-                                read=read)
+    milvus = index_dir if isinstance(index_dir, MilvusAddress) else None
+    index, report = build_index(corpus, Path() if milvus else index_dir, model=model or settings.model,
+                                chunk=settings.chunk, progress=progress, read=read, milvus=milvus)
     for warning in report.warnings:
         log(f"warning: {warning}")
     if report.reused_vectors:
@@ -60,7 +64,10 @@ def open_or_build(
     log: Callable[[str], None] = _say,
 ) -> Searcher:
     """A Searcher over `index_dir`, (re)building it from `corpus` first when it is missing or stale."""
-    index_dir, corpus = Path(index_dir), Path(corpus)
+    corpus = Path(corpus)
+    if isinstance(index_dir, MilvusAddress):
+        return _open_or_build_milvus(index_dir, corpus, model, rebuild_stale, progress, log)
+    index_dir = Path(index_dir)
 
     def build(why: str, with_model: str | None):
         log(f"{why}: {'rebuilding' if index_exists(index_dir) else 'building'} it from {corpus} ...")
@@ -88,7 +95,23 @@ def open_or_build(
     return Searcher(index)
 
 
-def sync_and_report(index_dir: Path, progress: bool = True, log: Callable[[str], None] = _say):
+def _open_or_build_milvus(address: MilvusAddress, corpus: Path, model: str | None, rebuild_stale: bool,
+                          progress: bool, log: Callable[[str], None]) -> Searcher:
+    """As open_or_build, for an index on Milvus: built when missing, brought up to date with its corpus folder."""
+    try:
+        store = MilvusStore(address)
+    except MilvusProblem:
+        if not corpus.exists():
+            raise
+        log(f"no index {address.name!r} at {address.uri}: building it from {corpus} ...")
+        return Searcher(build_and_report(corpus, address, model, progress=progress, log=log))
+    store.check_compatible(model=model)
+    if rebuild_stale and corpus.is_dir() and Path(store.manifest.get("corpus", "")) == corpus.resolve():
+        store = sync_and_report(address, progress=progress, log=log) or store
+    return Searcher(store)
+
+
+def sync_and_report(index_dir: Target, progress: bool = True, log: Callable[[str], None] = _say):
     """Bring the index up to date with its corpus folder, saying what changed; the new index, or None if
     nothing had changed."""
     index, report, changes = collection.sync(index_dir, progress=progress)

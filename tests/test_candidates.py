@@ -14,9 +14,9 @@ from index.document import Document
 from index.neighbours import nearest_chunks
 from index.sentences import split_sentences
 from index.store import Index
+from index.stores import base as stores_base
 from index.tokenization import tokenize
 from qa import Filters, Searcher
-from qa import search as search_module
 from qa.fusion import standardise
 from qa.search import _PHRASE_MIN, _phrases
 
@@ -58,7 +58,7 @@ def test_filters_rank_exactly_as_the_exhaustive_reference(searcher):
         for c in searcher.index.chunks
     ])
     assert 0 < allowed.sum() < len(allowed)
-    assert np.array_equal(searcher._allowed(filters), allowed)
+    assert np.array_equal(searcher.store.select(filters), allowed)
     for question in SEED_QUESTIONS[:30]:
         got = candidate_top(searcher, question, filters=filters)
         assert all(allowed[i] for i in got)
@@ -101,9 +101,9 @@ def test_two_thousand_chunks_match_the_reference_also_with_sampled_statistics(se
         assert candidate_top(exact, question) == exhaustive_top(exact, question), question
     # with statistics from a 500-chunk sample (as an index above STATS_SAMPLE chunks has), the top 10 may
     # differ slightly where scores nearly tie: at least 9 of 10 shared on average, the first one held
-    monkeypatch.setattr(search_module, "STATS_SAMPLE", 500)
+    monkeypatch.setattr(stores_base, "STATS_SAMPLE", 500)
     sampled = Searcher(index, embedder=searcher.embedder)
-    assert len(sampled._sample) == 500
+    assert len(sampled.store.stats_sample()) == 500
     overlap, same_first = [], 0
     for question in questions:
         got, want = candidate_top(sampled, question), exhaustive_top(sampled, question)

@@ -250,7 +250,8 @@ class ScriptedSearcher:
     """Returns fixed passages per (question, retriever): lists of (doc_id, start, end)."""
 
     def __init__(self, documents: dict, script: dict):
-        self.index = SimpleNamespace(documents=documents, manifest={"model": "fake", "n_chunks": 0, "n_documents": len(documents)}, path="")
+        self.store = SimpleNamespace(documents=documents, manifest={"model": "fake", "n_chunks": 0, "n_documents": len(documents)},
+                                     location="", n_chunks=0, duplicates={})
         self.script = script
 
     def search(self, question, k=10, retriever="hybrid"):
@@ -258,7 +259,7 @@ class ScriptedSearcher:
 
         out = []
         for rank, (doc_id, s, e) in enumerate(self.script[question][retriever][:k], start=1):
-            text = self.index.documents[doc_id].text[s:e]
+            text = self.store.documents[doc_id].text[s:e]
             out.append(Passage(rank=rank, score=1.0 / rank, doc_id=doc_id, title=doc_id, source="", date="",
                                paragraph=1, start=s, end=e, text=text, citation=f"《{doc_id}》"))
         return out

@@ -67,7 +67,7 @@ class Facets:
 
 
 def index_facets(searcher) -> Facets:
-    docs = list(searcher.index.documents.values())
+    docs = list(searcher.store.documents.values())
     counts = Counter(d.source for d in docs if d.source)
     sources = tuple(s for s, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
     dates = sorted(d.date for d in docs if d.date)
@@ -178,7 +178,7 @@ def search_page(searcher, question: str, k=DEFAULT_K, sources=None, date_from: s
 
 
 def document_page(searcher, doc_id: str, start=None, end=None, question: str = "", highlights=()) -> str:
-    doc = searcher.index.documents.get(str(doc_id or ""))
+    doc = searcher.store.documents.get(str(doc_id or ""))
     if doc is None:
         return render.message(f"找不到文件 {doc_id}（索引可能已重建），请重新检索。", "error")
     focus = None
@@ -191,7 +191,7 @@ def document_page(searcher, doc_id: str, start=None, end=None, question: str = "
 
 
 def document_json(searcher, doc_id: str) -> dict:
-    doc = searcher.index.documents.get(str(doc_id or ""))
+    doc = searcher.store.documents.get(str(doc_id or ""))
     if doc is None:
         raise UserProblem(f"找不到文件 {doc_id}")
     return {
@@ -222,7 +222,7 @@ def _basket_secret(searcher) -> str:
     import hashlib
     import json
 
-    manifest = getattr(searcher.index, "manifest", {}) or {}
+    manifest = searcher.store.manifest
     return hashlib.sha256(json.dumps(manifest, sort_keys=True, default=str).encode("utf-8")).hexdigest()[:32]
 
 
@@ -367,7 +367,7 @@ def build_app(searcher, examples=EXAMPLES, access: Access | None = None) -> gr.B
             data = _event_data(evt)
             folder = _folder(folder)
             try:
-                item = report.make_item(live.current.index.documents, data.get("doc"), data.get("start"), data.get("end"),
+                item = report.make_item(live.current.store.documents, data.get("doc"), data.get("start"), data.get("end"),
                                         data.get("label", ""))
                 items, note = report.add(items, item)
                 gr.Info(note, duration=3)
@@ -388,7 +388,7 @@ def build_app(searcher, examples=EXAMPLES, access: Access | None = None) -> gr.B
             return (items, *_basket_outputs(items, folder), folder)
 
         def on_restore(items, folder):
-            kept = report.restore(live.current.index.documents, items)
+            kept = report.restore(live.current.store.documents, items)
             if items and len(kept) < len(items):
                 gr.Warning(f"报告篮里有 {len(items) - len(kept)} 条摘录在当前索引里找不到了，已移除。")
             if not kept and not items:

@@ -41,13 +41,38 @@ def _settings():
     return Settings()
 
 
-def _add_index_args(p: argparse.ArgumentParser, with_corpus: bool = True) -> None:
+def _add_where_args(p: argparse.ArgumentParser) -> None:
+    """Where the index lives: --index for a local folder, or --store milvus with --uri and --collection."""
     s = _settings()
     p.add_argument("--index", type=Path, default=s.index_dir, help=f"index folder (default: {s.index_dir})")
+    p.add_argument("--store", choices=("local", "milvus"), default=s.store,
+                   help=f"where the index lives: a local folder (--index) or Milvus (--uri, --collection) (default: {s.store})")
+    p.add_argument("--uri", default=s.milvus_uri,
+                   help="Milvus server URI (http://host:19530) or a milvus-lite file ending in .db, for --store milvus "
+                        f"(default: {s.milvus_uri})")
+    p.add_argument("--collection", default=s.milvus_collection,
+                   help=f"name of the index in Milvus, for --store milvus (default: {s.milvus_collection})")
+
+
+def _add_index_args(p: argparse.ArgumentParser, with_corpus: bool = True) -> None:
+    s = _settings()
+    _add_where_args(p)
     if with_corpus:
         p.add_argument("--corpus", type=Path, default=s.corpus,
                        help=f"folder of documents (formats: see zhqa build --help) or a .jsonl file (default: {s.corpus})")
     p.add_argument("--model", default=None, help=f"sentence-transformers model name or local folder (default: {s.model})")
+
+
+def target(args):
+    """Where the command's index lives: the --index folder, or the Milvus index for --store milvus."""
+    if getattr(args, "store", "local") != "milvus":
+        return args.index
+    from index.stores.milvus import MilvusAddress, MilvusProblem
+
+    try:
+        return MilvusAddress(args.uri, args.collection)
+    except MilvusProblem as exc:
+        raise UsageProblem(str(exc)) from None
 
 
 def open_searcher(index_dir: Path, corpus: Path, model: str | None, build_if_stale: bool = True, quiet: bool = False):
@@ -63,7 +88,7 @@ def open_searcher(index_dir: Path, corpus: Path, model: str | None, build_if_sta
 def cmd_build(args) -> int:
     from qa.opening import build_and_report
 
-    build_and_report(args.corpus, args.index, args.model,
+    build_and_report(args.corpus, target(args), args.model,
                      read=ReadOptions(ocr_pages=args.ocr_pages, max_file_mb=args.max_file_mb))
     return 0
 
@@ -115,7 +140,7 @@ def cmd_ask(args) -> int:
     from qa import ask
 
     questions = _read_questions(args)
-    searcher = open_searcher(args.index, args.corpus, args.model, build_if_stale=not args.no_sync, quiet=args.json)
+    searcher = open_searcher(target(args), args.corpus, args.model, build_if_stale=not args.no_sync, quiet=args.json)
     for question in questions:
         answer = ask(searcher, question, k=args.k)
         if answer.notice:
@@ -127,11 +152,17 @@ def cmd_ask(args) -> int:
     return 0
 
 
-def _need_index(index_dir: Path) -> None:
+def _need_index(args):
+    """The target of a command that changes or lists an existing index: refused with a message when there is none."""
     from index import index_exists
+    from index.stores.milvus import MilvusAddress, MilvusStore
 
-    if not index_exists(index_dir):
-        raise UsageProblem(f"no index at {index_dir}; build one first with: zhqa build --index {index_dir}")
+    where = target(args)
+    if isinstance(where, MilvusAddress):
+        MilvusStore(where)  # says how to build one when there is none
+    elif not index_exists(where):
+        raise UsageProblem(f"no index at {where}; build one first with: zhqa build --index {where}")
+    return where
 
 
 def _report_change(report, what: str) -> None:
@@ -143,9 +174,9 @@ def _report_change(report, what: str) -> None:
 def cmd_add(args) -> int:
     from index import collection
 
-    _need_index(args.index)
+    where = _need_index(args)
     _, report, placed, refused = collection.add(
-        args.index, args.paths, read=ReadOptions(ocr_pages=args.ocr_pages, max_file_mb=args.max_file_mb))
+        where, args.paths, read=ReadOptions(ocr_pages=args.ocr_pages, max_file_mb=args.max_file_mb))
     for p in placed:
         if p.copied:
             print(f"copied {p.source} -> {p.target}", file=sys.stderr)
@@ -158,8 +189,8 @@ def cmd_add(args) -> int:
 def cmd_remove(args) -> int:
     from index import collection
 
-    _need_index(args.index)
-    _, report, moved = collection.remove(args.index, args.doc_ids)
+    where = _need_index(args)
+    _, report, moved = collection.remove(where, args.doc_ids)
     for line in moved:
         print(f"moved {line}", file=sys.stderr)
     _report_change(report, "index updated")
@@ -167,15 +198,15 @@ def cmd_remove(args) -> int:
 
 
 def cmd_sync(args) -> int:
-    from index import collection, load_index
+    from index import collection
 
-    _need_index(args.index)
+    where = _need_index(args)
     if args.corpus is not None:
-        built = Path(load_index(args.index).manifest.get("corpus", ""))
+        built = Path(collection.open_current(where).manifest.get("corpus", ""))
         if built.resolve() != args.corpus.resolve():
-            raise UsageProblem(f"the index at {args.index} follows {built}, not {args.corpus}; "
+            raise UsageProblem(f"the index at {where} follows {built}, not {args.corpus}; "
                                f"build an index of that folder with: zhqa build --corpus {args.corpus} --index DIR")
-    _, report, changes = collection.sync(args.index, read=ReadOptions(ocr_pages=args.ocr_pages, max_file_mb=args.max_file_mb))
+    _, report, changes = collection.sync(where, read=ReadOptions(ocr_pages=args.ocr_pages, max_file_mb=args.max_file_mb))
     if not changes:
         print("the index is up to date with its corpus", file=sys.stderr)
         return 0
@@ -184,10 +215,13 @@ def cmd_sync(args) -> int:
 
 
 def cmd_list(args) -> int:
-    from index import collection, load_index
+    from index import collection
+    from index.stores import LocalStore
+    from index.stores.milvus import MilvusAddress, MilvusStore
 
-    _need_index(args.index)
-    rows = collection.documents(load_index(args.index))
+    where = _need_index(args)
+    store = MilvusStore(where) if isinstance(where, MilvusAddress) else LocalStore.open(where)
+    rows = collection.documents(store)
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=1))
         return 0
@@ -211,7 +245,7 @@ def cmd_serve(args) -> int:
     if access.allow_changes and args.host not in ("127.0.0.1", "localhost", "::1"):
         raise UsageProblem("--allow-changes without --auth lets anyone who reaches the page change the collection; "
                            "it only works on 127.0.0.1 (use --auth FILE to serve other machines)")
-    searcher = open_searcher(args.index, args.corpus, args.model, build_if_stale=not args.no_sync)
+    searcher = open_searcher(target(args), args.corpus, args.model, build_if_stale=not args.no_sync)
     serve(searcher, host=args.host, port=args.port, access=access, concurrency=args.concurrency)
     return 0
 
@@ -297,7 +331,7 @@ def make_parser() -> argparse.ArgumentParser:
                        description="Copy files (or folders of them) into the index's corpus folder and index just "
                                    f"those. Formats read: {FORMATS_READ}. A file already in the folder is indexed "
                                    "where it is; a file whose name is taken by other content is refused.")
-    p.add_argument("--index", type=Path, default=_settings().index_dir, help="index folder (default: %(default)s)")
+    _add_where_args(p)
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or folders to add")
     _add_read_args(p)
     p.set_defaults(func=cmd_add)
@@ -306,7 +340,7 @@ def make_parser() -> argparse.ArgumentParser:
                        description="Take documents out of the index by doc id (see zhqa list). Their files move to "
                                    "the corpus folder's .removed/ folder, so a later sync does not bring them back "
                                    "and nothing is deleted.")
-    p.add_argument("--index", type=Path, default=_settings().index_dir, help="index folder (default: %(default)s)")
+    _add_where_args(p)
     p.add_argument("doc_ids", nargs="+", metavar="DOC_ID", help="ids of the documents to remove")
     p.set_defaults(func=cmd_remove)
 
@@ -314,13 +348,13 @@ def make_parser() -> argparse.ArgumentParser:
                        description="Find the files of the corpus folder that were added, changed or deleted since "
                                    "the index was built or last synced (by size, time and content hash) and index "
                                    "only those.")
-    p.add_argument("--index", type=Path, default=_settings().index_dir, help="index folder (default: %(default)s)")
+    _add_where_args(p)
     p.add_argument("--corpus", type=Path, default=None, help="the corpus folder (default: the one the index was built from)")
     _add_read_args(p)
     p.set_defaults(func=cmd_sync)
 
     p = sub.add_parser("list", help="list the indexed documents")
-    p.add_argument("--index", type=Path, default=_settings().index_dir, help="index folder (default: %(default)s)")
+    _add_where_args(p)
     p.add_argument("--json", action="store_true", help="print the documents as JSON")
     p.set_defaults(func=cmd_list)
 
@@ -376,12 +410,13 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     from index import CorpusError, IndexProblem
     from index.embedding import ModelError
+    from index.stores.milvus import MilvusProblem
     from index.updating import UpdateError
     from qa import QuestionError
 
     try:
         return args.func(args)
-    except (UsageProblem, QuestionError, CorpusError, IndexProblem, ModelError, UpdateError) as exc:
+    except (UsageProblem, QuestionError, CorpusError, IndexProblem, ModelError, UpdateError, MilvusProblem) as exc:
         print(f"zhqa: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

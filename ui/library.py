@@ -29,11 +29,11 @@ NO_RIGHTS = "只有管理员可以更改文档库。"
 
 def table_rows(live: LiveSearcher) -> list[list]:
     return [[r["doc_id"], r["title"], r["source"], r["date"], r["format"], r["pages"] or "", r["chunks"],
-             (r["added"] or "")[:19].replace("T", " ")] for r in collection.documents(live.current.index)]
+             (r["added"] or "")[:19].replace("T", " ")] for r in collection.documents(live.current.store)]
 
 
 def _choices(live: LiveSearcher) -> list[tuple[str, str]]:
-    return [(f"{r['doc_id']}　《{r['title'] or '无标题'}》", r["doc_id"]) for r in collection.documents(live.current.index)]
+    return [(f"{r['doc_id']}　《{r['title'] or '无标题'}》", r["doc_id"]) for r in collection.documents(live.current.store)]
 
 
 def _username(request: gr.Request | None) -> str | None:
@@ -58,7 +58,7 @@ def upload_files(live: LiveSearcher, access: Access, username: str | None, paths
             accepted.append(p)
     if not accepted:
         return _lines(ok, bad), False
-    before = set(live.current.index.documents)
+    before = set(live.current.store.documents)
     try:
         index, report, placed, refused = collection.add(live.index_dir, accepted, read=ReadOptions(), progress=True)
     except UpdateError as e:
@@ -69,7 +69,7 @@ def upload_files(live: LiveSearcher, access: Access, username: str | None, paths
         problems = [w for w in report.warnings if str(item.target) in w]
         doc_id = next((d for d in index.documents if d not in before and Path(index.documents[d].path).name == name), None)
         if doc_id:
-            chunks = sum(1 for c in index.chunks if c.doc_id == doc_id)
+            chunks = index.chunk_counts().get(doc_id, 0)
             ok.append(f"{name}：已加入（{chunks} 个片段）" + (f"；{problems[0]}" if problems else ""))
         else:
             bad.append(f"{name}：" + (problems[0] if problems else "没有新内容（与已有文件相同）"))
@@ -112,7 +112,7 @@ def reindex_documents(live: LiveSearcher, access: Access, username: str | None, 
 
 def confirmation(live: LiveSearcher, doc_ids: list[str]) -> str:
     """Exactly what a delete would take away."""
-    docs = live.current.index.documents
+    docs = live.current.store.documents
     items = "".join(
         f"<li><b>{render.esc(d)}</b>　《{render.esc(docs[d].title or '无标题')}》　{render.esc(docs[d].path)}</li>"
         for d in doc_ids if d in docs)

@@ -1,0 +1,208 @@
+"""The local store: an index folder (FAISS vectors, a bm25s index, documents and chunks; see index.store).
+
+Chunk ids are positions in the index. Filters are boolean arrays built with numpy from each chunk's source and
+date; the vector indexes apply them as index.ann.nearest explains. The statistics sample's vectors are
+gathered once, at open: its dense scores are needed for every unfiltered question.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from .. import store as index_files
+from ..ann import matrix, nearest
+from ..chunking import Chunk
+from ..store import Index
+from ..tokenization import query_tokens
+from . import base
+from .base import BM25Query, DenseQuery, Filters, Store
+
+
+class LocalStore(Store):
+    def __init__(self, index: Index):
+        self.index = index
+        self.manifest = index.manifest
+        self.documents = index.documents
+        docs = index.documents
+        n = len(index.chunks)
+        self._sources, self._chunk_source = np.unique(
+            np.array([docs[c.doc_id].source for c in index.chunks] or [""], dtype=str), return_inverse=True
+        )
+        self._chunk_source = self._chunk_source[:n]
+        self._chunk_date = np.array([docs[c.doc_id].date for c in index.chunks], dtype="U10")
+        # one question is one search: FAISS's OpenMP threads only fight ONNX Runtime's for the two cores
+        # (a 10,000-chunk flat search took 9.5 ms with two threads, 0.6 ms with one); concurrent questions
+        # are what use the cores
+        faiss.omp_set_num_threads(1)
+        self.chunk_vectors = matrix(index.dense)
+        sentences, owner = index.sentences, index.sentence_owner
+        self.sentence_vectors = None
+        if sentences is not None and owner is not None and sentences.ntotal:
+            order = np.argsort(owner, kind="stable")  # sentences are stored chunk by chunk; this keeps it so
+            self.sentence_ids = order.astype(np.int64)
+            self.sentence_vectors = matrix(sentences)
+            self.sentence_owner = owner.astype(np.int64)
+            # tombstones (owner -1: sentences of removed chunks left in a large HNSW index) are never returned
+            self.sentence_alive = None if owner.min() >= 0 else owner >= 0
+            self._sentence_start = np.searchsorted(owner[order], np.arange(n + 1))
+        sample_size = base.STATS_SAMPLE
+        sample = np.random.default_rng(0).choice(n, sample_size, replace=False) if n > sample_size else np.arange(n)
+        self.sample = np.sort(sample)
+        # the sample's vectors, gathered once
+        self._sample_chunks = self.chunk_vectors if n <= sample_size else np.ascontiguousarray(self.chunk_vectors[self.sample])
+        self._sample_sentences = None
+        if self.sentence_vectors is not None:
+            positions, counts = self.sentence_positions(self.sample)
+            self._sample_sentences = np.ascontiguousarray(self.sentence_vectors[self.sentence_ids[positions]])
+            self._sample_counts = counts
+
+    @classmethod
+    def open(cls, index_dir: Path) -> "LocalStore":
+        return cls(index_files.load(index_dir))
+
+    # --- what the index holds ----------------------------------------------------
+    @property
+    def location(self) -> str:
+        return str(self.index.path) if self.index.path else "(in memory)"
+
+    @property
+    def path(self) -> Path | None:
+        return self.index.path
+
+    @property
+    def n_chunks(self) -> int:
+        return len(self.index.chunks)
+
+    def chunks(self, ids) -> list[Chunk]:
+        all_chunks = self.index.chunks
+        return [all_chunks[int(i)] for i in ids]
+
+    def chunk_counts(self) -> dict[str, int]:
+        return self.index.chunk_counts()
+
+    def check_compatible(self, model: str | None = None) -> None:
+        self.index.check_compatible(model=model)
+
+    def neighbours(self, ids: np.ndarray) -> dict[int, np.ndarray] | None:
+        if self.index.neighbours is None:
+            return None
+        table = self.index.neighbours
+        return {int(i): table[int(i)] for i in ids}
+
+    # --- filters -------------------------------------------------------------------
+    def select(self, filters: Filters | None) -> np.ndarray | None:
+        if filters is None or not filters.active():
+            return None
+        allowed = np.ones(self.n_chunks, dtype=bool)
+        if filters.sources:
+            allowed &= np.isin(self._chunk_source, np.flatnonzero(np.isin(self._sources, list(filters.sources))))
+        if filters.date_from or filters.date_to:
+            allowed &= self._chunk_date != ""  # an undated document cannot be shown to fall inside a date range
+        if filters.date_from:
+            allowed &= self._chunk_date >= filters.date_from
+        if filters.date_to:
+            allowed &= self._chunk_date <= filters.date_to
+        return allowed
+
+    def admitted(self, ids: np.ndarray, selection: np.ndarray | None) -> np.ndarray:
+        ids = np.asarray(ids, dtype=np.int64)
+        return np.ones(len(ids), dtype=bool) if selection is None else selection[ids]
+
+    def stats_sample(self, selection: np.ndarray | None = None) -> np.ndarray:
+        if selection is None:
+            return self.sample
+        admitted = np.flatnonzero(selection)
+        if len(admitted) <= base.STATS_SAMPLE:
+            return admitted
+        return np.sort(np.random.default_rng(0).choice(admitted, base.STATS_SAMPLE, replace=False))
+
+    # --- scores --------------------------------------------------------------------
+    def sentence_positions(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Positions (in chunk order) of the sentences of chunks `ids`, and how many each chunk has."""
+        starts, ends = self._sentence_start[ids], self._sentence_start[ids + 1]
+        counts = ends - starts
+        return np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum()), counts
+
+    def dense(self, query: np.ndarray, sentence_blend: float) -> "LocalDense":
+        return LocalDense(self, query, sentence_blend)
+
+    def bm25(self, question: str) -> "LocalBM25":
+        return LocalBM25(self, query_tokens(question))
+
+
+def blend(chunk_cos: np.ndarray, sentence_cos: np.ndarray, counts: np.ndarray, b: float) -> np.ndarray:
+    """(1 - b) * chunk cosine + b * the best of each chunk's sentence cosines (its own, without any).
+    `sentence_cos` holds the sentences of each chunk in turn, `counts[i]` of chunk i."""
+    best = chunk_cos.copy()
+    has = counts > 0
+    if has.any():
+        best[has] = np.maximum.reduceat(sentence_cos, (np.cumsum(counts) - counts)[has])
+    return (1.0 - b) * chunk_cos + b * best
+
+
+def order(scores: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Positions of `ids` by score, best first, ties by id."""
+    return np.lexsort((ids, -np.asarray(scores)))
+
+
+class LocalDense(DenseQuery):
+    def __init__(self, store: LocalStore, query: np.ndarray, sentence_blend: float):
+        self.store, self.query, self.b = store, query, sentence_blend
+        self.use_sentences = bool(sentence_blend) and store.sentence_vectors is not None
+
+    def scores(self, ids: np.ndarray) -> np.ndarray:
+        s, query = self.store, self.query
+        ids = np.asarray(ids, dtype=np.int64)
+        if ids is s.sample or (len(ids) == len(s.sample) and np.array_equal(ids, s.sample)):
+            chunk_cos = (s._sample_chunks @ query).astype(np.float64)
+            if not self.use_sentences:
+                return chunk_cos
+            return blend(chunk_cos, (s._sample_sentences @ query).astype(np.float64), s._sample_counts, self.b)
+        chunk_cos = (s.chunk_vectors[ids] @ query).astype(np.float64)
+        if not self.use_sentences or not len(ids):
+            return chunk_cos
+        positions, counts = s.sentence_positions(ids)
+        sentence_cos = (s.sentence_vectors[s.sentence_ids[positions]] @ query).astype(np.float64)
+        return blend(chunk_cos, sentence_cos, counts, self.b)
+
+    def top(self, depth: int, selection: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        s = self.store
+        found = [nearest(s.index.dense, self.query, depth, selection)]
+        if self.use_sentences:
+            alive = s.sentence_alive
+            if selection is None:
+                sentence_allowed = alive
+            else:
+                sentence_allowed = selection[np.clip(s.sentence_owner, 0, None)]
+                if alive is not None:
+                    sentence_allowed &= alive
+            found.append(s.sentence_owner[nearest(s.index.sentences, self.query, depth, sentence_allowed)])
+        pool = np.unique(np.concatenate(found))
+        scores = self.scores(pool)
+        best = order(scores, pool)
+        return pool[best], scores[best]
+
+
+class LocalBM25(BM25Query):
+    """bm25s scores sparsely (only chunks holding a question token are touched); the scores of every chunk
+    are computed once per question and read by `top` and `scores`."""
+
+    def __init__(self, store: LocalStore, tokens: list[str]):
+        n = store.n_chunks
+        self.all = np.asarray(store.index.bm25.get_scores(tokens), dtype=np.float64) if tokens else np.zeros(n)
+
+    def scores(self, ids: np.ndarray) -> np.ndarray:
+        return self.all[np.asarray(ids, dtype=np.int64)]
+
+    def top(self, depth: int, selection: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        scores = self.all
+        keep = scores > 0
+        if selection is not None:
+            keep &= selection
+        hits = np.flatnonzero(keep)
+        if len(hits) > depth:
+            hits = np.sort(hits[np.argpartition(-scores[hits], depth - 1)[:depth]])
+        hits = hits[np.lexsort((hits, -scores[hits]))]
+        return hits, scores[hits]
