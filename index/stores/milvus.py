@@ -12,9 +12,9 @@ Embeddings are computed here, with the same model and prompts as the local store
 BM25 is Milvus's own (its jieba analyser and its statistics), so BM25 scores differ from the local store's
 bm25s over words, characters and bigrams; the fusion (z-scores, phrase bonus, neighbours) is ours, as locally.
 
-What milvus-lite does not give: transactions (a change that dies halfway leaves rows of it; the manifest is
-written last, and `zhqa sync` repairs by replacing the documents whose rows differ), and two processes on
-one `.db` file at once (the writer lock serialises ours).
+What Milvus does not give: transactions (a change that dies halfway leaves the rows it wrote; the manifest is
+written last, so `zhqa sync` sees the same files as changed and replaces those documents again). milvus-lite
+opens a `.db` file in one process at a time (a second one is refused with a message).
 """
 from __future__ import annotations
 
@@ -94,7 +94,9 @@ def connect(address: MilvusAddress) -> MilvusClient:
     try:
         return MilvusClient(str(Path(address.uri).resolve()) if address.is_lite else address.uri)
     except Exception as exc:  # grpc, OS and Milvus errors alike: the user needs where and what
-        raise MilvusProblem(f"cannot open Milvus at {address.uri}: {exc}") from exc
+        hint = (" (a milvus-lite file is open to one process at a time: if a zhqa serve uses it, change the collection "
+                "in its 文档库 tab, or use a Milvus server)") if address.is_lite else ""
+        raise MilvusProblem(f"cannot open Milvus at {address.uri}: {exc}{hint}") from exc
 
 
 def _schemas(client: MilvusClient, dimension: int):
@@ -404,7 +406,9 @@ def write_index(address: MilvusAddress, manifest: dict, documents: dict[str, Doc
         if client.has_collection(address.collection(kind)):
             client.drop_collection(address.collection(kind))
     for kind, (schema, index_params) in _schemas(client, int(manifest["dimension"])).items():
-        client.create_collection(address.collection(kind), schema=schema, index_params=index_params)
+        # Strong: a question right after a change sees it (a server defaults to Bounded staleness)
+        client.create_collection(address.collection(kind), schema=schema, index_params=index_params,
+                                 consistency_level="Strong")
     manifest = dict(manifest, next_id=len(chunks), store="milvus")
     insert_rows(client, address, documents, list(enumerate(chunks)), vectors, sentence_vectors, sentence_owner,
                 neighbours, progress)
