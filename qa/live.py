@@ -11,9 +11,8 @@ import logging
 import threading
 from pathlib import Path
 
-from index import load_index
 from index.store import live_version
-from index.stores.milvus import MilvusAddress, MilvusStore
+from index.stores import MilvusAddress, MilvusStore, open_store
 
 from .search import Searcher
 
@@ -51,10 +50,10 @@ class LiveSearcher:
             version = self._live_version()
             if version is None or version == self._version:
                 return False
-            if isinstance(self.index_dir, MilvusAddress):
+            if isinstance(self.index_dir, MilvusAddress):  # the same connection: a milvus-lite file has one owner
                 store = MilvusStore(self.index_dir, self._current.store.client)
             else:
-                store = load_index(self.index_dir)
+                store = open_store(self.index_dir)
             self._current = Searcher(store, embedder=self._current.embedder, fusion=self._current.fusion)
             self._version = version
             _log.info("now answering from %s", version)

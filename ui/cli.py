@@ -216,12 +216,10 @@ def cmd_sync(args) -> int:
 
 def cmd_list(args) -> int:
     from index import collection
-    from index.stores import LocalStore
-    from index.stores.milvus import MilvusAddress, MilvusStore
+    from index.stores import open_store
 
     where = _need_index(args)
-    store = MilvusStore(where) if isinstance(where, MilvusAddress) else LocalStore.open(where)
-    rows = collection.documents(store)
+    rows = collection.documents(open_store(where))
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=1))
         return 0

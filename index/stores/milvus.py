@@ -20,15 +20,20 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-from pymilvus import DataType, Function, FunctionType, MilvusClient
-from pymilvus.exceptions import MilvusException
-from tqdm import tqdm
+# gRPC's core prints keep-alive chatter with milvus-lite's in-process server ("too_many_pings", a reconnect
+# that is harmless) straight to stderr; set before grpc loads
+os.environ.setdefault("GRPC_VERBOSITY", "NONE")
+
+import numpy as np  # noqa: E402
+from pymilvus import DataType, Function, FunctionType, MilvusClient  # noqa: E402
+from pymilvus.exceptions import MilvusException  # noqa: E402
+from tqdm import tqdm  # noqa: E402
 
 from ..chunking import Chunk
 from ..config import cache_dir
