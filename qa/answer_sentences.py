@@ -1,26 +1,24 @@
 """Mark the sentence(s) of a passage that best answer a question.
 
-No model: a sentence scores the IDF-weighted query terms it contains (jieba tokens; jieba's own
-IDF table gives the weights), plus a bonus for each multi-character query phrase it holds
-verbatim (拿地即开工, 无证明城市, 承诺制+标准地), so the sentence that says exactly what was
-asked beats one that only shares common words with it. Whitespace, quotes and full-width forms
+No model: a sentence scores the IDF-weighted query terms it contains (words of the shared
+`index.tokenization` tokenizer, its stop words left out; jieba's own IDF table gives the weights),
+plus a bonus for each multi-character query phrase it holds verbatim (拿地即开工, 无证明城市,
+承诺制+标准地), so the sentence that says exactly what was asked beats one that only shares common words with it. Whitespace, quotes and full-width forms
 are ignored when matching (拿地即开工 matches “拿地即开 工”), never in the offsets returned.
 
 The same query analysis (`analyze`) tells `qa.places` what a place question is about.
 """
 from __future__ import annotations
 
-import logging
 import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-import jieba
+from jieba.analyse.tfidf import DEFAULT_IDF, IDFLoader
 
 from index.sentences import split_sentences  # the shared splitter: exact (start, end) offsets
-
-jieba.setLogLevel(logging.WARNING)
+from index.tokenization import TOKENIZER, Tokenizer
 
 # ----------------------------------------------------------------------------- question words
 # "which place(s)" in a question: 哪些城市, 哪个区, 哪几个市, 哪里, 什么地方 ...
@@ -41,11 +39,6 @@ GENERIC_VERBS = (
     "做到", "举办", "举行", "召开", "组织", "开设", "通过", "积极", "全面", "持续", "大力",
     "搞", "做", "办", "有", "在", "把", "将", "对", "用", "以",
 )
-_STOP_TOKENS = {
-    "哪些", "哪个", "哪几个", "哪里", "哪儿", "什么", "怎么", "怎样", "如何", "是否", "是不是", "多少", "几个",
-    "吗", "呢", "了", "的", "地", "得", "和", "与", "及", "或", "等", "是", "有", "在", "都", "也", "还",
-    "请问", "请", "这", "那", "其", "之", "为", "被", "把", "将", "对",
-}
 _TELLING_IDF = 6.0
 # a question after a number: 多少, 几个, 第几位, 百分之几, 比例 ...
 _QUANTITY = re.compile(r"多少|几[个位项家年次件天亿万%]?|百分之几|比例|比重|增速|增幅|增长了?多少")
@@ -65,13 +58,8 @@ def normalize(text: str) -> str:
 
 @lru_cache(maxsize=1)
 def _idf() -> tuple[dict[str, float], float]:
-    try:
-        from jieba.analyse.tfidf import DEFAULT_IDF, IDFLoader
-
-        freq, median = IDFLoader(DEFAULT_IDF).get_idf()
-        return freq, median
-    except Exception:  # pragma: no cover - jieba without its analyse data
-        return {}, 10.0
+    freq, median = IDFLoader(DEFAULT_IDF).get_idf()
+    return freq, median
 
 
 def idf(term: str) -> float:
@@ -121,8 +109,8 @@ class QueryAnalysis:
 
 
 @lru_cache(maxsize=4096)
-def _tokens(text: str) -> tuple[str, ...]:
-    return tuple(t for t in jieba.lcut(text) if t.strip())
+def _tokens(text: str, tokenizer: Tokenizer = TOKENIZER) -> tuple[str, ...]:
+    return tuple(t.text for t in tokenizer.cut(text))
 
 
 def _strip_place_words(question: str) -> str:
@@ -138,12 +126,12 @@ def _strip_place_words(question: str) -> str:
 
 
 @lru_cache(maxsize=256)
-def analyze(question: str) -> QueryAnalysis:
+def analyze(question: str, tokenizer: Tokenizer = TOKENIZER) -> QueryAnalysis:
     topic = _strip_place_words(question)
     # terms: content tokens of the topic
     weights: dict[str, float] = {}
-    for tok in _tokens(topic.replace(" ", "，")):
-        if tok in _STOP_TOKENS or _PUNCT.fullmatch(tok) or tok in "+＋":
+    for tok in _tokens(topic.replace(" ", "，"), tokenizer):
+        if tokenizer.is_stopword(tok) or _PUNCT.fullmatch(tok) or tok in "+＋":
             continue
         if len(tok) == 1 and not tok.isalnum():
             continue
@@ -164,7 +152,7 @@ def analyze(question: str) -> QueryAnalysis:
             phrases.append(text)
         run.clear()
 
-    for tok in _tokens(topic.replace(" ", "，")):
+    for tok in _tokens(topic.replace(" ", "，"), tokenizer):
         if tok in _PHRASE_BREAKS or tok in GENERIC_VERBS or _PUNCT.fullmatch(tok) or tok in "+＋":
             flush()
         else:
@@ -175,7 +163,7 @@ def analyze(question: str) -> QueryAnalysis:
                          asks_quantity=asks_quantity)
 
 
-def phrase_in(phrase: str, norm_text: str) -> bool:
+def phrase_in(phrase: str, norm_text: str, tokenizer: Tokenizer = TOKENIZER) -> bool:
     """A topic phrase is in a (normalized) text: verbatim, or - for a phrase of several words
     (城乡综合治理, 企业家日活动) - every one of its telling words (two or more characters, IDF of
     at least 6: not 一次, 活动, 服务) make up at least half of the phrase, or it has three or more
@@ -183,7 +171,8 @@ def phrase_in(phrase: str, norm_text: str) -> bool:
     in the text."""
     if phrase in norm_text:
         return True
-    words = [t for t in _tokens(phrase) if len(t) >= 2 and t not in _STOP_TOKENS and t not in GENERIC_VERBS]
+    words = [t for t in _tokens(phrase, tokenizer)
+             if len(t) >= 2 and not tokenizer.is_stopword(t) and t not in GENERIC_VERBS]
     strong = [w for w in words if idf(w) >= _TELLING_IDF]
     if not strong:
         return False
@@ -193,9 +182,9 @@ def phrase_in(phrase: str, norm_text: str) -> bool:
     return all(w in norm_text for w in words)
 
 
-def phrase_weight(phrase: str) -> float:
+def phrase_weight(phrase: str, tokenizer: Tokenizer = TOKENIZER) -> float:
     """How telling a topic phrase is: the IDF of its rarest word."""
-    return max((idf(t) for t in _tokens(phrase) if t not in _STOP_TOKENS), default=0.0)
+    return max((idf(t) for t in _tokens(phrase, tokenizer) if not tokenizer.is_stopword(t)), default=0.0)
 
 
 def topic_in(analysis: QueryAnalysis, text: str) -> bool:
@@ -206,7 +195,8 @@ def topic_in(analysis: QueryAnalysis, text: str) -> bool:
     return all(phrase_in(p, norm) for p in analysis.phrases)
 
 
-def score_sentence(analysis: QueryAnalysis, text: str, local_df: dict[str, int] | None = None) -> float:
+def score_sentence(analysis: QueryAnalysis, text: str, local_df: dict[str, int] | None = None,
+                   tokenizer: Tokenizer = TOKENIZER) -> float:
     """How well one sentence answers: the weights of the query terms it holds, each divided by
     the square root of the number of the passage's sentences holding it (`local_df`: a term
     every sentence repeats tells them apart less), plus the phrase bonus."""
@@ -225,8 +215,9 @@ def score_sentence(analysis: QueryAnalysis, text: str, local_df: dict[str, int] 
                 score += w
     for p in analysis.phrases:
         if p in norm:
-            score += sum(idf(t) for t in _tokens(p) if t not in _STOP_TOKENS) * (1.0 if len(p) >= 3 else 0.5)
-        elif phrase_in(p, norm):
+            weight = sum(idf(t) for t in _tokens(p, tokenizer) if not tokenizer.is_stopword(t))
+            score += weight * (1.0 if len(p) >= 3 else 0.5)
+        elif phrase_in(p, norm, tokenizer):
             score += 0.5 * idf(p)
     return score
 
@@ -240,7 +231,8 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def best_sentences(
-    question: str, passage_text: str, base_offset: int = 0, max_sentences: int = 2
+    question: str, passage_text: str, base_offset: int = 0, max_sentences: int = 2,
+    tokenizer: Tokenizer = TOKENIZER,
 ) -> list[tuple[int, int]]:
     """The 1-2 sentences of `passage_text` that best answer `question`, as (start, end) offsets
     into the document (`base_offset` + offsets in the passage), in text order.
@@ -250,7 +242,7 @@ def best_sentences(
     """
     if not passage_text or not question:
         return []
-    analysis = analyze(question)
+    analysis = analyze(question, tokenizer)
     spans = []
     for s, e in split_sentences(passage_text):
         s, e = _trim(passage_text, s, e)
@@ -259,7 +251,7 @@ def best_sentences(
     local_df = {term: sum(1 for _, _, n in spans if term in n) for term, _ in analysis.terms}
     scored: list[tuple[float, int, int, int]] = []
     for i, (s, e, _) in enumerate(spans):
-        sc = score_sentence(analysis, passage_text[s:e], local_df)
+        sc = score_sentence(analysis, passage_text[s:e], local_df, tokenizer)
         if sc > 0:
             scored.append((sc, i, s, e))
     if not scored:

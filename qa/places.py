@@ -22,22 +22,19 @@ questions keep only county-level places. Items follow the passage ranking.
 from __future__ import annotations
 
 import hashlib
-import logging
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Iterable, Mapping, Sequence
 
-import jieba
+from index.tokenization import TOKENIZER, Tokenizer
 
 from .answer_sentences import (
     analyze, normalize, phrase_in, phrase_weight, place_kind, place_question_match, split_sentences, topic_in,
 )
 from .citation import cite_document
 from .divisions import COUNTY, PREFECTURE, PROVINCE, Division, DivisionTable, divisions
-
-jieba.setLogLevel(logging.WARNING)
 
 _MAX_TOKENS = 6  # a place name spans at most this many jieba tokens (萨尔图区, 延边朝鲜族自治州)
 _BOOK_TITLE = re.compile(r"《[^《》\n]{0,80}》")
@@ -139,8 +136,8 @@ def _inside(pos: int, spans: list[tuple[int, int]]) -> bool:
     return any(s <= pos < e for s, e in spans)
 
 
-def _raw_mentions(text: str, table: DivisionTable) -> list[_Raw]:
-    toks = [(w, s, e) for w, s, e in jieba.tokenize(text) if w.strip()]
+def _raw_mentions(text: str, table: DivisionTable, tokenizer: Tokenizer = TOKENIZER) -> list[_Raw]:
+    toks = [(t.text, t.start, t.end) for t in tokenizer.cut(text)]
     out: list[_Raw] = []
     i = 0
     while i < len(toks):

@@ -12,6 +12,8 @@ import numpy as np
 from index import Index, load_index
 from index.ann import matrix, nearest
 from index.embedding import Embedder, get_embedder
+from index.tokenization import PHRASE_MIN as _PHRASE_MIN
+from index.tokenization import phrases as _phrases
 from index.tokenization import query_tokens
 
 from .citation import cite_document
@@ -61,19 +63,6 @@ class Filters:
 class PreparedQuestion:
     text: str
     notice: str = ""
-
-
-_PHRASE_MIN = 4
-_CJK_RUN = re.compile(r"[\u4e00-\u9fff]{%d,}" % _PHRASE_MIN)
-
-
-def _phrases(question: str) -> list[str]:
-    """Multi-character runs of the question, longest first, to find verbatim in chunks."""
-    out: list[str] = []
-    for run in _CJK_RUN.findall(question):
-        for size in range(min(len(run), 10), _PHRASE_MIN - 1, -1):
-            out.extend(run[i : i + size] for i in range(len(run) - size + 1))
-    return out
 
 
 STATS_SAMPLE = 4096  # chunks whose scores stand for the whole index in the z-scores (all, below this size)
