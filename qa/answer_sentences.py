@@ -17,7 +17,7 @@ from functools import lru_cache
 
 from jieba.analyse.tfidf import DEFAULT_IDF, IDFLoader
 
-from index.sentences import split_sentences  # the shared splitter: exact (start, end) offsets
+from index.sentences import split_sentences, strip_span  # the shared splitter: exact (start, end) offsets
 from index.tokenization import TOKENIZER, Tokenizer
 
 # ----------------------------------------------------------------------------- question words
@@ -51,7 +51,7 @@ _PUNCT = re.compile(r"[\s\u3000“”‘’\"'「」『』《》〈〉【】（�
 _IGNORABLE = re.compile(r"[\s\u3000“”‘’\"'「」『』]")
 
 
-def normalize(text: str) -> str:
+def nfkc_without_spaces_or_quotes(text: str) -> str:
     """Text as compared: NFKC, without whitespace and quotes (拿地即开 工 -> 拿地即开工)."""
     return _IGNORABLE.sub("", unicodedata.normalize("NFKC", text))
 
@@ -147,7 +147,7 @@ def analyze(question: str, tokenizer: Tokenizer = TOKENIZER) -> QueryAnalysis:
     run: list[str] = []
 
     def flush() -> None:
-        text = normalize("".join(run))
+        text = nfkc_without_spaces_or_quotes("".join(run))
         if len(text) >= 2 and text not in phrases:
             phrases.append(text)
         run.clear()
@@ -191,7 +191,7 @@ def topic_in(analysis: QueryAnalysis, text: str) -> bool:
     """The text says what the question is about: every topic phrase is in it."""
     if not analysis.phrases:
         return False
-    norm = normalize(text)
+    norm = nfkc_without_spaces_or_quotes(text)
     return all(phrase_in(p, norm) for p in analysis.phrases)
 
 
@@ -200,7 +200,7 @@ def score_sentence(analysis: QueryAnalysis, text: str, local_df: dict[str, int] 
     """How well one sentence answers: the weights of the query terms it holds, each divided by
     the square root of the number of the passage's sentences holding it (`local_df`: a term
     every sentence repeats tells them apart less), plus the phrase bonus."""
-    norm = normalize(text)
+    norm = nfkc_without_spaces_or_quotes(text)
     if not norm:
         return 0.0
     local_df = local_df or {}
@@ -222,14 +222,6 @@ def score_sentence(analysis: QueryAnalysis, text: str, local_df: dict[str, int] 
     return score
 
 
-def _trim(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end
-
-
 def best_sentences(
     question: str, passage_text: str, base_offset: int = 0, max_sentences: int = 2,
     tokenizer: Tokenizer = TOKENIZER,
@@ -245,9 +237,9 @@ def best_sentences(
     analysis = analyze(question, tokenizer)
     spans = []
     for s, e in split_sentences(passage_text):
-        s, e = _trim(passage_text, s, e)
+        s, e = strip_span(passage_text, s, e)
         if e > s:
-            spans.append((s, e, normalize(passage_text[s:e])))
+            spans.append((s, e, nfkc_without_spaces_or_quotes(passage_text[s:e])))
     local_df = {term: sum(1 for _, _, n in spans if term in n) for term, _ in analysis.terms}
     scored: list[tuple[float, int, int, int]] = []
     for i, (s, e, _) in enumerate(spans):

@@ -28,10 +28,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Iterable, Mapping, Sequence
 
+from index.sentences import split_sentences, strip_span
 from index.tokenization import TOKENIZER, Tokenizer
 
 from .answer_sentences import (
-    analyze, normalize, phrase_in, phrase_weight, place_kind, place_question_match, split_sentences, topic_in,
+    analyze, nfkc_without_spaces_or_quotes, phrase_in, phrase_weight, place_kind, place_question_match, topic_in,
 )
 from .citation import cite_document
 from .divisions import COUNTY, PREFECTURE, PROVINCE, Division, DivisionTable, divisions
@@ -422,7 +423,7 @@ def _in_topic_clauses(named: list[Mention], s: int, e: int, text: str, analysis)
     clauses = list(zip(bounds[:-1], bounds[1:]))
     scores = []
     for cs, ce in clauses:
-        norm = normalize(text[cs:ce])
+        norm = nfkc_without_spaces_or_quotes(text[cs:ce])
         weights = [phrase_weight(p) for p in analysis.phrases if phrase_in(p, norm)]
         weights += [w for t, w in analysis.terms if t in norm]
         scores.append(max(weights, default=0.0))
@@ -471,14 +472,6 @@ def _citation(doc, start: int) -> str:
     return cite_document(doc, start, start + 1)
 
 
-def _trim(text: str, s: int, e: int) -> tuple[int, int]:
-    while s < e and text[s].isspace():
-        s += 1
-    while e > s and text[e - 1].isspace():
-        e -= 1
-    return s, e
-
-
 def answer_places(question: str, passages: Sequence, documents: Mapping[str, object]) -> PlaceAnswer | None:
     """The places a place question asks for, each tied to the topic by a sentence of a retrieved
     passage; None when the question asks for no place or no place is supported."""
@@ -502,7 +495,7 @@ def answer_places(question: str, passages: Sequence, documents: Mapping[str, obj
         for s, e in dp.sentences:
             if e <= p.start or s >= p.end:
                 continue
-            s, e = _trim(text, s, e)
+            s, e = strip_span(text, s, e)
             if e <= s or not topic_in(analysis, text[s:e]):
                 continue
             for d, how in _sentence_places(dp, s, e, text, table, analysis):
