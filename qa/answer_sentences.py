@@ -20,13 +20,15 @@ from jieba.analyse.tfidf import DEFAULT_IDF, IDFLoader
 from index.sentences import split_sentences, strip_span  # the shared splitter: exact (start, end) offsets
 from index.tokenization import TOKENIZER, Tokenizer
 
+from .place_questions import PLACE_QUESTION, place_kind
+
+# place_kind (its home is qa.place_questions) stays importable here with the rest of a question's analysis
+__all__ = [
+    "GENERIC_VERBS", "QueryAnalysis", "analyze", "best_sentences", "idf", "nfkc_without_spaces_or_quotes", "phrase_in",
+    "phrase_weight", "place_kind", "score_sentence", "topic_in",
+]
+
 # ----------------------------------------------------------------------------- question words
-# "which place(s)" in a question: 哪些城市, 哪个区, 哪几个市, 哪里, 什么地方 ...
-PLACE_QUESTION = re.compile(
-    r"(哪(?:些|个|几个|一个|几|座|所)?\s*(?P<kind>县级市|地级市|城市|地方|地区|地市|省份|省区|省市|县区|区县|县市|市县|省|市(?!场)|县|区(?![块别间])|旗|州|城|地(?![址点图]))"
-    r"|(?P<where>哪里|哪儿|何地|何处|何方)"
-    r"|什么(?P<kind2>地方|城市|地区|省份|省|市(?!场)|县|区(?![块别间])))"
-)
 # words that carry no topic: question particles, fillers
 _QUESTION_FILLERS = re.compile(
     r"^(请问|请|我想知道|想知道|都|有|是|在|还)+|(都有|都|有|还有|等|了|吗|呢|呀|啊|的)+$"
@@ -69,25 +71,6 @@ def idf(term: str) -> float:
     if w is None:
         return median
     return w
-
-
-def place_question_match(question: str) -> re.Match | None:
-    return PLACE_QUESTION.search(unicodedata.normalize("NFKC", question or ""))
-
-
-def place_kind(question: str) -> str | None:
-    """What a place question asks for: "city", "province", "county", "any"; None if it asks no place."""
-    m = place_question_match(question)
-    if not m:
-        return None
-    kind = m.group("kind") or m.group("kind2") or ""
-    if kind in ("城市", "市", "城", "地市", "县市", "市县", "县级市", "地级市"):
-        return "city"
-    if kind in ("省", "省份", "省区", "省市"):
-        return "province"
-    if kind in ("县", "区", "县区", "区县", "旗"):
-        return "county"
-    return "any"
 
 
 @dataclass(frozen=True)
