@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterable
 
+from jieba import posseg  # jieba's dictionary with part-of-speech tags (ns: a place name)
+
 from index.tokenization import TOKENIZER, Tokenizer
 
 from .divisions import COUNTY, PREFECTURE, PROVINCE, Division, DivisionTable, divisions
@@ -36,8 +38,6 @@ class Mention:
 
 @lru_cache(maxsize=1)
 def _word_tags() -> dict[str, str]:
-    from jieba import posseg  # its dictionary's part-of-speech tags, loaded on import
-
     return getattr(posseg.dt, "word_tag_tab", {}) or {}
 
 
