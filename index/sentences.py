@@ -80,9 +80,24 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def ends_sentence(fragment: str) -> bool:
-    """True when `fragment` ends with sentence-final punctuation (closers allowed after it)."""
+def strip_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """(start, end) moved inwards past whitespace, so `text[start:end]` is the span's text without it."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def without_closers(fragment: str) -> str:
+    """`fragment` without trailing whitespace and the closing quotes/brackets before it."""
     s = fragment.rstrip()
     while s and s[-1] in CLOSERS:
         s = s[:-1]
+    return s
+
+
+def ends_sentence(fragment: str) -> bool:
+    """True when `fragment` ends with sentence-final punctuation (closers allowed after it)."""
+    s = without_closers(fragment)
     return bool(s) and s[-1] in FINAL

@@ -1,34 +1,34 @@
 """Mark the sentence(s) of a passage that best answer a question.
 
-No model: a sentence scores the IDF-weighted query terms it contains (jieba tokens; jieba's own
-IDF table gives the weights), plus a bonus for each multi-character query phrase it holds
-verbatim (拿地即开工, 无证明城市, 承诺制+标准地), so the sentence that says exactly what was
-asked beats one that only shares common words with it. Whitespace, quotes and full-width forms
+No model: a sentence scores the IDF-weighted query terms it contains (words of the shared
+`index.tokenization` tokenizer, its stop words left out; jieba's own IDF table gives the weights),
+plus a bonus for each multi-character query phrase it holds verbatim (拿地即开工, 无证明城市,
+承诺制+标准地), so the sentence that says exactly what was asked beats one that only shares common words with it. Whitespace, quotes and full-width forms
 are ignored when matching (拿地即开工 matches “拿地即开 工”), never in the offsets returned.
 
 The same query analysis (`analyze`) tells `qa.places` what a place question is about.
 """
 from __future__ import annotations
 
-import logging
 import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-import jieba
+from jieba.analyse.tfidf import DEFAULT_IDF, IDFLoader
 
-from index.sentences import split_sentences  # the shared splitter: exact (start, end) offsets
+from index.sentences import split_sentences, strip_span  # the shared splitter: exact (start, end) offsets
+from index.tokenization import TOKENIZER, Tokenizer
 
-jieba.setLogLevel(logging.WARNING)
+from .place_questions import PLACE_QUESTION, place_kind
+
+# place_kind (its home is qa.place_questions) stays importable here with the rest of a question's analysis
+__all__ = [
+    "GENERIC_VERBS", "QueryAnalysis", "analyze", "best_sentences", "idf", "nfkc_without_spaces_or_quotes", "phrase_in",
+    "phrase_weight", "place_kind", "score_sentence", "topic_in",
+]
 
 # ----------------------------------------------------------------------------- question words
-# "which place(s)" in a question: 哪些城市, 哪个区, 哪几个市, 哪里, 什么地方 ...
-PLACE_QUESTION = re.compile(
-    r"(哪(?:些|个|几个|一个|几|座|所)?\s*(?P<kind>县级市|地级市|城市|地方|地区|地市|省份|省区|省市|县区|区县|县市|市县|省|市(?!场)|县|区(?![块别间])|旗|州|城|地(?![址点图]))"
-    r"|(?P<where>哪里|哪儿|何地|何处|何方)"
-    r"|什么(?P<kind2>地方|城市|地区|省份|省|市(?!场)|县|区(?![块别间])))"
-)
 # words that carry no topic: question particles, fillers
 _QUESTION_FILLERS = re.compile(
     r"^(请问|请|我想知道|想知道|都|有|是|在|还)+|(都有|都|有|还有|等|了|吗|呢|呀|啊|的)+$"
@@ -41,11 +41,6 @@ GENERIC_VERBS = (
     "做到", "举办", "举行", "召开", "组织", "开设", "通过", "积极", "全面", "持续", "大力",
     "搞", "做", "办", "有", "在", "把", "将", "对", "用", "以",
 )
-_STOP_TOKENS = {
-    "哪些", "哪个", "哪几个", "哪里", "哪儿", "什么", "怎么", "怎样", "如何", "是否", "是不是", "多少", "几个",
-    "吗", "呢", "了", "的", "地", "得", "和", "与", "及", "或", "等", "是", "有", "在", "都", "也", "还",
-    "请问", "请", "这", "那", "其", "之", "为", "被", "把", "将", "对",
-}
 _TELLING_IDF = 6.0
 # a question after a number: 多少, 几个, 第几位, 百分之几, 比例 ...
 _QUANTITY = re.compile(r"多少|几[个位项家年次件天亿万%]?|百分之几|比例|比重|增速|增幅|增长了?多少")
@@ -58,20 +53,15 @@ _PUNCT = re.compile(r"[\s\u3000“”‘’\"'「」『』《》〈〉【】（�
 _IGNORABLE = re.compile(r"[\s\u3000“”‘’\"'「」『』]")
 
 
-def normalize(text: str) -> str:
+def nfkc_without_spaces_or_quotes(text: str) -> str:
     """Text as compared: NFKC, without whitespace and quotes (拿地即开 工 -> 拿地即开工)."""
     return _IGNORABLE.sub("", unicodedata.normalize("NFKC", text))
 
 
 @lru_cache(maxsize=1)
 def _idf() -> tuple[dict[str, float], float]:
-    try:
-        from jieba.analyse.tfidf import DEFAULT_IDF, IDFLoader
-
-        freq, median = IDFLoader(DEFAULT_IDF).get_idf()
-        return freq, median
-    except Exception:  # pragma: no cover - jieba without its analyse data
-        return {}, 10.0
+    freq, median = IDFLoader(DEFAULT_IDF).get_idf()
+    return freq, median
 
 
 def idf(term: str) -> float:
@@ -81,25 +71,6 @@ def idf(term: str) -> float:
     if w is None:
         return median
     return w
-
-
-def place_question_match(question: str) -> re.Match | None:
-    return PLACE_QUESTION.search(unicodedata.normalize("NFKC", question or ""))
-
-
-def place_kind(question: str) -> str | None:
-    """What a place question asks for: "city", "province", "county", "any"; None if it asks no place."""
-    m = place_question_match(question)
-    if not m:
-        return None
-    kind = m.group("kind") or m.group("kind2") or ""
-    if kind in ("城市", "市", "城", "地市", "县市", "市县", "县级市", "地级市"):
-        return "city"
-    if kind in ("省", "省份", "省区", "省市"):
-        return "province"
-    if kind in ("县", "区", "县区", "区县", "旗"):
-        return "county"
-    return "any"
 
 
 @dataclass(frozen=True)
@@ -121,8 +92,8 @@ class QueryAnalysis:
 
 
 @lru_cache(maxsize=4096)
-def _tokens(text: str) -> tuple[str, ...]:
-    return tuple(t for t in jieba.lcut(text) if t.strip())
+def _tokens(text: str, tokenizer: Tokenizer = TOKENIZER) -> tuple[str, ...]:
+    return tuple(t.text for t in tokenizer.cut(text))
 
 
 def _strip_place_words(question: str) -> str:
@@ -138,12 +109,12 @@ def _strip_place_words(question: str) -> str:
 
 
 @lru_cache(maxsize=256)
-def analyze(question: str) -> QueryAnalysis:
+def analyze(question: str, tokenizer: Tokenizer = TOKENIZER) -> QueryAnalysis:
     topic = _strip_place_words(question)
     # terms: content tokens of the topic
     weights: dict[str, float] = {}
-    for tok in _tokens(topic.replace(" ", "，")):
-        if tok in _STOP_TOKENS or _PUNCT.fullmatch(tok) or tok in "+＋":
+    for tok in _tokens(topic.replace(" ", "，"), tokenizer):
+        if tokenizer.is_stopword(tok) or _PUNCT.fullmatch(tok) or tok in "+＋":
             continue
         if len(tok) == 1 and not tok.isalnum():
             continue
@@ -159,12 +130,12 @@ def analyze(question: str) -> QueryAnalysis:
     run: list[str] = []
 
     def flush() -> None:
-        text = normalize("".join(run))
+        text = nfkc_without_spaces_or_quotes("".join(run))
         if len(text) >= 2 and text not in phrases:
             phrases.append(text)
         run.clear()
 
-    for tok in _tokens(topic.replace(" ", "，")):
+    for tok in _tokens(topic.replace(" ", "，"), tokenizer):
         if tok in _PHRASE_BREAKS or tok in GENERIC_VERBS or _PUNCT.fullmatch(tok) or tok in "+＋":
             flush()
         else:
@@ -175,7 +146,7 @@ def analyze(question: str) -> QueryAnalysis:
                          asks_quantity=asks_quantity)
 
 
-def phrase_in(phrase: str, norm_text: str) -> bool:
+def phrase_in(phrase: str, norm_text: str, tokenizer: Tokenizer = TOKENIZER) -> bool:
     """A topic phrase is in a (normalized) text: verbatim, or - for a phrase of several words
     (城乡综合治理, 企业家日活动) - every one of its telling words (two or more characters, IDF of
     at least 6: not 一次, 活动, 服务) make up at least half of the phrase, or it has three or more
@@ -183,7 +154,8 @@ def phrase_in(phrase: str, norm_text: str) -> bool:
     in the text."""
     if phrase in norm_text:
         return True
-    words = [t for t in _tokens(phrase) if len(t) >= 2 and t not in _STOP_TOKENS and t not in GENERIC_VERBS]
+    words = [t for t in _tokens(phrase, tokenizer)
+             if len(t) >= 2 and not tokenizer.is_stopword(t) and t not in GENERIC_VERBS]
     strong = [w for w in words if idf(w) >= _TELLING_IDF]
     if not strong:
         return False
@@ -193,24 +165,25 @@ def phrase_in(phrase: str, norm_text: str) -> bool:
     return all(w in norm_text for w in words)
 
 
-def phrase_weight(phrase: str) -> float:
+def phrase_weight(phrase: str, tokenizer: Tokenizer = TOKENIZER) -> float:
     """How telling a topic phrase is: the IDF of its rarest word."""
-    return max((idf(t) for t in _tokens(phrase) if t not in _STOP_TOKENS), default=0.0)
+    return max((idf(t) for t in _tokens(phrase, tokenizer) if not tokenizer.is_stopword(t)), default=0.0)
 
 
 def topic_in(analysis: QueryAnalysis, text: str) -> bool:
     """The text says what the question is about: every topic phrase is in it."""
     if not analysis.phrases:
         return False
-    norm = normalize(text)
+    norm = nfkc_without_spaces_or_quotes(text)
     return all(phrase_in(p, norm) for p in analysis.phrases)
 
 
-def score_sentence(analysis: QueryAnalysis, text: str, local_df: dict[str, int] | None = None) -> float:
+def score_sentence(analysis: QueryAnalysis, text: str, local_df: dict[str, int] | None = None,
+                   tokenizer: Tokenizer = TOKENIZER) -> float:
     """How well one sentence answers: the weights of the query terms it holds, each divided by
     the square root of the number of the passage's sentences holding it (`local_df`: a term
     every sentence repeats tells them apart less), plus the phrase bonus."""
-    norm = normalize(text)
+    norm = nfkc_without_spaces_or_quotes(text)
     if not norm:
         return 0.0
     local_df = local_df or {}
@@ -225,22 +198,16 @@ def score_sentence(analysis: QueryAnalysis, text: str, local_df: dict[str, int] 
                 score += w
     for p in analysis.phrases:
         if p in norm:
-            score += sum(idf(t) for t in _tokens(p) if t not in _STOP_TOKENS) * (1.0 if len(p) >= 3 else 0.5)
-        elif phrase_in(p, norm):
+            weight = sum(idf(t) for t in _tokens(p, tokenizer) if not tokenizer.is_stopword(t))
+            score += weight * (1.0 if len(p) >= 3 else 0.5)
+        elif phrase_in(p, norm, tokenizer):
             score += 0.5 * idf(p)
     return score
 
 
-def _trim(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end
-
-
 def best_sentences(
-    question: str, passage_text: str, base_offset: int = 0, max_sentences: int = 2
+    question: str, passage_text: str, base_offset: int = 0, max_sentences: int = 2,
+    tokenizer: Tokenizer = TOKENIZER,
 ) -> list[tuple[int, int]]:
     """The 1-2 sentences of `passage_text` that best answer `question`, as (start, end) offsets
     into the document (`base_offset` + offsets in the passage), in text order.
@@ -250,16 +217,16 @@ def best_sentences(
     """
     if not passage_text or not question:
         return []
-    analysis = analyze(question)
+    analysis = analyze(question, tokenizer)
     spans = []
     for s, e in split_sentences(passage_text):
-        s, e = _trim(passage_text, s, e)
+        s, e = strip_span(passage_text, s, e)
         if e > s:
-            spans.append((s, e, normalize(passage_text[s:e])))
+            spans.append((s, e, nfkc_without_spaces_or_quotes(passage_text[s:e])))
     local_df = {term: sum(1 for _, _, n in spans if term in n) for term, _ in analysis.terms}
     scored: list[tuple[float, int, int, int]] = []
     for i, (s, e, _) in enumerate(spans):
-        sc = score_sentence(analysis, passage_text[s:e], local_df)
+        sc = score_sentence(analysis, passage_text[s:e], local_df, tokenizer)
         if sc > 0:
             scored.append((sc, i, s, e))
     if not scored:

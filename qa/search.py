@@ -11,6 +11,8 @@ import numpy as np
 from index import Chunk, Index
 from index.embedding import Embedder, get_embedder
 from index.stores import Filters, LocalStore, Store
+from index.tokenization import PHRASE_MIN as _PHRASE_MIN
+from index.tokenization import phrases as _phrases
 
 from .citation import cite_document
 from .fusion import FUSION_METHODS, FusionSettings, ScoreStats, neighbour_smoothing, reciprocal_rank_fusion
@@ -38,17 +40,6 @@ class PreparedQuestion:
     notice: str = ""
 
 
-_PHRASE_MIN = 4
-_CJK_RUN = re.compile(r"[\u4e00-\u9fff]{%d,}" % _PHRASE_MIN)
-
-
-def _phrases(question: str) -> list[str]:
-    """Multi-character runs of the question, longest first, to find verbatim in chunks."""
-    out: list[str] = []
-    for run in _CJK_RUN.findall(question):
-        for size in range(min(len(run), 10), _PHRASE_MIN - 1, -1):
-            out.extend(run[i : i + size] for i in range(len(run) - size + 1))
-    return out
 
 
 class Searcher:

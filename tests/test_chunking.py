@@ -136,6 +136,19 @@ def test_over_long_sentence_is_cut_at_commas_then_hard():
     assert "".join(c.text for c in chunks) == solid.text
 
 
+def test_over_long_sentence_of_repeated_clauses_keeps_exact_offsets():
+    """The clause splitter finds each piece's start by searching the text; identical clauses and spaces
+    must not send it to an earlier copy."""
+    doc = doc_of("前言：" + "同样的分句 ，" * 150 + "结尾、再来 " * 40 + "。")
+    chunks = chunk_document(doc, 200, 500, 1)
+    assert len(chunks) >= 3
+    for c in chunks:
+        assert doc.text[c.start : c.end] == c.text and len(c.text) <= 500
+    for a, b in zip(chunks, chunks[1:]):
+        assert b.start >= a.end - len("同样的分句 ，") and a.text.rstrip().endswith(("，", "、", "：", "。"))
+    assert chunks[0].start == 0 and chunks[-1].end == len(doc.text)
+
+
 def test_paragraphs_are_merged_up_to_max():
     paragraphs = [f"第{i}段的内容比较短，只有一句话而已。" for i in range(30)]
     doc = doc_of("\n".join(paragraphs))

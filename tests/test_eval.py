@@ -13,7 +13,7 @@ import pytest
 
 from eval.bench import BenchError, bench_index_dir, load_bench, model_slug
 from eval.metrics import evaluate_rankings, significance, to_run
-from eval.questions import GoldJudge, QuestionSet, QuestionSetError, locate, normalize, normalize_with_map
+from eval.questions import GoldJudge, QuestionSet, QuestionSetError, locate, nfkc_without_spaces, nfkc_without_spaces_with_map
 from eval.runner import EvalResult, evaluate_questions
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,9 +34,9 @@ def _doc(doc_id: str, text: str):
 
 # --- normalisation and span matching ----------------------------------------------------------------
 def test_normalize_nfkc_and_whitespace():
-    assert normalize("全生命周 期\n服务") == "全生命周期服务"
-    assert normalize("１２３４５热线，满意率") == "12345热线,满意率"
-    norm, where = normalize_with_map("a b\u3000c")
+    assert nfkc_without_spaces("全生命周 期\n服务") == "全生命周期服务"
+    assert nfkc_without_spaces("１２３４５热线，满意率") == "12345热线,满意率"
+    norm, where = nfkc_without_spaces_with_map("a b\u3000c")
     assert norm == "abc" and where == [0, 2, 4]
 
 
@@ -58,7 +58,7 @@ def _judge_case():
     judge = GoldJudge({DOC_004: _doc(DOC_004, text)})
     question = QuestionSet.from_jsonl_text(json.dumps({"qid": "t1", "question": "?", "gold": [{"doc": DOC_004, "span": span}]})).questions[0]
     [(s, e, n)] = judge.locations(question.gold[0])
-    assert text[s:e] == span and n == len(normalize(span))
+    assert text[s:e] == span and n == len(nfkc_without_spaces(span))
     return judge, question, text, s, e
 
 
@@ -172,11 +172,11 @@ def test_every_seed_span_exists_in_its_raw_document():
     for q in qs:
         for g in q.gold:
             raw = _raw(g.doc)
-            n = len(normalize(g.span))
+            n = len(nfkc_without_spaces(g.span))
             assert 10 <= n <= 40, (q.qid, g.span)
             assert "\n" not in g.span, (q.qid, g.span)
             assert g.span in raw, (q.qid, g.span)  # exact raw text
-            assert normalize(g.span) in normalize(unicodedata.normalize("NFKC", raw)), (q.qid, g.span)
+            assert nfkc_without_spaces(g.span) in nfkc_without_spaces(unicodedata.normalize("NFKC", raw)), (q.qid, g.span)
 
 
 def test_every_seed_span_survives_cleaning():

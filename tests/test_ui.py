@@ -108,17 +108,17 @@ def test_places_block_and_basket_escape():
 
 
 def test_dates_and_filters():
-    from ui.app import UserProblem, make_filters, parse_date
+    from ui.app import UserProblem, date_bound, make_filters
 
-    assert parse_date("2024") == "2024-01-01"
-    assert parse_date("2024", end=True) == "2024-12-31"
-    assert parse_date("2024-02", end=True) == "2024-02-29"
-    assert parse_date("2024/3/5") == "2024-03-05"
-    assert parse_date("2024年3月5日") == "2024-03-05"
-    assert parse_date(" ") == ""
+    assert date_bound("2024") == "2024-01-01"
+    assert date_bound("2024", end=True) == "2024-12-31"
+    assert date_bound("2024-02", end=True) == "2024-02-29"
+    assert date_bound("2024/3/5") == "2024-03-05"
+    assert date_bound("2024年3月5日") == "2024-03-05"
+    assert date_bound(" ") == ""
     for bad in ("昨天", "2024-13", "2023-02-30"):
         with pytest.raises(UserProblem):
-            parse_date(bad)
+            date_bound(bad)
     with pytest.raises(UserProblem):
         make_filters([], "2025-01-01", "2024-01-01")
     f = make_filters(["太行日报"], "2024", "2024")

@@ -76,16 +76,17 @@ def index_facets(searcher) -> Facets:
 
 
 # --- input parsing ---------------------------------------------------------------------------
-_DATE = re.compile(r"^\s*(\d{4})(?:\s*[-/.年]\s*(\d{1,2})(?:\s*[-/.月]\s*(\d{1,2})\s*日?)?\s*月?)?\s*年?\s*$")
+_DATE_BOUND = re.compile(r"^\s*(\d{4})(?:\s*[-/.年]\s*(\d{1,2})(?:\s*[-/.月]\s*(\d{1,2})\s*日?)?\s*月?)?\s*年?\s*$")
 
 
-def parse_date(value: str | None, end: bool = False) -> str:
-    """'2024', '2024-03', '2024/3/5', '2024年3月5日' -> ISO date; a year or month alone means its
-    first day (`end=False`) or last day (`end=True`). '' stays ''."""
+def date_bound(value: str | None, end: bool = False) -> str:
+    """A date filter's bound as the user typed it: '2024', '2024-03', '2024/3/5', '2024年3月5日' -> ISO
+    date; a year or month alone means its first day (`end=False`) or last day (`end=True`). '' stays ''.
+    (Dates found in a document's own text are `index.metadata.parse_date`'s job.)"""
     text = (value or "").strip()
     if not text:
         return ""
-    m = _DATE.match(text)
+    m = _DATE_BOUND.match(text)
     if not m:
         raise UserProblem(f"日期“{text}”看不懂：请写成 2024-03-05、2024-03 或 2024 这样的格式。")
     year, month, day = int(m.group(1)), m.group(2), m.group(3)
@@ -108,7 +109,7 @@ def make_filters(sources=None, date_from: str = "", date_to: str = ""):
 
     if isinstance(sources, str):
         sources = [sources] if sources else []
-    start, stop = parse_date(date_from), parse_date(date_to, end=True)
+    start, stop = date_bound(date_from), date_bound(date_to, end=True)
     if start and stop and start > stop:
         raise UserProblem(f"起始日期 {start} 晚于截止日期 {stop}，请调换一下。")
     return Filters(sources=tuple(s for s in (sources or []) if s), date_from=start, date_to=stop)

@@ -15,21 +15,16 @@ from __future__ import annotations
 import html
 import logging
 import re
+import unicodedata
 from typing import Iterable, Mapping, Sequence
 
+from index.tokenization import TOKENIZER, Tokenizer
 from qa import cite_document
 
 _log = logging.getLogger(__name__)
 
-# question words that would light up half of every passage without telling anything
-STOPWORDS = frozenset(
-    """哪些 哪个 哪里 哪儿 什么 怎么 怎么办 怎样 如何 多少 为什么 为何 是否 是不是 有没有 能否 可以 请问 关于
-    情况 相关 主要 目前 一下 哪家 哪几个 几个 有关 以及 还有 我们 他们 进行""".split()
-)
 # "哪些城市" asks for a kind of place; marking every 城市 in the passages would be noise
 _ASKED_KIND = re.compile(r"(哪些|哪个|哪几个|哪几|什么|哪)(城市|地方|地区|省份|省|市|县区|区县|县|区)")
-_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{3,}")
-_PHRASE_MIN = 3
 
 
 def esc(value) -> str:
@@ -46,18 +41,22 @@ def attr(value) -> str:
 
 
 # --- which parts of a text to mark ------------------------------------------------
-def question_terms(question: str) -> list[str]:
-    """Words of the question worth highlighting: jieba tokens of two or more characters."""
+def question_terms(question: str, tokenizer: Tokenizer = TOKENIZER) -> list[str]:
+    """Words of the question worth highlighting: the words of two or more characters BM25 looks for
+    (the shared tokenizer's, stop words left out), without the kind of place asked for."""
     if not question or not str(question).strip():
         return []
-    import jieba
+    return tokenizer.query_words(_ASKED_KIND.sub(" ", str(question)))
 
-    seen: dict[str, None] = {}
-    for token in jieba.lcut_for_search(_ASKED_KIND.sub(" ", str(question))):
-        token = token.strip()
-        if len(token) >= 2 and token not in STOPWORDS and not all(not ch.isalnum() for ch in token):
-            seen.setdefault(token, None)
-    return list(seen)
+
+def _folded(text: str) -> str:
+    """`text` compared as the tokenizer compares (NFKC, lower case), one character for one, so an
+    offset into the result is an offset into `text`."""
+    out = []
+    for ch in text:
+        f = unicodedata.normalize("NFKC", ch).lower()
+        out.append(f if len(f) == 1 else ch)
+    return "".join(out)
 
 
 def _find_all(text: str, needle: str) -> Iterable[tuple[int, int]]:
@@ -69,25 +68,21 @@ def _find_all(text: str, needle: str) -> Iterable[tuple[int, int]]:
         start = text.find(needle, start + 1)
 
 
-def term_spans(question: str, text: str, terms: Sequence[str] | None = None) -> list[tuple[int, int]]:
-    """Offsets (into `text`) of the question's words and of longer phrases of the question found
-    verbatim (so 拿地即开工 is marked whole even though jieba cuts it into single characters)."""
+def term_spans(question: str, text: str, terms: Sequence[str] | None = None,
+               tokenizer: Tokenizer = TOKENIZER) -> list[tuple[int, int]]:
+    """Offsets (into `text`) of the question's words and of the question's phrases the ranking looks
+    for verbatim (so 拿地即开工 is marked whole even though jieba cuts it into single characters)."""
     if terms is None:
-        terms = question_terms(question)
+        terms = question_terms(question, tokenizer)
+    folded = _folded(text)
     spans: list[tuple[int, int]] = []
     for term in terms:
-        spans.extend(_find_all(text, term))
-    for run in _CJK_RUN.findall(str(question or "")):
-        i = 0
-        while i <= len(run) - _PHRASE_MIN:
-            j = i + _PHRASE_MIN
-            if run[i:j] not in text:
-                i += 1
-                continue
-            while j < len(run) and run[i : j + 1] in text:
-                j += 1
-            spans.extend(_find_all(text, run[i:j]))
-            i = j
+        spans.extend(_find_all(folded, term))
+    covered: set[str] = set()  # a phrase inside a longer one already found adds nothing
+    for phrase in tokenizer.phrases(str(question or "")):
+        if phrase in text and not any(phrase in c for c in covered):
+            covered.add(phrase)
+            spans.extend(_find_all(text, phrase))
     return merge_spans(spans)
 
 

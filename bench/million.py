@@ -1,0 +1,244 @@
+"""A million-chunk index on one machine: build, memory, disk, load, queries and ANN recall, per stage.
+
+    .venv/bin/python bench/million.py [--chunks 1000000] [--pool 20000] [--queries 200] [--keep DIR]
+
+Text is real: the sentences of the shared benchmarks' corpora (stard_train, cmrc2018), recombined into chunks of
+3-8 sentences, ten chunks per document (so BM25 indexes real Chinese words; each distinct sentence is tokenised
+once and a chunk's tokens are its sentences' tokens). Vectors (the stated synthetic method): the real encoder
+(the default int8 model) embeds a pool of --pool distinct sentences; a chunk's sentence vectors are its pool
+sentences' vectors plus Gaussian noise (sigma 0.02 per dimension, then normalised: every vector distinct), and
+its chunk vector is the normalised mean of those. The index is the product's own: HNSW above ANN_FROM vectors
+with the product's settings, chunk neighbours by k-NN over that HNSW, bm25s, written by index.store.save.
+Serving is measured in a fresh process (`zhqa`'s own load and Searcher): load time, resident memory, query
+p50/p95 over --queries questions (encoding included) and recall@10 of the chunk and sentence HNSW searches
+against exact search over the same vectors.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import faiss
+import numpy as np
+from tqdm import tqdm
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from index import store  # noqa: E402
+from index.ann import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M, matrix, nearest  # noqa: E402
+from index.building import bm25_index  # noqa: E402
+from index.chunk_tokens import ChunkTokens  # noqa: E402
+from index.chunking import Chunk  # noqa: E402
+from index.document import Document  # noqa: E402
+from index.embedding import get_embedder  # noqa: E402
+from index.features import index_features  # noqa: E402
+from index.neighbours import NEIGHBOURS, nearest_chunks  # noqa: E402
+from index.store import Index  # noqa: E402
+from index.tokenization import tokenize  # noqa: E402
+
+BENCH = ROOT.parent / "shared" / "bench"
+CHUNKS_PER_DOC = 10
+NOISE = 0.02
+
+
+def peak_rss_gib() -> float:
+    """The process's peak resident memory so far (VmHWM), in GiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
+def pool_sentences(n: int, rng: random.Random) -> list[str]:
+    sentences: set[str] = set()
+    for name in ("stard_train", "cmrc2018"):
+        path = BENCH / name / "corpus.jsonl"
+        if not path.is_file():
+            continue
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                text = json.loads(line)["text"]
+                sentences.update(s.strip() + "。" for s in re.split(r"[。！？\n]", text) if 8 <= len(s.strip()) <= 120)
+    ordered = sorted(sentences)
+    return rng.sample(ordered, min(n, len(ordered)))
+
+
+def hnsw(dimension: int) -> faiss.Index:
+    index = faiss.IndexHNSWFlat(dimension, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    index.hnsw.efSearch = HNSW_EF_SEARCH
+    return index
+
+
+def noisy(vectors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    out = vectors + rng.normal(0, NOISE, vectors.shape).astype(np.float32)
+    return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+def build(args, out: Path) -> dict:
+    timings: dict[str, float] = {}
+    rng, nrng = random.Random(0), np.random.default_rng(0)
+    started = time.perf_counter()
+    pool = pool_sentences(args.pool, rng)
+    embedder = get_embedder()
+    pool_vectors = embedder.encode_passages(pool, batch_size=32).astype(np.float32)
+    timings["encode pool"] = time.perf_counter() - started
+    started = time.perf_counter()
+    pool_tokens = [tokenize(s) for s in tqdm(pool, desc="tokenising the pool", unit="sentence")]
+    timings["tokenise pool"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    dimension = pool_vectors.shape[1]
+    chunks: list[Chunk] = []
+    documents: dict[str, Document] = {}
+    picks_of: list[list[int]] = []
+    for d in tqdm(range(0, args.chunks, CHUNKS_PER_DOC), desc="documents", unit="doc"):
+        texts, offsets, at = [], [], 0
+        for _ in range(min(CHUNKS_PER_DOC, args.chunks - d)):
+            picks = [rng.randrange(len(pool)) for _ in range(rng.randint(3, 8))]
+            picks_of.append(picks)
+            text = "".join(pool[j] for j in picks)
+            offsets.append((at, at + len(text)))
+            texts.append(text)
+            at += len(text) + 1
+        doc_id = f"doc{d // CHUNKS_PER_DOC:06d}"
+        doc = Document(doc_id=doc_id, text="\n".join(texts), title="", source=f"来源{(d // CHUNKS_PER_DOC) % 17}",
+                       date=f"20{10 + (d // CHUNKS_PER_DOC) % 15}-0{1 + d % 9}-15")
+        documents[doc_id] = doc
+        for seq, ((s, e), text) in enumerate(zip(offsets, texts)):
+            chunks.append(Chunk(doc_id, seq, s, e, text, seq + 1, seq + 1))
+    timings["make chunks"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    dense, sentences = hnsw(dimension), hnsw(dimension)
+    owners = np.repeat(np.arange(len(picks_of), dtype=np.int32), [len(p) for p in picks_of])
+    batch = 20_000
+    chunk_vectors = np.empty((len(chunks), dimension), dtype=np.float32)
+    for start in tqdm(range(0, len(chunks), batch), desc="vectors + HNSW (sentences)", unit="batch"):
+        rows = picks_of[start : start + batch]
+        flat = np.fromiter((j for p in rows for j in p), dtype=np.int64)
+        sentence_vectors = noisy(pool_vectors[flat], nrng)
+        sentences.add(sentence_vectors)
+        counts = np.array([len(p) for p in rows])
+        sums = np.add.reduceat(sentence_vectors, np.cumsum(counts) - counts)
+        chunk_vectors[start : start + len(rows)] = sums / np.linalg.norm(sums, axis=1, keepdims=True)
+    timings["HNSW sentences"] = time.perf_counter() - started
+    started = time.perf_counter()
+    for start in tqdm(range(0, len(chunks), batch * 5), desc="HNSW (chunks)", unit="batch"):
+        dense.add(chunk_vectors[start : start + batch * 5])
+    del chunk_vectors
+    timings["HNSW chunks"] = time.perf_counter() - started
+    started = time.perf_counter()
+    neighbours = nearest_chunks(matrix(dense), NEIGHBOURS, progress=True, search=dense)
+    timings["neighbours"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    tokens = ChunkTokens.from_lists([t for j in p for t in pool_tokens[j]] for p in picks_of)
+    bm25 = bm25_index(tokens)
+    timings["BM25"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    manifest = {
+        "format": store.FORMAT_VERSION, "model": embedder.name, "dimension": dimension, "encoder": embedder.encoder,
+        "vector_indexes": {"chunks": "hnsw", "sentences": "hnsw"}, "chunk": {}, "features": index_features(),
+        "corpus": "synthetic", "corpus_files": {}, "corpus_stat": {}, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "n_documents": len(documents), "n_chunks": len(chunks), "duplicates": {},
+    }
+    index = Index(manifest, documents, chunks, dense, bm25, sentences=sentences, sentence_owner=owners,
+                  neighbours=neighbours, tokens=tokens)
+    version = store.save(index, out)
+    timings["save"] = time.perf_counter() - started
+    size = sum(p.stat().st_size for p in version.rglob("*") if p.is_file())
+    questions = [s[: rng.randint(8, 24)] for s in rng.sample(pool, args.queries)]
+    (out / "questions.json").write_text(json.dumps(questions, ensure_ascii=False), encoding="utf-8")
+    return {"timings": timings, "peak_rss_gib": peak_rss_gib(), "size_gib": size / 2**30,
+            "sentences": int(sentences.ntotal), "chunks": len(chunks)}
+
+
+def serve(index_dir: Path) -> dict:
+    """Run in a fresh process: load, answer, measure recall; print one JSON line."""
+    from qa import Searcher
+
+    started = time.perf_counter()
+    index = store.load(index_dir)
+    searcher = Searcher(index)
+    load_seconds = time.perf_counter() - started
+    rss_loaded = peak_rss_gib()
+    questions = json.loads((index_dir / "questions.json").read_text(encoding="utf-8"))
+    searcher.search(questions[0], k=10)  # warm the model
+    times = []
+    for q in questions:
+        t = time.perf_counter()
+        searcher.search(q, k=10)
+        times.append(time.perf_counter() - t)
+    times.sort()
+    recall = {}
+    for name, vectors_index in (("chunks", index.dense), ("sentences", index.sentences)):
+        exact_vectors = matrix(vectors_index)
+        hits = []
+        for q in questions[:100]:
+            query = searcher.embedder.encode_query(q)[0]
+            got = set(nearest(vectors_index, query, 10).tolist())
+            scores = exact_vectors @ query
+            want = set(np.argpartition(-scores, 10)[:10].tolist())
+            hits.append(len(got & want) / 10)
+        recall[name] = statistics.mean(hits)
+    return {"load_seconds": load_seconds, "rss_loaded_gib": rss_loaded, "peak_rss_serving_gib": peak_rss_gib(),
+            "p50_ms": statistics.median(times) * 1000, "p95_ms": times[int(0.95 * (len(times) - 1))] * 1000,
+            "recall_at_10": recall}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--chunks", type=int, default=1_000_000)
+    parser.add_argument("--pool", type=int, default=20_000, help="distinct sentences embedded by the real encoder")
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--keep", type=Path, default=None, help="build into this folder and keep it")
+    parser.add_argument("--serve", type=Path, default=None, help=argparse.SUPPRESS)  # the serving child process
+    args = parser.parse_args()
+    if args.serve:
+        print(json.dumps(serve(args.serve)))
+        return
+    tmp = None
+    out = args.keep
+    if out is None:
+        tmp = tempfile.mkdtemp(prefix="zhqa-million-")
+        out = Path(tmp) / "index"
+    try:
+        built = build(args, out)
+        print(json.dumps(built), flush=True)
+        child = subprocess.run([sys.executable, __file__, "--serve", str(out)], capture_output=True, text=True)
+        if child.returncode:
+            sys.exit(f"serving failed: {child.stderr[-2000:]}")
+        served = json.loads(child.stdout.strip().splitlines()[-1])
+    finally:
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+    t = built["timings"]
+    print(f"\n{built['chunks']:,} chunks, {built['sentences']:,} sentence vectors")
+    print("| stage | seconds |\n|---|---|")
+    for stage, seconds in t.items():
+        print(f"| {stage} | {seconds:.0f} |")
+    print(f"| build total | {sum(t.values()):.0f} |")
+    print(f"peak RSS while building: {built['peak_rss_gib']:.1f} GiB; on disk: {built['size_gib']:.2f} GiB")
+    print(f"load (fresh process, checksums included): {served['load_seconds']:.1f} s; RSS after load "
+          f"{served['rss_loaded_gib']:.1f} GiB; peak RSS while serving {served['peak_rss_serving_gib']:.1f} GiB")
+    print(f"queries (hybrid, k=10, encoding included, {args.queries}): p50 {served['p50_ms']:.1f} ms, "
+          f"p95 {served['p95_ms']:.1f} ms")
+    print(f"HNSW recall@10 against exact search: chunks {served['recall_at_10']['chunks']:.3f}, "
+          f"sentences {served['recall_at_10']['sentences']:.3f}")
+
+
+if __name__ == "__main__":
+    main()

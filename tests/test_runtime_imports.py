@@ -1,0 +1,37 @@
+"""What answering a question loads: the embedder finds the converted model through index.config and never
+imports the one-off converter (a binary-format parser that setup runs once)."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from index.config import converted_model_dir, is_converted
+from index.embedding import ModelError, resolve_model
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _modules_after(statement: str) -> set[str]:
+    code = f"import sys\n{statement}\nprint(' '.join(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    return set(out.stdout.split())
+
+
+def test_embedding_and_search_do_not_import_the_converter():
+    for statement in ("import index.embedding", "import qa", "from index.embedding import resolve_model; "
+                      "resolve_model('multilingual-e5-small')"):
+        assert "index.model_convert" not in _modules_after(statement), statement
+    assert "index.model_convert" in _modules_after("import index.onnx_export")  # the check can see it
+
+
+def test_the_default_model_resolves_to_the_converted_folder_or_says_how_to_convert(tmp_path, monkeypatch):
+    folder = converted_model_dir()
+    assert is_converted(folder), "setup converts the default model"
+    assert resolve_model("multilingual-e5-small") == str(folder)
+    monkeypatch.setenv("ZHQA_CACHE", str(tmp_path))  # an empty cache: nothing converted there
+    with pytest.raises(ModelError, match="index.model_convert"):
+        resolve_model("multilingual-e5-small")
+    assert not any(tmp_path.iterdir())  # and nothing converted behind the user's back
