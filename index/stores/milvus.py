@@ -196,7 +196,9 @@ class MilvusStore(Store):
         self.documents = {d["doc_id"]: Document.from_dict(d) for d in blobs.values()}
         self._rows: dict[int, dict] = {}
         self._sentences: dict[int, np.ndarray] = {}
-        self._sample = self._ids(None, base.STATS_SAMPLE)
+        # statistics samples by filter expression: (ids, the expression that selects exactly them)
+        self._samples: dict[str, tuple[np.ndarray, str]] = {}
+        self._sample = self._sample_for("")
         self.version = self.stamp()
 
     # --- reading ---------------------------------------------------------------------
@@ -320,8 +322,24 @@ class MilvusStore(Store):
                          for i in ids], dtype=bool)
 
     def stats_sample(self, selection=None) -> np.ndarray:
-        """The first STATS_SAMPLE chunks by id (within the filter): every chunk of a smaller index."""
-        return self._sample if selection is None else self._ids(selection[1], base.STATS_SAMPLE)
+        """Every chunk (within the filter) while they are at most STATS_SAMPLE, else every step-th id, so that
+        about STATS_SAMPLE remain: a sample an expression can name, for the BM25 scores (see MilvusBM25.scores)."""
+        return self._sample if selection is None else self._sample_for(selection[1])
+
+    def sample_expr(self, ids: np.ndarray) -> str | None:
+        """The filter expression that selects exactly the sample `ids`, if `ids` is one of the samples."""
+        return next((expr for sample, expr in self._samples.values() if sample is ids), None)
+
+    def _sample_for(self, selection_expr: str) -> np.ndarray:
+        if selection_expr not in self._samples:
+            if len(self._samples) > 64:
+                self._samples.clear()
+            where = selection_expr or "id >= 0"
+            count = int(self.client.query(self._c["chunks"], filter=where, output_fields=["count(*)"])[0]["count(*)"])
+            step = -(-count // base.STATS_SAMPLE)
+            expr = where if step <= 1 else f"({where}) and id % {step} == 0"
+            self._samples[selection_expr] = (self._ids(expr, 16_384), expr)
+        return self._samples[selection_expr][0]
 
     # --- scores ------------------------------------------------------------------------
     def dense(self, query: np.ndarray, sentence_blend: float) -> "MilvusDense":
@@ -392,6 +410,10 @@ class MilvusBM25(BM25Query):
         return np.array([i for i, _ in hits], dtype=np.int64), np.array([s for _, s in hits], dtype=np.float64)
 
     def scores(self, ids: np.ndarray) -> np.ndarray:
+        sample = self.store.sample_expr(ids)
+        if sample is not None:  # the statistics sample: one search over its expression, not a list of its ids
+            found = dict(self._search(len(ids), sample))
+            return np.array([found.get(int(i), 0.0) for i in ids], dtype=np.float64)
         ids = [int(i) for i in ids]
         need = [i for i in dict.fromkeys(ids) if i not in self.known]
         for at in range(0, len(need), 4096):
