@@ -375,6 +375,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_BAD_INPUT
     from index import CorpusError, IndexProblem
+    from index.store import IndexWriteError
     from index.embedding import ModelError
     from index.updating import UpdateError
     from qa import QuestionError
@@ -383,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except (UsageProblem, QuestionError, CorpusError, IndexProblem, ModelError, UpdateError) as exc:
         print(f"zhqa: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return EXIT_FAILURE if isinstance(exc, IndexWriteError) else EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("zhqa: interrupted", file=sys.stderr)
         return 130
