@@ -102,6 +102,12 @@ def test_payloads_in_documents_and_questions_stay_text_in_search_full_text_and_b
     assert page.locator("#zq-results .zq-card").count() == 5
     shown = {documents[d] for d in page.locator("#zq-results .zq-card .zq-title").evaluate_all("es => es.map(e => e.dataset.doc)")}
     _inert(page, *(d.title for d in shown), *(d.source for d in shown))
+    # the source filter's choices are the sources: open the list
+    page.locator("#zq-filters").get_by_text("筛选与设置").click()
+    page.locator("#zq-sources input").click()
+    page.get_by_role("option", name=SCRIPT + "日报").wait_for()
+    _inert(page, SCRIPT + "日报", IFRAME + "人民政府", JS_URL, TEMPLATE, IMG)
+    page.keyboard.press("Escape")
     # typed, with a script tag
     box = page.locator("#zq-question textarea")
     box.fill(SCRIPT + "承诺即入驻" + LINK)
