@@ -81,7 +81,7 @@ def write_failure(exc: BaseException, folder: Path) -> IndexWriteError:
     else:
         why = (getattr(exc, "strerror", None) or text.strip().splitlines()[-1:] or [type(exc).__name__])[0]
     return IndexWriteError(f"could not write the index at {folder}: {why}; the previous index is unchanged "
-                           "(free some space and build again)")
+                           "(free some space and run the command again)")
 
 
 @dataclass
