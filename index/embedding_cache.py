@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .store import fsync_folder
+from .store import fsync_folder, write_failure
 
 FLUSH_EVERY = 256  # vectors per shard: a kill loses about this many
 KEY_BYTES = 16
@@ -66,7 +66,10 @@ class EmbeddingCache:
             return
         self._load()
         self.folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".shard-", suffix=".npz", dir=self.folder)
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=".shard-", suffix=".npz", dir=self.folder)
+        except OSError as exc:
+            raise write_failure(exc, self.folder) from exc
         try:
             with os.fdopen(fd, "wb") as f:
                 np.savez(f, keys=np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), KEY_BYTES),
@@ -76,6 +79,9 @@ class EmbeddingCache:
             final = self.folder / f"shard-{os.getpid()}-{os.path.basename(tmp)[7:-4]}.npz"
             os.replace(tmp, final)
             fsync_folder(self.folder)
+        except OSError as exc:  # a full disk: say so, and leave no partial shard behind
+            Path(tmp).unlink(missing_ok=True)
+            raise write_failure(exc, self.folder) from exc
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise

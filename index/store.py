@@ -15,6 +15,7 @@ and two writers never delete each other's version; a replaced version is kept te
 """
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import json
@@ -62,6 +63,25 @@ class IndexBroken(IndexProblem):
 
 class IndexMismatch(IndexProblem):
     pass
+
+
+class IndexWriteError(IndexProblem):
+    """A file of the index could not be written (full disk, file-size limit, I/O error); nothing was switched."""
+
+
+def write_failure(exc: BaseException, folder: Path) -> IndexWriteError:
+    """The user's message for a write into `folder` that failed with `exc` (an OSError, or faiss's
+    RuntimeError, which carries the system's reason in its text)."""
+    text = str(exc)
+    code = getattr(exc, "errno", None)
+    if code in (errno.ENOSPC, errno.EDQUOT) or "No space left" in text or "quota exceeded" in text.lower():
+        why = "the disk is full"
+    elif code == errno.EFBIG or "File too large" in text:
+        why = "a file grew beyond the largest file this process may write (file-size limit)"
+    else:
+        why = (getattr(exc, "strerror", None) or text.strip().splitlines()[-1:] or [type(exc).__name__])[0]
+    return IndexWriteError(f"could not write the index at {folder}: {why}; the previous index is unchanged "
+                           "(free some space and run the command again)")
 
 
 @dataclass
@@ -243,44 +263,68 @@ def save(index: Index, index_dir: Path) -> Path:
     kept KEEP_PREVIOUS_SECONDS for readers still using it."""
     index_dir = Path(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".building-", dir=index_dir))
     try:
-        _write_jsonl(staging / "documents.jsonl", (d.to_dict() for d in index.documents.values()))
-        _write_jsonl(staging / "chunks.jsonl", (c.to_dict() for c in index.chunks))
-        faiss.write_index(index.dense, str(staging / "dense.faiss"))
-        index.bm25.save(str(staging / "bm25"), show_progress=False)
-        if index.sentences is not None:
-            faiss.write_index(index.sentences, str(staging / "sentences.faiss"))
-            np.save(staging / "sentence_owner.npy", np.asarray(index.sentence_owner, dtype=np.int32))
-        if index.neighbours is not None:
-            np.save(staging / "chunk_neighbours.npy", np.asarray(index.neighbours, dtype=np.int32))
-        if index.tokens is not None:
-            index.tokens.save(staging)
-        # checksums of every file (the manifest's too), then the manifest last: a version without one is incomplete
-        manifest = json.dumps(index.manifest, ensure_ascii=False, indent=2).encode("utf-8", "backslashreplace")
-        sums = _checksums(staging)
-        sums["manifest.json"] = hashlib.sha256(manifest).hexdigest()
-        (staging / CHECKSUMS).write_text(json.dumps(sums, indent=1), encoding="utf-8")
-        (staging / "manifest.json").write_bytes(manifest)
-        _fsync_tree(staging)
-        with writer_lock(index_dir):
-            previous = live_version(index_dir)
-            version = index_dir / f"v-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{staging.name[-6:]}"
-            os.replace(staging, version)
-            pointer_tmp = index_dir / f".{CURRENT}.{os.getpid()}"
+        staging = Path(tempfile.mkdtemp(prefix=".building-", dir=index_dir))
+    except OSError as exc:
+        raise write_failure(exc, index_dir) from exc
+    try:
+        try:
+            _write_version(index, staging)
+        except (OSError, RuntimeError) as exc:  # faiss reports a failed write as RuntimeError
+            raise write_failure(exc, index_dir) from exc
+        version = _switch(staging, index_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    index.path = index_dir
+    return version
+
+
+def _write_version(index: Index, staging: Path) -> None:
+    """Every file of `index` into `staging`, checksummed and flushed to disk."""
+    _write_jsonl(staging / "documents.jsonl", (d.to_dict() for d in index.documents.values()))
+    _write_jsonl(staging / "chunks.jsonl", (c.to_dict() for c in index.chunks))
+    faiss.write_index(index.dense, str(staging / "dense.faiss"))
+    index.bm25.save(str(staging / "bm25"), show_progress=False)
+    if index.sentences is not None:
+        faiss.write_index(index.sentences, str(staging / "sentences.faiss"))
+        np.save(staging / "sentence_owner.npy", np.asarray(index.sentence_owner, dtype=np.int32))
+    if index.neighbours is not None:
+        np.save(staging / "chunk_neighbours.npy", np.asarray(index.neighbours, dtype=np.int32))
+    if index.tokens is not None:
+        index.tokens.save(staging)
+    # checksums of every file (the manifest's too), then the manifest last: a version without one is incomplete
+    manifest = json.dumps(index.manifest, ensure_ascii=False, indent=2).encode("utf-8", "backslashreplace")
+    sums = _checksums(staging)
+    sums["manifest.json"] = hashlib.sha256(manifest).hexdigest()
+    (staging / CHECKSUMS).write_text(json.dumps(sums, indent=1), encoding="utf-8")
+    (staging / "manifest.json").write_bytes(manifest)
+    _fsync_tree(staging)
+
+
+def _switch(staging: Path, index_dir: Path) -> Path:
+    """Make the complete version in `staging` the live one, under the writer lock."""
+    with writer_lock(index_dir):
+        previous = live_version(index_dir)
+        version = index_dir / f"v-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{staging.name[-6:]}"
+        pointer_tmp = index_dir / f".{CURRENT}.{os.getpid()}"
+        os.replace(staging, version)
+        try:
             with open(pointer_tmp, "w", encoding="utf-8") as f:
                 f.write(version.name)
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(pointer_tmp, index_dir / CURRENT)
-            fsync_folder(index_dir)
-            if previous is not None and previous != version:
-                os.utime(previous)  # its age now counts from when it stopped being live
-            _remove_leftovers(index_dir, keep=version)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    index.path = index_dir
+        except BaseException as exc:  # CURRENT still names the previous version: this one never went live
+            pointer_tmp.unlink(missing_ok=True)
+            shutil.rmtree(version, ignore_errors=True)
+            if isinstance(exc, OSError):
+                raise write_failure(exc, index_dir) from exc
+            raise
+        fsync_folder(index_dir)
+        if previous is not None and previous != version:
+            os.utime(previous)  # its age now counts from when it stopped being live
+        _remove_leftovers(index_dir, keep=version)
     return version
 
 

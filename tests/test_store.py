@@ -1,13 +1,14 @@
 """The index on disk: manifest, refusal of mismatched indexes, atomic writes, damage."""
 from __future__ import annotations
 
+import errno
 import json
 import shutil
 
 import pytest
 
 from index import IndexBroken, IndexMismatch, IndexMissing, build_index, index_exists, load_index
-from index.store import FORMAT_VERSION, live_version
+from index.store import FORMAT_VERSION, IndexWriteError, live_version
 
 
 def _refused_as_damaged(index_dir):
@@ -54,10 +55,10 @@ def test_a_build_that_dies_leaves_the_previous_index(tmp_path, monkeypatch):
     import faiss
 
     def die(*args, **kwargs):
-        raise OSError("disk full")
+        raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(faiss, "write_index", die)
-    with pytest.raises(OSError):
+    with pytest.raises(IndexWriteError, match="could not write the index at .*: the disk is full; the previous index is unchanged"):
         build_index(corpus, tmp_path / "idx", progress=False)
     monkeypatch.undo()
     assert live_version(tmp_path / "idx") == before

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+import urllib.error
 import urllib.request
 import zipfile
 
@@ -306,6 +307,63 @@ def test_bad_api_input_is_a_message_not_a_server_traceback(server, capfd):
         client.predict("no-such-doc", api_name="/document")
     out, err = capfd.readouterr()
     assert "Traceback" not in out + err
+
+
+def _http_call(server: str, endpoint: str, data) -> tuple[str, object]:
+    """Gradio's plain-HTTP call: post the inputs, read the outcome from the event stream: ("complete", result),
+    ("error", message) or ("http <status>", body) when the post itself is refused."""
+    body = json.dumps({"data": data}).encode("utf-8")
+    post = urllib.request.Request(f"{server}gradio_api/call/{endpoint}", data=body, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(post, timeout=60) as r:
+            event = json.loads(r.read())["event_id"]
+    except urllib.error.HTTPError as exc:
+        return f"http {exc.code}", exc.read().decode("utf-8", "replace")
+    with urllib.request.urlopen(f"{server}gradio_api/call/{endpoint}/{event}", timeout=300) as r:
+        stream = r.read().decode("utf-8")
+    kind = stream.split("event: ", 1)[1].split("\n", 1)[0].strip()
+    payload = json.loads(stream.split("data: ", 1)[1].split("\n", 1)[0])
+    return (kind, payload[0]) if kind == "complete" else (kind, (payload or {}).get("error"))
+
+
+WRONG_TYPES = [  # (endpoint, arguments, what the error message must say)
+    ("ask", [5, 5, [], "", ""], "question 应为文字"), ("ask", [["拿地"], 5, [], "", ""], "question 应为文字"),
+    ("ask", [{"q": "拿地"}, 5, [], "", ""], "question 应为文字"), ("ask", [None, 5, [], "", ""], "question 应为文字"),
+    ("ask", [True, 5, [], "", ""], "question 应为文字"), ("ask", ["", 5, [], "", ""], "请输入问题"),
+    ("ask", ["拿地即开工", True, [], "", ""], "k 应为 1 到 100 之间的整数"), ("ask", ["拿地即开工", "5", [], "", ""], "k 应为"),
+    ("ask", ["拿地即开工", 2.5, [], "", ""], "k 应为"), ("ask", ["拿地即开工", [5], [], "", ""], "k 应为"),
+    ("ask", ["拿地即开工", {"k": 5}, [], "", ""], "k 应为"), ("ask", ["拿地即开工", 10**30, [], "", ""], "k 应在 1 到 100 之间"),
+    ("ask", ["拿地即开工", -5, [], "", ""], "k 应在 1 到 100 之间"), ("ask", ["拿地即开工", 0, [], "", ""], "k 应在"),
+    ("ask", ["拿地即开工", 1e308, [], "", ""], "k 应在"), ("ask", ["拿地即开工", 5, 7, "", ""], "sources 应为"),
+    ("ask", ["拿地即开工", 5, {"a": 1}, "", ""], "sources 应为"), ("ask", ["拿地即开工", 5, [1, None], "", ""], "sources 应为"),
+    ("ask", ["拿地即开工", 5, [], 2024, ""], "date_from 应为"), ("ask", ["拿地即开工", 5, [], "", ["2024"]], "date_to 应为"),
+    ("ask", ["拿地即开工", 5, [], {}, ""], "date_from 应为"), ("ask", ["拿地即开工", 5, [], "2024-02-30", ""], "不存在"),
+    ("ask", [], "参数不够"), ("ask", ["拿地即开工"], "参数不够"),
+    ("document", [5], "doc_id 应为文字"), ("document", [None], "doc_id 应为文字"), ("document", [["x"]], "doc_id 应为文字"),
+    ("document", [{"doc_id": "x"}], "doc_id 应为文字"), ("document", ["../../etc/passwd"], "找不到文件"), ("document", [], "参数不够"),
+]
+
+
+@pytest.mark.parametrize("endpoint, data, message", WRONG_TYPES, ids=[f"{e}{d!r}"[:40] for e, d, _ in WRONG_TYPES])
+def test_wrong_types_over_http_are_a_message_not_a_server_traceback(server, capfd, caplog, endpoint, data, message):
+    capfd.readouterr()
+    kind, said = _http_call(server, endpoint, data)
+    assert kind == "error" and message in str(said), (kind, said)
+    out, err = capfd.readouterr()
+    assert "Traceback" not in out + err
+    assert not [r for r in caplog.records if r.exc_info], "the server logged a traceback"
+    # the server keeps answering
+    kind, answer = _http_call(server, "ask", [QUESTION, 3, [], "", ""])
+    assert kind == "complete" and len(answer["passages"]) == 3
+
+
+def test_defaults_and_null_over_http(server):
+    kind, answer = _http_call(server, "ask", [QUESTION, None, None, None, None])
+    assert kind == "complete" and len(answer["passages"]) == 5  # null is the default
+    kind, answer = _http_call(server, "ask", [QUESTION, 7.0, "太行日报", "", ""])  # 7.0 is a whole number
+    assert kind == "complete" and len(answer["passages"]) >= 1 and {p["source"] for p in answer["passages"]} == {"太行日报"}
+    assert _http_call(server, "index_info", [])[0] == "complete"
+    assert _http_call(server, "ask", "not a list")[0] == "http 422"
 
 
 def test_page_search_endpoint_returns_escaped_cards(server):

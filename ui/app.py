@@ -151,6 +151,40 @@ def ask_json(searcher, question: str, k: int = DEFAULT_K, sources=None, date_fro
     return answer.to_dict()
 
 
+def _kind(value) -> str:
+    """What a JSON value is, in the words of an error message."""
+    return {bool: "布尔值", int: "数字", float: "数字", str: "文字", list: "列表", dict: "对象", type(None): "null"}.get(
+        type(value), type(value).__name__)
+
+
+def api_arguments(question, k, sources, date_from, date_to) -> tuple[str, int, list[str], str, str]:
+    """The /ask arguments checked for type and range, as the HTTP API may send anything JSON holds: a clear
+    UserProblem instead of a guess (a list is not a question, True is not a k) or a server traceback.
+    null means the default."""
+    if not isinstance(question, str):
+        raise UserProblem(f"question 应为文字，收到的是{_kind(question)}。")
+    if k is None:
+        k = DEFAULT_K
+    if isinstance(k, float) and k.is_integer():
+        k = int(k)
+    if isinstance(k, bool) or not isinstance(k, int):
+        raise UserProblem(f"k 应为 1 到 100 之间的整数，收到的是{_kind(k)} {str(k)[:40]}。")
+    if not 1 <= k <= 100:
+        raise UserProblem(f"k 应在 1 到 100 之间，收到的是 {str(k)[:40]}。")
+    if sources is None:
+        sources = []
+    elif isinstance(sources, str):
+        sources = [sources] if sources else []
+    if not isinstance(sources, list) or not all(isinstance(x, str) for x in sources):
+        raise UserProblem(f"sources 应为来源名称（文字）的列表，收到的是{_kind(sources)}。")
+    dates = []
+    for name, value in (("date_from", date_from), ("date_to", date_to)):
+        if value is not None and not isinstance(value, str):
+            raise UserProblem(f"{name} 应为 2024-03-05 这样的日期文字，收到的是{_kind(value)}。")
+        dates.append(value or "")
+    return question, k, sources, dates[0], dates[1]
+
+
 def _filters_note(sources, date_from: str, date_to: str) -> str:
     bits = []
     if sources:
@@ -192,7 +226,9 @@ def document_page(searcher, doc_id: str, start=None, end=None, question: str = "
 
 
 def document_json(searcher, doc_id: str) -> dict:
-    doc = searcher.store.documents.get(str(doc_id or ""))
+    if not isinstance(doc_id, str):
+        raise UserProblem(f"doc_id 应为文字（文件编号，见 /ask 的结果），收到的是{_kind(doc_id)}。")
+    doc = searcher.store.documents.get(doc_id)
     if doc is None:
         raise UserProblem(f"找不到文件 {doc_id}")
     return {
@@ -415,7 +451,7 @@ def build_app(searcher, examples=EXAMPLES, access: Access | None = None) -> gr.B
             sources: keep only these sources (names as in /index_info); date_from/date_to: ISO dates, inclusive.
             """
             try:
-                return ask_json(live.current, question, k, sources, date_from, date_to)
+                return ask_json(live.current, *api_arguments(question, k, sources, date_from, date_to))
             except UserProblem as exc:
                 raise gr.Error(str(exc), print_exception=False) from None
             except Exception:
@@ -436,7 +472,24 @@ def build_app(searcher, examples=EXAMPLES, access: Access | None = None) -> gr.B
         gr.api(ask, api_name="ask")
         gr.api(document, api_name="document")
         gr.api(index_info, api_name="index_info")
+    _missing_arguments_are_a_message(demo)
     return demo
+
+
+def _missing_arguments_are_a_message(demo: gr.Blocks) -> None:
+    """A call with too few arguments fails in Gradio before any handler runs, as a ValueError whose traceback
+    the server prints and whose message the caller never sees; say instead what is missing."""
+    validate = demo.validate_inputs
+
+    def validate_inputs(block_fn, inputs):
+        try:
+            validate(block_fn, inputs)
+        except ValueError:
+            wanted = len(block_fn.inputs)
+            raise gr.Error(f"参数不够：{block_fn.api_name or block_fn.name} 需要 {wanted} 个参数，收到 {len(inputs)} 个。",
+                           print_exception=False) from None
+
+    demo.validate_inputs = validate_inputs
 
 
 def theme():

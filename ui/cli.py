@@ -407,6 +407,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_BAD_INPUT
     from index import CorpusError, IndexProblem
+    from index.store import IndexWriteError
     from index.embedding import ModelError
     from index.stores.milvus import MilvusProblem
     from index.updating import UpdateError
@@ -416,7 +417,7 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except (UsageProblem, QuestionError, CorpusError, IndexProblem, ModelError, UpdateError, MilvusProblem) as exc:
         print(f"zhqa: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return EXIT_FAILURE if isinstance(exc, IndexWriteError) else EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("zhqa: interrupted", file=sys.stderr)
         return 130

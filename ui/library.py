@@ -15,6 +15,7 @@ import gradio as gr
 from index import collection
 from index.formats import FORMATS_READ, ReadOptions
 from index.loading import DOCUMENT_SUFFIXES
+from index.store import IndexWriteError
 from index.updating import UpdateError
 from qa import LiveSearcher
 
@@ -61,7 +62,7 @@ def upload_files(live: LiveSearcher, access: Access, username: str | None, paths
     before = set(live.current.store.documents)
     try:
         index, report, placed, refused = collection.add(live.index_dir, accepted, read=ReadOptions(), progress=True)
-    except UpdateError as e:
+    except (UpdateError, IndexWriteError) as e:  # a full disk is said as plainly as a refusal
         return _lines(ok, bad + [str(e)]), False
     bad += [r for r in refused]
     for item in placed:
@@ -92,7 +93,7 @@ def delete_documents(live: LiveSearcher, access: Access, username: str | None, d
         return refusal, False
     try:
         _, report, moved = collection.remove(live.index_dir, list(doc_ids), progress=False)
-    except UpdateError as e:
+    except (UpdateError, IndexWriteError) as e:
         return render.message(str(e), "error"), False
     live.refresh()
     return _lines([f"已删除 {d}" for d in report.removed] + [f"文件已移到 {m.split(' -> ')[-1]}" for m in moved], []), True
@@ -104,7 +105,7 @@ def reindex_documents(live: LiveSearcher, access: Access, username: str | None, 
         return refusal, False
     try:
         _, report = collection.reindex(live.index_dir, list(doc_ids), progress=True)
-    except UpdateError as e:
+    except (UpdateError, IndexWriteError) as e:
         return render.message(str(e), "error"), False
     live.refresh()
     return _lines([f"已重新索引 {d}" for d in doc_ids], report.warnings), True
