@@ -11,6 +11,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
+CHROMIUM = "/usr/bin/chromium"  # Debian's; a browser is never downloaded
 
 
 @pytest.fixture(scope="session")
@@ -67,3 +68,17 @@ def evil_searcher(tmp_path_factory):
     corpus.write_text("\n".join(json.dumps(d, ensure_ascii=False) for d in EVIL_DOCS) + "\n", encoding="utf-8")
     build_index(corpus, root / "index", progress=False)
     return Searcher.open(root / "index")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One Chromium for the whole session (Playwright's sync API allows one instance per thread)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield b
+        b.close()

@@ -17,9 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CORPUS, ROOT, free_port
+from conftest import CHROMIUM, CORPUS, ROOT, free_port
 
-CHROMIUM = "/usr/bin/chromium"
 QUESTION = "哪些城市推行拿地即开工?"
 PLACES = ("晋城市", "济源市", "保定市")
 
@@ -79,19 +78,6 @@ def shots(tmp_path_factory):
     folder = tmp_path_factory.mktemp("screenshots")
     yield folder
     print(f"\nscreenshots: {folder}")
-
-
-@pytest.fixture(scope="session")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield b
-        b.close()
 
 
 def _new_page(browser, width=1280, height=900):

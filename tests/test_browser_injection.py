@@ -11,9 +11,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from test_browser import CHROMIUM, _new_page, browser  # noqa: F401  (the browser fixture)
+from test_browser import _new_page
 
-from conftest import free_port
+from conftest import CHROMIUM, free_port
 
 pytestmark = [
     pytest.mark.browser,

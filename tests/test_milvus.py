@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ from eval.runner import evaluate_questions
 from index import build_index, collection
 from index.store import EMBEDDINGS
 from index.stores.milvus import MilvusAddress, MilvusProblem, MilvusStore
+from index.updating import UpdateError
 from qa import Filters, Searcher, ask
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -173,3 +175,83 @@ def test_on_a_real_milvus_server(stores):
     on_local = evaluate_questions(local, questions, retrievers=("hybrid",), progress=False)
     on_server = evaluate_questions(milvus, questions, retrievers=("hybrid",), progress=False)
     assert abs(on_local.metrics["hybrid"]["ndcg@10"] - on_server.metrics["hybrid"]["ndcg@10"]) <= 0.01
+
+
+# --- the local store's collection tests, on Milvus ---------------------------------------------------------
+@pytest.fixture
+def milvus_library(stores, tmp_path):
+    """(corpus folder, Milvus address, embedder): a copy of the seeds indexed in its own milvus-lite file."""
+    local, _, corpus, address = stores
+    own_corpus = tmp_path / "corpus"
+    shutil.copytree(corpus, own_corpus)
+    own = MilvusAddress(str(tmp_path / "lib.db"), "library")
+    shutil.copytree(address.work_dir / EMBEDDINGS, own.work_dir / EMBEDDINGS)
+    build_index(own_corpus, tmp_path / "unused", milvus=own, progress=False, embedder=local.embedder)
+    return own_corpus, own, local.embedder
+
+
+def test_milvus_folders_keep_their_path_as_doc_id_and_deleted_files_leave(milvus_library, tmp_path):
+    corpus, address, embedder = milvus_library
+    folder = tmp_path / "收文" / "2024"
+    folder.mkdir(parents=True)
+    (folder / "零成本.txt").write_text(NEW_NOTICE, encoding="utf-8")
+    (folder / "notes.csv").write_text("a,b\n", encoding="utf-8")
+    store, _, _, refused = collection.add(address, [tmp_path / "收文"], progress=False, embedder=embedder)
+    assert "收文/2024/零成本" in store.documents and any("notes.csv" in r for r in refused)
+    (corpus / "收文" / "2024" / "零成本.txt").unlink()
+    (corpus / "003_2a0d0da5d2c1eea9.txt").unlink()
+    store, _, changes = collection.sync(address, progress=False, embedder=embedder)
+    assert sorted(changes.deleted) == ["003_2a0d0da5d2c1eea9.txt", "收文/2024/零成本.txt"]
+    assert set(store.documents) == {"000_63a4e04b80a11179", "001_82eddd6c6af7ca57", "002_f759bb1158af3451",
+                                    "004_6a50f008523c6f36"}
+    assert set(MilvusStore(address).chunk_counts()) == set(store.documents)
+
+
+def test_milvus_a_copy_takes_over_when_its_original_goes(milvus_library, tmp_path):
+    corpus, address, embedder = milvus_library
+    original = corpus / "002_f759bb1158af3451.txt"
+    (tmp_path / "商丘转载.txt").write_text(original.read_text(encoding="utf-8"), encoding="utf-8")
+    store, _, _, _ = collection.add(address, [tmp_path / "商丘转载.txt"], progress=False, embedder=embedder)
+    assert "商丘转载" not in store.documents
+    assert [c["doc_id"] for c in store.duplicates["002_f759bb1158af3451"]] == ["商丘转载"]
+    store, _, _ = collection.remove(address, ["002_f759bb1158af3451"], progress=False, embedder=embedder)
+    assert "商丘转载" in store.documents and store.duplicates == {}
+    hits = Searcher(store, embedder=embedder).search("商丘 营商环境", k=5)
+    assert any(p.doc_id == "商丘转载" for p in hits)
+
+
+def test_milvus_bad_changes_are_refused_and_change_nothing(milvus_library, tmp_path):
+    corpus, address, embedder = milvus_library
+    before = MilvusStore(address)
+    with pytest.raises(UpdateError, match="not in the index: nope"):
+        collection.remove(address, ["nope"], progress=False, embedder=embedder)
+    other = tmp_path / "000_63a4e04b80a11179.txt"
+    other.write_text("另一份同名文件。\n内容不同。", encoding="utf-8")
+    _, _, placed, refused = collection.add(address, [other], progress=False, embedder=embedder)
+    assert placed == [] and "already exists with other content" in refused[0]
+    after = MilvusStore(address)
+    assert after.chunk_counts() == before.chunk_counts() and after.manifest == before.manifest
+
+
+def test_milvus_two_writers_at_once_lose_nothing(milvus_library, tmp_path):
+    corpus, address, embedder = milvus_library
+    files = [tmp_path / "n0.txt", tmp_path / "n1.txt"]
+    files[0].write_text(NEW_NOTICE, encoding="utf-8")
+    files[1].write_text("临汾市推行“交房即交证”改革\n临汾市自2024年起对新建商品房推行交房即交证，购房人收房当天即可领取不动产权证书。\n",
+                        encoding="utf-8")
+    errors = []
+
+    def add(path):
+        try:
+            collection.add(address, [path], progress=False, embedder=embedder)
+        except Exception as e:  # reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=add, args=(p,)) for p in files]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    store = MilvusStore(address)
+    assert {"n0", "n1"} <= set(store.documents) and {"n0", "n1"} <= set(store.chunk_counts())
