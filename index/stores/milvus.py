@@ -413,7 +413,9 @@ class MilvusBM25(BM25Query):
         sample = self.store.sample_expr(ids)
         if sample is not None:  # the statistics sample: one search over its expression, not a list of its ids
             found = dict(self._search(len(ids), sample))
-            return np.array([found.get(int(i), 0.0) for i in ids], dtype=np.float64)
+            scores = np.array([found.get(int(i), 0.0) for i in ids], dtype=np.float64)
+            self.known.update(zip(ids.tolist(), scores.tolist()))  # a pool inside the sample is known already
+            return scores
         ids = [int(i) for i in ids]
         need = [i for i in dict.fromkeys(ids) if i not in self.known]
         for at in range(0, len(need), 4096):
