@@ -21,6 +21,12 @@ from pathlib import Path
 from typing import Callable
 
 from index.building import file_sha256
+from index.config import Settings
+from index.current import build_and_report, ensure_current
+from index.embedding import get_embedder
+from index.store import live_version
+from index.stores import LocalStore
+from qa import Searcher
 
 FILES = ("corpus.jsonl", "queries.jsonl", "qrels.tsv")
 
@@ -170,32 +176,20 @@ def open_bench_searcher(
     progress: bool = True,
     log: Callable[[str], None] = lambda msg: None,
 ):
-    """A Searcher over the benchmark's corpus, building (and caching) the index when needed."""
-    from index import IndexProblem, Settings, build_index, index_exists, load_index
-    from index.embedding import get_embedder
-    from qa import Searcher
-
+    """(a Searcher over the benchmark's corpus, its index folder, whether it was built now): the index is built
+    once and cached, by index.current's rules; a cached index that is damaged or built with another encoder is
+    rebuilt (it is only a cache), and `rebuild` forces it."""
     settings = Settings()
     model = model or settings.model
     index_dir = bench_index_dir(bench, model, cache_root)
-    chunk = settings.chunk.to_dict()
-    if index_exists(index_dir) and not rebuild:
-        try:
-            index = load_index(index_dir)
-            index.check_compatible(model=model, chunk=chunk)
-            encoder = get_embedder(model).encoder
-            if index.manifest.get("encoder", "float32") == encoder:
-                log(f"using cached benchmark index {index_dir}")
-                return Searcher(index), index_dir, None
-            log(f"rebuilding the cached benchmark index: it was built with the {index.manifest.get('encoder', 'float32')} "
-                f"encoder, not {encoder}")
-        except IndexProblem as exc:
-            log(f"rebuilding the cached benchmark index: {exc}")
-    # the folder is not wiped: its embedding cache spares a rebuild (or a build that died) the encoding
-    log(f"building an index of {bench.corpus_path} into {index_dir} (model {model}) ...")
-    index, report = build_index(bench.corpus_path, index_dir, model=model, chunk=settings.chunk, progress=progress)
-    reused = f", reused {report.reused_vectors} of {report.vectors} cached vectors" if report.reused_vectors else ""
-    for warning in report.warnings:
-        log(f"warning: {warning}")
-    log(f"built {report.documents} documents, {report.chunks} chunks in {report.seconds:.1f}s{reused}")
-    return Searcher(index), index_dir, report
+    before = live_version(index_dir)
+    if rebuild:
+        # the folder is not wiped: its embedding cache spares a rebuild (or a build that died) the encoding
+        store = LocalStore(build_and_report(bench.corpus_path, index_dir, model, progress=progress, log=log))
+    else:
+        store = ensure_current(index_dir, bench.corpus_path, model, progress=progress, log=log, rebuild_damaged=True,
+                               encoder=get_embedder(model).encoder)
+    built = live_version(index_dir) != before
+    if not built:
+        log(f"using cached benchmark index {index_dir}")
+    return Searcher(store), index_dir, built

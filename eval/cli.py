@@ -121,7 +121,7 @@ def run_eval(args):
     for note in bench.skipped:
         log(f"note: {note}")
     started = time.perf_counter()
-    searcher, index_dir, report = open_bench_searcher(
+    searcher, index_dir, built = open_bench_searcher(
         bench, model=args.model, cache_root=args.cache, rebuild=args.rebuild, progress=progress, log=log,
     )
     build_seconds = time.perf_counter() - started
@@ -130,7 +130,7 @@ def run_eval(args):
                             stat_test=args.stat_test, max_p=args.max_p)
     result.info["index"] = str(index_dir)
     result.info["index_seconds"] = round(build_seconds, 2)
-    result.info["index_built"] = report is not None
+    result.info["index_built"] = built
     return result
 
 

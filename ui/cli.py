@@ -86,7 +86,7 @@ def open_searcher(index_dir: Path, corpus: Path, model: str | None, build_if_sta
 
 # --- commands ------------------------------------------------------------------
 def cmd_build(args) -> int:
-    from qa.opening import build_and_report
+    from index.current import build_and_report
 
     build_and_report(args.corpus, target(args), args.model,
                      read=ReadOptions(ocr_pages=args.ocr_pages, max_file_mb=args.max_file_mb))
