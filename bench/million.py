@@ -2,12 +2,13 @@
 
     .venv/bin/python bench/million.py [--chunks 1000000] [--pool 20000] [--queries 200] [--keep DIR]
 
-Text is real: the sentences of the shared benchmarks' corpora (stard_train, cmrc2018), recombined into chunks of
-3-8 sentences, ten chunks per document (so BM25 indexes real Chinese words; each distinct sentence is tokenised
-once and a chunk's tokens are its sentences' tokens). Vectors (the stated synthetic method): the real encoder
-(the default int8 model) embeds a pool of --pool distinct sentences; a chunk's sentence vectors are its pool
-sentences' vectors plus Gaussian noise (sigma 0.02 per dimension, then normalised: every vector distinct), and
-its chunk vector is the normalised mean of those. The index is the product's own: HNSW above ANN_FROM vectors
+Text is real: the sentences of the shared benchmarks' corpora (stard_train, cmrc2018), in their documents' order,
+recombined into chunks of 3-8 consecutive sentences from a random place (as a real chunk is a run of one
+document's sentences), ten chunks per document (so BM25 indexes real Chinese words; each distinct sentence is
+tokenised once and a chunk's tokens are its sentences' tokens). Vectors (the stated synthetic method): the real
+encoder (the default int8 model) embeds a pool of --pool sentences (a contiguous stretch of the corpora); a
+chunk's sentence vectors are its pool sentences' vectors plus Gaussian noise (sigma 0.02 per dimension, then
+normalised: every vector distinct), and its chunk vector is the normalised mean of those. The index is the product's own: HNSW above ANN_FROM vectors
 with the product's settings, chunk neighbours by k-NN over that HNSW, bm25s, written by index.store.save.
 Serving is measured in a fresh process (`zhqa`'s own load and Searcher): load time, resident memory, query
 p50/p95 over --queries questions (encoding included) and recall@10 of the chunk and sentence HNSW searches
@@ -46,6 +47,7 @@ from index.features import index_features  # noqa: E402
 from index.neighbours import NEIGHBOURS, nearest_chunks  # noqa: E402
 from index.store import Index  # noqa: E402
 from index.tokenization import tokenize  # noqa: E402
+from qa.fusion import FusionSettings  # noqa: E402
 
 BENCH = ROOT.parent / "shared" / "bench"
 CHUNKS_PER_DOC = 10
@@ -61,7 +63,8 @@ def peak_rss_gib() -> float:
 
 
 def pool_sentences(n: int, rng: random.Random) -> list[str]:
-    sentences: set[str] = set()
+    """`n` sentences of the corpora in their documents' order, from a random starting point."""
+    sentences: list[str] = []
     for name in ("stard_train", "cmrc2018"):
         path = BENCH / name / "corpus.jsonl"
         if not path.is_file():
@@ -69,9 +72,9 @@ def pool_sentences(n: int, rng: random.Random) -> list[str]:
         with open(path, encoding="utf-8") as f:
             for line in f:
                 text = json.loads(line)["text"]
-                sentences.update(s.strip() + "。" for s in re.split(r"[。！？\n]", text) if 8 <= len(s.strip()) <= 120)
-    ordered = sorted(sentences)
-    return rng.sample(ordered, min(n, len(ordered)))
+                sentences += [s.strip() + "。" for s in re.split(r"[。！？\n]", text) if 8 <= len(s.strip()) <= 120]
+    start = rng.randrange(max(1, len(sentences) - n))
+    return sentences[start : start + n]
 
 
 def hnsw(dimension: int) -> faiss.Index:
@@ -106,7 +109,9 @@ def build(args, out: Path) -> dict:
     for d in tqdm(range(0, args.chunks, CHUNKS_PER_DOC), desc="documents", unit="doc"):
         texts, offsets, at = [], [], 0
         for _ in range(min(CHUNKS_PER_DOC, args.chunks - d)):
-            picks = [rng.randrange(len(pool)) for _ in range(rng.randint(3, 8))]
+            size = rng.randint(3, 8)
+            first = rng.randrange(len(pool) - size)
+            picks = list(range(first, first + size))
             picks_of.append(picks)
             text = "".join(pool[j] for j in picks)
             offsets.append((at, at + len(text)))
@@ -189,7 +194,8 @@ def serve(index_dir: Path) -> dict:
         hits = []
         for q in questions[:100]:
             query = searcher.embedder.encode_query(q)[0]
-            got = set(nearest(vectors_index, query, 10).tolist())
+            # as the searcher asks: the top 10 of its candidate depth
+            got = set(nearest(vectors_index, query, FusionSettings().candidates)[:10].tolist())
             scores = exact_vectors @ query
             want = set(np.argpartition(-scores, 10)[:10].tolist())
             hits.append(len(got & want) / 10)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Callable
 
 from index.building import file_sha256
-from index.config import Settings
+from index.config import Settings, cache_dir
 from index.current import build_and_report, ensure_current
 from index.embedding import get_embedder
 from index.store import live_version
@@ -158,8 +158,6 @@ def model_slug(model: str) -> str:
 
 
 def bench_cache_root() -> Path:
-    from index.config import cache_dir
-
     return cache_dir() / "bench"
 
 

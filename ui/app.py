@@ -10,6 +10,8 @@ The JSON API (see ui/API.md): named Gradio endpoints `/ask`, `/document`, `/inde
 from __future__ import annotations
 
 import calendar
+import hashlib
+import json
 import logging
 import re
 import urllib.parse
@@ -20,7 +22,7 @@ from typing import Any
 
 import gradio as gr
 
-from qa import LiveSearcher
+from qa import Filters, LiveSearcher, QuestionError, ask
 
 from . import render, report, workspace
 from .access import Access
@@ -105,8 +107,6 @@ def date_bound(value: str | None, end: bool = False) -> str:
 
 
 def make_filters(sources=None, date_from: str = "", date_to: str = ""):
-    from qa import Filters
-
     if isinstance(sources, str):
         sources = [sources] if sources else []
     start, stop = date_bound(date_from), date_bound(date_to, end=True)
@@ -139,8 +139,6 @@ def share_link(question: str, k: int = DEFAULT_K, sources=(), date_from: str = "
 # --- the handlers, plain functions of the searcher (the tests call them too) ------------
 def ask_json(searcher, question: str, k: int = DEFAULT_K, sources=None, date_from: str = "", date_to: str = "") -> dict:
     """`ask(...).to_dict()`, the structure `zhqa ask --json` prints. Raises UserProblem for bad input."""
-    from qa import QuestionError, ask
-
     if question is None or not str(question).strip():
         raise UserProblem(MSG_EMPTY)
     filters = make_filters(sources, date_from, date_to)
@@ -256,9 +254,6 @@ def _basket_outputs(items: list[dict], folder: str):
 
 
 def _basket_secret(searcher) -> str:
-    import hashlib
-    import json
-
     manifest = searcher.store.manifest
     return hashlib.sha256(json.dumps(manifest, sort_keys=True, default=str).encode("utf-8")).hexdigest()[:32]
 

@@ -14,6 +14,10 @@ import time
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from docx import Document
+from docx.oxml.ns import qn
+from docx.shared import Pt, RGBColor
+
 from qa import cite_document
 
 MAX_ITEMS = 200
@@ -120,8 +124,6 @@ def _xml_safe(text: str) -> str:
 
 
 def _set_cjk_font(style, name: str) -> None:
-    from docx.oxml.ns import qn
-
     style.font.name = name
     rpr = style.element.get_or_add_rPr()
     fonts = rpr.find(qn("w:rFonts"))
@@ -135,9 +137,6 @@ def _set_cjk_font(style, name: str) -> None:
 def to_docx(items: Sequence[Mapping], path: Path, heading: str = "报告摘录") -> Path:
     """Write the basket as a Word document: excerpts (one document paragraph per Word paragraph),
     each followed by its citation, and the numbered reference list at the end."""
-    from docx import Document
-    from docx.shared import Pt, RGBColor
-
     refs, numbers = references(items)
     doc = Document()
     doc.core_properties.title = heading
