@@ -63,6 +63,34 @@ class UpdateReport:
                 f"in {self.seconds:.1f} s")
 
 
+def plan_change(documents: dict[str, Document], duplicates: dict[str, list[dict]], add, remove,
+                report: UpdateReport) -> tuple[set[str], list[Document], list[Document], dict[str, list[dict]], str]:
+    """What a change does to the documents, for either store: (doc ids that leave, documents kept, documents new
+    to the index after near-duplicates are dropped, the copies recorded, the time stamp). Fills `report`'s
+    added, replaced, removed and warnings; refuses unknown ids."""
+    add = list(add)
+    incoming = {d.doc_id for d in add}
+    report.replaced = sorted(incoming & set(documents))
+    unknown = sorted(set(remove) - set(documents) - {c["doc_id"] for cs in duplicates.values() for c in cs})
+    if unknown:
+        raise UpdateError(f"not in the index: {', '.join(unknown)} (see zhqa list)")
+    gone = (set(remove) | incoming) & set(documents)
+    report.removed = sorted(set(remove) & set(documents))
+    kept_docs = [d for i, d in documents.items() if i not in gone]
+    now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    candidates = [replace(d, added=now) for d in add if d.text.strip()]
+    deduped, found, notices = drop_duplicates(kept_docs + candidates)
+    report.warnings += notices
+    new_docs = deduped[len(kept_docs):]
+    report.added = sorted(d.doc_id for d in new_docs if d.doc_id not in documents)
+    # copies recorded before, minus what went, plus what this change found
+    dropped = set(remove) | incoming
+    copies = {k: [c for c in v if c["doc_id"] not in dropped] for k, v in duplicates.items() if k not in gone}
+    for k, v in found.items():
+        copies.setdefault(k, []).extend(v)
+    return gone, kept_docs, new_docs, {k: v for k, v in copies.items() if v}, now
+
+
 def _vectors(index: faiss.Index) -> np.ndarray:
     return index.reconstruct_n(0, index.ntotal) if index.ntotal else np.zeros((0, index.d), dtype=np.float32)
 
@@ -135,28 +163,7 @@ def update_index(
         report = UpdateReport()
         if old.tokens is None:
             raise UpdateError(f"the index at {index_dir} cannot be updated; rebuild it with: zhqa build --index {index_dir}")
-        add = list(add)
-        incoming = {d.doc_id for d in add}
-        report.replaced = sorted(incoming & set(old.documents))
-        unknown = sorted(set(remove) - set(old.documents) - {c["doc_id"] for cs in old.duplicates.values() for c in cs})
-        if unknown:
-            raise UpdateError(f"not in the index: {', '.join(unknown)} (see zhqa list)")
-        gone = (set(remove) | incoming) & set(old.documents)
-        report.removed = sorted(set(remove) & set(old.documents))
-
-        kept_docs = [d for i, d in old.documents.items() if i not in gone]
-        now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-        candidates = [replace(d, added=now) for d in add if d.text.strip()]
-        deduped, found, notices = drop_duplicates(kept_docs + candidates)
-        report.warnings += notices
-        new_docs = deduped[len(kept_docs):]
-        report.added = sorted(d.doc_id for d in new_docs if d.doc_id not in old.documents)
-        # copies recorded before, minus what went, plus what this change found
-        dropped = set(remove) | incoming
-        duplicates = {k: [c for c in v if c["doc_id"] not in dropped] for k, v in old.duplicates.items() if k not in gone}
-        for k, v in found.items():
-            duplicates.setdefault(k, []).extend(v)
-        duplicates = {k: v for k, v in duplicates.items() if v}
+        gone, kept_docs, new_docs, duplicates, now = plan_change(old.documents, old.duplicates, add, remove, report)
 
         chunk = ChunkSettings(**old.manifest["chunk"])
         keep = np.asarray([i for i, c in enumerate(old.chunks) if c.doc_id not in gone], dtype=np.int64)

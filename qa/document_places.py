@@ -39,11 +39,6 @@ def _heading_spans(text: str) -> list[tuple[int, int]]:
     return out
 
 
-def most_specific(ms: Iterable[Mention], table: DivisionTable) -> list[Mention]:
-    ms = list(ms)
-    return [m for m in ms if not any(table.is_ancestor(m.division, o.division) for o in ms)]
-
-
 def _doc_key(doc) -> str:
     return hashlib.sha1(f"{doc.doc_id}\x00{doc.title}\x00{doc.source}\x00{doc.text}".encode("utf-8")).hexdigest()
 

@@ -9,7 +9,6 @@ searched again. The manifest is written last.
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 
 import numpy as np
 
@@ -17,12 +16,11 @@ from ..building import chunk_sentences, embed_chunks, embedded_text
 from ..chunking import chunk_document
 from ..config import ChunkSettings
 from ..document import Document
-from ..duplicates import drop_duplicates
 from ..embedding import Embedder, get_embedder
 from ..embedding_cache import EmbeddingCache
 from ..neighbours import NEIGHBOURS
 from ..store import EMBEDDINGS
-from ..updating import UpdateError, UpdateReport
+from ..updating import UpdateError, UpdateReport, plan_change
 from .milvus import EF_SEARCH, MilvusStore, quote, delete_documents, insert_rows, write_manifest
 
 
@@ -49,27 +47,7 @@ def update_milvus(
     started = time.perf_counter()
     report = UpdateReport()
     old_docs = store.documents
-    add = list(add)
-    incoming = {d.doc_id for d in add}
-    report.replaced = sorted(incoming & set(old_docs))
-    unknown = sorted(set(remove) - set(old_docs) - {c["doc_id"] for cs in store.duplicates.values() for c in cs})
-    if unknown:
-        raise UpdateError(f"not in the index: {', '.join(unknown)} (see zhqa list)")
-    gone = (set(remove) | incoming) & set(old_docs)
-    report.removed = sorted(set(remove) & set(old_docs))
-
-    kept_docs = [d for i, d in old_docs.items() if i not in gone]
-    now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    candidates = [replace(d, added=now) for d in add if d.text.strip()]
-    deduped, found, notices = drop_duplicates(kept_docs + candidates)
-    report.warnings += notices
-    new_docs = deduped[len(kept_docs):]
-    report.added = sorted(d.doc_id for d in new_docs if d.doc_id not in old_docs)
-    dropped = set(remove) | incoming
-    duplicates = {k: [c for c in v if c["doc_id"] not in dropped] for k, v in store.duplicates.items() if k not in gone}
-    for k, v in found.items():
-        duplicates.setdefault(k, []).extend(v)
-    duplicates = {k: v for k, v in duplicates.items() if v}
+    gone, kept_docs, new_docs, duplicates, now = plan_change(old_docs, store.duplicates, add, remove, report)
     if not kept_docs and not new_docs:
         raise UpdateError("the change would leave the index empty; an index needs at least one document")
 
