@@ -38,7 +38,8 @@ from eval.bench import load_bench  # noqa: E402
 from eval.metrics import evaluate_rankings  # noqa: E402
 from index import build_index, load_corpus  # noqa: E402
 from index.ann import is_ann, vector_index  # noqa: E402
-from index.building import bm25_index, chunk_sentences, embedded_text  # noqa: E402
+from index.bm25 import bm25_index  # noqa: E402
+from index.building import chunk_sentences, embedded_text  # noqa: E402
 from index.chunking import Chunk  # noqa: E402
 from index.document import Document  # noqa: E402
 from index.embedding import get_embedder  # noqa: E402

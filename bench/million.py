@@ -5,14 +5,16 @@
 Text is real: the sentences of the shared benchmarks' corpora (stard_train, cmrc2018), in their documents' order,
 recombined into chunks of 3-8 consecutive sentences from a random place (as a real chunk is a run of one
 document's sentences), ten chunks per document (so BM25 indexes real Chinese words; each distinct sentence is
-tokenised once and a chunk's tokens are its sentences' tokens). Vectors (the stated synthetic method): the real
+tokenised once and a chunk's tokens are its sentences' tokens; BM25 is indexed first, before any vector index is
+held, as its temporary arrays are the largest). Vectors (the stated synthetic method): the real
 encoder (the default int8 model) embeds a pool of --pool sentences (a contiguous stretch of the corpora); a
 chunk's sentence vectors are its pool sentences' vectors plus Gaussian noise (sigma 0.02 per dimension, then
-normalised: every vector distinct), and its chunk vector is the normalised mean of those. The index is the product's own: HNSW above ANN_FROM vectors
-with the product's settings, chunk neighbours by k-NN over that HNSW, bm25s, written by index.store.save.
+normalised: every vector distinct), and its chunk vector is the normalised mean of those. The index is the
+product's own: HNSW with the product's settings (sentence vectors as 8-bit codes from --coded-from vectors on,
+as index.ann does), chunk neighbours by k-NN over that HNSW, BM25 by index.bm25, written by index.store.save.
 Serving is measured in a fresh process (`zhqa`'s own load and Searcher): load time, resident memory, query
 p50/p95 over --queries questions (encoding included) and recall@10 of the chunk and sentence HNSW searches
-against exact search over the same vectors.
+against exact search over the float32 vectors (computed while building, before any coding).
 """
 from __future__ import annotations
 
@@ -29,7 +31,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import faiss
 import numpy as np
 from tqdm import tqdm
 
@@ -37,8 +38,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from index import store  # noqa: E402
-from index.ann import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M, matrix, nearest  # noqa: E402
-from index.building import bm25_index  # noqa: E402
+from index.ann import CODED_FROM, hnsw_index, kind, nearest, train_codes  # noqa: E402
+from index.bm25 import bm25_index  # noqa: E402
 from index.chunk_tokens import ChunkTokens  # noqa: E402
 from index.chunking import Chunk  # noqa: E402
 from index.document import Document  # noqa: E402
@@ -52,6 +53,7 @@ from qa.fusion import FusionSettings  # noqa: E402
 BENCH = ROOT.parent / "shared" / "bench"
 CHUNKS_PER_DOC = 10
 NOISE = 0.02
+RECALL_QUESTIONS = 100
 
 
 def peak_rss_gib() -> float:
@@ -77,16 +79,26 @@ def pool_sentences(n: int, rng: random.Random) -> list[str]:
     return sentences[start : start + n]
 
 
-def hnsw(dimension: int) -> faiss.Index:
-    index = faiss.IndexHNSWFlat(dimension, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-    index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-    index.hnsw.efSearch = HNSW_EF_SEARCH
-    return index
-
-
 def noisy(vectors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     out = vectors + rng.normal(0, NOISE, vectors.shape).astype(np.float32)
     return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+class ExactTop:
+    """The exact top 10 of each question over vectors seen a block at a time (float32, before any coding)."""
+
+    def __init__(self, queries: np.ndarray, k: int = 10):
+        self.queries, self.k = queries, k
+        self.ids = np.zeros((len(queries), 0), dtype=np.int64)
+        self.scores = np.zeros((len(queries), 0), dtype=np.float32)
+        self.seen = 0
+
+    def add(self, block: np.ndarray) -> None:
+        scores = np.concatenate([self.scores, self.queries @ block.T], axis=1)
+        ids = np.concatenate([self.ids, np.broadcast_to(np.arange(self.seen, self.seen + len(block)), (len(self.queries), len(block)))], axis=1)
+        top = np.argpartition(-scores, self.k - 1, axis=1)[:, : self.k]
+        self.scores, self.ids = np.take_along_axis(scores, top, 1), np.take_along_axis(ids, top, 1)
+        self.seen += len(block)
 
 
 def build(args, out: Path) -> dict:
@@ -96,9 +108,12 @@ def build(args, out: Path) -> dict:
     pool = pool_sentences(args.pool, rng)
     embedder = get_embedder()
     pool_vectors = embedder.encode_passages(pool, batch_size=32).astype(np.float32)
+    questions = [s[: rng.randint(8, 24)] for s in rng.sample(pool, args.queries)]
+    query_vectors = np.vstack([embedder.encode_query(q)[0] for q in questions[:RECALL_QUESTIONS]]).astype(np.float32)
     timings["encode pool"] = time.perf_counter() - started
     started = time.perf_counter()
-    pool_tokens = [tokenize(s) for s in tqdm(pool, desc="tokenising the pool", unit="sentence")]
+    # each pool sentence's token ids, flat: a chunk's tokens are gathered from them without Python lists
+    pool_tokens = ChunkTokens.from_lists(tokenize(s) for s in tqdm(pool, desc="tokenising the pool", unit="sentence"))
     timings["tokenise pool"] = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -123,40 +138,58 @@ def build(args, out: Path) -> dict:
         documents[doc_id] = doc
         for seq, ((s, e), text) in enumerate(zip(offsets, texts)):
             chunks.append(Chunk(doc_id, seq, s, e, text, seq + 1, seq + 1))
+    counts = np.array([len(p) for p in picks_of])
+    flat_picks = np.fromiter((j for p in picks_of for j in p), dtype=np.int64, count=int(counts.sum()))
+    del picks_of
     timings["make chunks"] = time.perf_counter() - started
 
+    # BM25 first: its temporary arrays are the largest, and nothing else is held yet
     started = time.perf_counter()
-    dense, sentences = hnsw(dimension), hnsw(dimension)
-    owners = np.repeat(np.arange(len(picks_of), dtype=np.int32), [len(p) for p in picks_of])
-    batch = 20_000
-    chunk_vectors = np.empty((len(chunks), dimension), dtype=np.float32)
-    for start in tqdm(range(0, len(chunks), batch), desc="vectors + HNSW (sentences)", unit="batch"):
-        rows = picks_of[start : start + batch]
-        flat = np.fromiter((j for p in rows for j in p), dtype=np.int64)
-        sentence_vectors = noisy(pool_vectors[flat], nrng)
-        sentences.add(sentence_vectors)
-        counts = np.array([len(p) for p in rows])
-        sums = np.add.reduceat(sentence_vectors, np.cumsum(counts) - counts)
-        chunk_vectors[start : start + len(rows)] = sums / np.linalg.norm(sums, axis=1, keepdims=True)
-    timings["HNSW sentences"] = time.perf_counter() - started
-    started = time.perf_counter()
-    for start in tqdm(range(0, len(chunks), batch * 5), desc="HNSW (chunks)", unit="batch"):
-        dense.add(chunk_vectors[start : start + batch * 5])
-    del chunk_vectors
-    timings["HNSW chunks"] = time.perf_counter() - started
-    started = time.perf_counter()
-    neighbours = nearest_chunks(matrix(dense), NEIGHBOURS, progress=True, search=dense)
-    timings["neighbours"] = time.perf_counter() - started
-
-    started = time.perf_counter()
-    tokens = ChunkTokens.from_lists([t for j in p for t in pool_tokens[j]] for p in picks_of)
+    sentence_lengths = np.diff(pool_tokens.offsets)[flat_picks]
+    starts = pool_tokens.offsets[flat_picks]
+    gather = np.repeat(starts - np.cumsum(sentence_lengths) + sentence_lengths, sentence_lengths) + np.arange(sentence_lengths.sum())
+    chunk_ends = np.cumsum(counts)
+    token_offsets = np.concatenate([[0], np.cumsum(sentence_lengths)[chunk_ends - 1]]).astype(np.int64)
+    tokens = ChunkTokens(pool_tokens.ids[gather], token_offsets, pool_tokens.vocab)
+    del gather, sentence_lengths, starts
     bm25 = bm25_index(tokens)
     timings["BM25"] = time.perf_counter() - started
 
     started = time.perf_counter()
+    n_sentences = int(counts.sum())
+    coded = n_sentences >= args.coded_from
+    dense, sentences = hnsw_index(dimension), hnsw_index(dimension, coded=coded)
+    if coded:
+        train_codes(sentences, noisy(pool_vectors, np.random.default_rng(1)))
+    owners = np.repeat(np.arange(len(chunks), dtype=np.int32), counts)
+    exact_sentences = ExactTop(query_vectors)
+    batch = 20_000
+    chunk_vectors = np.empty((len(chunks), dimension), dtype=np.float32)
+    for start in tqdm(range(0, len(chunks), batch), desc="vectors + HNSW (sentences)", unit="batch"):
+        rows = counts[start : start + batch]
+        a, b = int(chunk_ends[start] - counts[start]), int(chunk_ends[start + len(rows) - 1])
+        sentence_vectors = noisy(pool_vectors[flat_picks[a:b]], nrng)
+        exact_sentences.add(sentence_vectors)
+        sentences.add(sentence_vectors)
+        sums = np.add.reduceat(sentence_vectors, np.cumsum(rows) - rows)
+        chunk_vectors[start : start + len(rows)] = sums / np.linalg.norm(sums, axis=1, keepdims=True)
+    del sentence_vectors, flat_picks
+    timings["HNSW sentences"] = time.perf_counter() - started
+    started = time.perf_counter()
+    exact_chunks = ExactTop(query_vectors)
+    for start in tqdm(range(0, len(chunks), batch * 5), desc="HNSW (chunks)", unit="batch"):
+        dense.add(chunk_vectors[start : start + batch * 5])
+        exact_chunks.add(chunk_vectors[start : start + batch * 5])
+    timings["HNSW chunks"] = time.perf_counter() - started
+    started = time.perf_counter()
+    neighbours = nearest_chunks(chunk_vectors, NEIGHBOURS, progress=True, search=dense)
+    del chunk_vectors
+    timings["neighbours"] = time.perf_counter() - started
+
+    started = time.perf_counter()
     manifest = {
         "format": store.FORMAT_VERSION, "model": embedder.name, "dimension": dimension, "encoder": embedder.encoder,
-        "vector_indexes": {"chunks": "hnsw", "sentences": "hnsw"}, "chunk": {}, "features": index_features(),
+        "vector_indexes": {"chunks": kind(dense), "sentences": kind(sentences)}, "chunk": {}, "features": index_features(),
         "corpus": "synthetic", "corpus_files": {}, "corpus_stat": {}, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "n_documents": len(documents), "n_chunks": len(chunks), "duplicates": {},
     }
@@ -165,10 +198,11 @@ def build(args, out: Path) -> dict:
     version = store.save(index, out)
     timings["save"] = time.perf_counter() - started
     size = sum(p.stat().st_size for p in version.rglob("*") if p.is_file())
-    questions = [s[: rng.randint(8, 24)] for s in rng.sample(pool, args.queries)]
     (out / "questions.json").write_text(json.dumps(questions, ensure_ascii=False), encoding="utf-8")
+    np.savez(out / "exact.npz", chunks=exact_chunks.ids, sentences=exact_sentences.ids)
     return {"timings": timings, "peak_rss_gib": peak_rss_gib(), "size_gib": size / 2**30,
-            "sentences": int(sentences.ntotal), "chunks": len(chunks)}
+            "sentences": int(sentences.ntotal), "chunks": len(chunks), "n_tokens": int(tokens.ids.size),
+            "vector_indexes": manifest["vector_indexes"]}
 
 
 def serve(index_dir: Path) -> dict:
@@ -188,17 +222,16 @@ def serve(index_dir: Path) -> dict:
         searcher.search(q, k=10)
         times.append(time.perf_counter() - t)
     times.sort()
+    # recall of the searches the searcher makes (the top 10 of its candidate depth) against exact search over
+    # the float32 vectors, computed while building (before any coding)
+    exact = np.load(index_dir / "exact.npz")
     recall = {}
     for name, vectors_index in (("chunks", index.dense), ("sentences", index.sentences)):
-        exact_vectors = matrix(vectors_index)
         hits = []
-        for q in questions[:100]:
+        for q, want in zip(questions[:RECALL_QUESTIONS], exact[name]):
             query = searcher.embedder.encode_query(q)[0]
-            # as the searcher asks: the top 10 of its candidate depth
             got = set(nearest(vectors_index, query, FusionSettings().candidates)[:10].tolist())
-            scores = exact_vectors @ query
-            want = set(np.argpartition(-scores, 10)[:10].tolist())
-            hits.append(len(got & want) / 10)
+            hits.append(len(got & set(want.tolist())) / 10)
         recall[name] = statistics.mean(hits)
     return {"load_seconds": load_seconds, "rss_loaded_gib": rss_loaded, "peak_rss_serving_gib": peak_rss_gib(),
             "p50_ms": statistics.median(times) * 1000, "p95_ms": times[int(0.95 * (len(times) - 1))] * 1000,
@@ -210,6 +243,7 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=1_000_000)
     parser.add_argument("--pool", type=int, default=20_000, help="distinct sentences embedded by the real encoder")
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--coded-from", type=int, default=CODED_FROM, help="sentence vectors from which they are stored as 8-bit codes")
     parser.add_argument("--keep", type=Path, default=None, help="build into this folder and keep it")
     parser.add_argument("--serve", type=Path, default=None, help=argparse.SUPPRESS)  # the serving child process
     args = parser.parse_args()
@@ -232,7 +266,8 @@ def main() -> None:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
     t = built["timings"]
-    print(f"\n{built['chunks']:,} chunks, {built['sentences']:,} sentence vectors")
+    print(f"\n{built['chunks']:,} chunks, {built['sentences']:,} sentence vectors, {built['n_tokens']:,} BM25 tokens; "
+          f"vector indexes {built['vector_indexes']}")
     print("| stage | seconds |\n|---|---|")
     for stage, seconds in t.items():
         print(f"| {stage} | {seconds:.0f} |")
@@ -242,7 +277,7 @@ def main() -> None:
           f"{served['rss_loaded_gib']:.1f} GiB; peak RSS while serving {served['peak_rss_serving_gib']:.1f} GiB")
     print(f"queries (hybrid, k=10, encoding included, {args.queries}): p50 {served['p50_ms']:.1f} ms, "
           f"p95 {served['p95_ms']:.1f} ms")
-    print(f"HNSW recall@10 against exact search: chunks {served['recall_at_10']['chunks']:.3f}, "
+    print(f"HNSW recall@10 against exact float32 search: chunks {served['recall_at_10']['chunks']:.3f}, "
           f"sentences {served['recall_at_10']['sentences']:.3f}")
 
 

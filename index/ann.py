@@ -4,8 +4,15 @@ Both are FAISS inner-product indexes over normalised vectors (= cosine). A flat 
 per question; HNSW walks a graph and touches a few thousand. Measured on two cores, one question, k=100,
 384 dimensions: a flat search of 55,000 vectors takes 3.3 ms, HNSW (M=32, efSearch=128) 0.35 ms (efSearch 256 is used: recall@10 0.95 on hard synthetic data); HNSW
 costs about 6 s to build per 55,000 vectors. Below ANN_FROM the flat index is cheap and exact; above it
-HNSW keeps a question's cost nearly flat as the index grows. The raw vectors stay available either way
-(`matrix`), for scoring candidates exactly.
+HNSW keeps a question's cost nearly flat as the index grows.
+
+From CODED_FROM vectors on, the graph's vectors are stored as 8-bit scalar codes (IndexHNSWSQ, one byte per
+dimension instead of four): a million chunks have about 5.5 million sentence vectors, 8.4 GB in float32 and
+2.1 GB as codes, and the float32 ones did not fit beside everything else on a 24 GiB machine. The codes
+cost little precision (see bench/million.py for recall against exact float32 search).
+
+Candidates are scored exactly on the stored vectors either way (`vectors`): a view of the float32 matrix,
+or the codes decoded for just the rows asked for.
 """
 from __future__ import annotations
 
@@ -16,15 +23,38 @@ ANN_FROM = 50_000  # vectors; override per build with build_index(ann_from=...)
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 256
+CODED_FROM = 2_000_000  # vectors; override per build with build_index(coded_from=...)
+CODE_TRAINING = 200_000  # vectors sampled to learn each dimension's range for the 8-bit codes
 
 
-def vector_index(vectors: np.ndarray, dimension: int, ann_from: int = ANN_FROM) -> faiss.Index:
-    """A FAISS index of `vectors`: flat below `ann_from` vectors, HNSW from there on."""
+def hnsw_index(dimension: int, coded: bool = False) -> faiss.Index:
+    """An empty HNSW inner-product index with our settings; `coded`: vectors stored as 8-bit codes
+    (it must be trained, see `train_codes`, before vectors are added)."""
+    if coded:
+        index = faiss.IndexHNSWSQ(dimension, faiss.ScalarQuantizer.QT_8bit, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+    else:
+        index = faiss.IndexHNSWFlat(dimension, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    index.hnsw.efSearch = HNSW_EF_SEARCH
+    return index
+
+
+def train_codes(index: faiss.Index, vectors: np.ndarray, seed: int = 0) -> None:
+    """Learn the 8-bit codes' range per dimension from (a sample of) `vectors`."""
+    if len(vectors) > CODE_TRAINING:
+        rows = np.sort(np.random.default_rng(seed).choice(len(vectors), CODE_TRAINING, replace=False))
+        vectors = vectors[rows]
+    index.train(np.ascontiguousarray(vectors, dtype=np.float32))
+
+
+def vector_index(vectors: np.ndarray, dimension: int, ann_from: int = ANN_FROM, coded_from: int = CODED_FROM) -> faiss.Index:
+    """A FAISS index of `vectors`: flat below `ann_from` vectors, HNSW from there on, over 8-bit codes from
+    `coded_from` on."""
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     if len(vectors) >= ann_from:
-        index = faiss.IndexHNSWFlat(dimension, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-        index.hnsw.efSearch = HNSW_EF_SEARCH
+        index = hnsw_index(dimension, coded=len(vectors) >= coded_from)
+        if not index.is_trained:
+            train_codes(index, vectors)
     else:
         index = faiss.IndexFlatIP(dimension)
     if len(vectors):
@@ -36,10 +66,44 @@ def is_ann(index: faiss.Index) -> bool:
     return isinstance(faiss.downcast_index(index), faiss.IndexHNSW)
 
 
-def matrix(index: faiss.Index) -> np.ndarray:
-    """The (ntotal, d) float32 vectors inside a flat or HNSW-flat index, without a copy."""
+def is_coded(index: faiss.Index) -> bool:
+    return isinstance(_storage(index), faiss.IndexScalarQuantizer)
+
+
+def kind(index: faiss.Index) -> str:
+    """What the manifest records: flat, hnsw or hnsw-sq8."""
+    return ("hnsw-sq8" if is_coded(index) else "hnsw") if is_ann(index) else "flat"
+
+
+def _storage(index: faiss.Index) -> faiss.Index:
     index = faiss.downcast_index(index)
-    storage = faiss.downcast_index(index.storage) if isinstance(index, faiss.IndexHNSW) else index
+    return faiss.downcast_index(index.storage) if isinstance(index, faiss.IndexHNSW) else index
+
+
+class CodedVectors:
+    """The vectors of an 8-bit coded index, decoded row by row as they are asked for (`[rows]`)."""
+
+    def __init__(self, index: faiss.Index):
+        self.index = index  # owns the codes: kept alive as long as they are read
+        self.storage = storage = _storage(index)
+        self.shape = (storage.ntotal, storage.d)
+        self.codes = faiss.rev_swig_ptr(storage.codes.data(), storage.ntotal * storage.code_size).reshape(
+            storage.ntotal, storage.code_size)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, rows) -> np.ndarray:
+        codes = np.ascontiguousarray(self.codes[rows])
+        return self.storage.sa_decode(codes.reshape(-1, self.storage.code_size)).reshape(*codes.shape[:-1], self.shape[1])
+
+
+def vectors(index: faiss.Index) -> np.ndarray | CodedVectors:
+    """The (ntotal, d) vectors inside a flat or HNSW index, for scoring candidates: a view without a copy
+    of float32 vectors (valid while `index` lives), or a decoder of 8-bit codes."""
+    storage = _storage(index)
+    if isinstance(storage, faiss.IndexScalarQuantizer):
+        return CodedVectors(index)
     if storage.ntotal == 0:
         return np.zeros((0, storage.d), dtype=np.float32)
     return faiss.rev_swig_ptr(storage.get_xb(), storage.ntotal * storage.d).reshape(storage.ntotal, storage.d)
@@ -57,7 +121,7 @@ def nearest(index: faiss.Index, query: np.ndarray, k: int, allowed: np.ndarray |
         admitted = np.flatnonzero(allowed)
         if not len(admitted):
             return admitted
-        scores = matrix(index)[admitted] @ query
+        scores = vectors(index)[admitted] @ query
         top = np.argpartition(-scores, min(k, len(admitted)) - 1)[:k] if len(admitted) > k else np.arange(len(admitted))
         return admitted[top[np.argsort(-scores[top], kind="stable")]].astype(np.int64)
     params = None

@@ -1,7 +1,6 @@
 """Build an index from a corpus: load, clean, chunk, embed, store."""
 from __future__ import annotations
 
-import logging
 import os
 import sys
 import time
@@ -10,13 +9,12 @@ from functools import partial
 from importlib import metadata
 from pathlib import Path
 
-import bm25s
-import faiss
 import numpy as np
 from tqdm import tqdm
 
 from . import store
-from .ann import ANN_FROM, is_ann, vector_index
+from .ann import ANN_FROM, CODED_FROM, kind, vector_index
+from .bm25 import bm25_index
 from .chunk_tokens import ChunkTokens
 from .chunking import Chunk, chunk_document
 from .config import DEFAULT_MODEL, ChunkSettings
@@ -32,7 +30,6 @@ from .store import EMBEDDINGS, Index, file_sha256
 from .stores.milvus import MilvusAddress, MilvusStore, write_index
 from .tokenization import tokenize
 
-logging.getLogger("bm25s").setLevel(logging.ERROR)  # it warns on every build about token input
 
 
 class CorpusError(RuntimeError):
@@ -187,23 +184,6 @@ def embed_chunks(
     return vectors, sentences, reused + reused_sentences
 
 
-# Stands in for the tokens of a chunk that has none (only punctuation or symbols): bm25s cannot index an
-# empty vocabulary, and no question can produce this token (tokenization drops control characters).
-NO_TOKENS = "\x00"
-
-
-def bm25_index(tokens: ChunkTokens | list[list[str]]) -> bm25s.BM25:
-    """A BM25 index over the tokens of every chunk; chunks without tokens never match."""
-    if not isinstance(tokens, ChunkTokens):
-        tokens = ChunkTokens.from_lists(tokens)
-    vocab = {t: i for i, t in enumerate(tokens.vocab)}
-    placeholder = vocab.setdefault(NO_TOKENS, len(vocab))
-    ids = [chunk_ids or [placeholder] for chunk_ids in tokens.lists()]
-    retriever = bm25s.BM25(k1=1.5, b=0.75, method="lucene")
-    retriever.index(bm25s.tokenization.Tokenized(ids=ids, vocab=vocab), show_progress=False)
-    return retriever
-
-
 def build_index(
     corpus: Path,
     index_dir: Path,
@@ -212,6 +192,7 @@ def build_index(
     progress: bool = True,
     embedder: Embedder | None = None,
     ann_from: int = ANN_FROM,
+    coded_from: int = CODED_FROM,
     read: ReadOptions = ReadOptions(),
     milvus: MilvusAddress | None = None,
 ) -> tuple[Index | MilvusStore, BuildReport]:
@@ -220,7 +201,7 @@ def build_index(
     `read` holds the limits for reading files (OCR pages per file, file size); progress bars follow `progress`.
     `embedder` defaults to the loaded `model`; vectors already in the index folder's embedding cache
     are reused, not computed again. Chunk and sentence vectors go into HNSW indexes from `ann_from`
-    vectors on (see ann.py), flat indexes below."""
+    vectors on (over 8-bit codes from `coded_from` on; see ann.py), flat indexes below."""
     started = time.perf_counter()
     corpus = Path(corpus)
     if not corpus.exists():
@@ -259,9 +240,9 @@ def build_index(
     # every sentence of every chunk gets a vector too: search scores a chunk by its best sentence as well
     sentence_texts, owners = chunk_sentences(chunks)
     vectors, sentence_vectors, reused = embed_chunks(embedder, texts, sentence_texts, cache, progress=progress)
-    dense = vector_index(vectors, embedder.dimension, ann_from)  # inner product over normalised vectors = cosine
+    dense = vector_index(vectors, embedder.dimension, ann_from, coded_from)  # inner product over normalised vectors = cosine
     neighbours = nearest_chunks(vectors, NEIGHBOURS, progress=progress, search=dense)
-    sentences = vector_index(sentence_vectors, embedder.dimension, ann_from)
+    sentences = vector_index(sentence_vectors, embedder.dimension, ann_from, coded_from)
 
     if milvus is None:  # Milvus analyses the text for BM25 itself
         tokens = ChunkTokens.from_lists(tokenize(c.text) for c in tqdm(chunks, desc="BM25", unit="chunk", disable=not progress, file=sys.stderr))
@@ -272,7 +253,7 @@ def build_index(
         "model": model,
         "dimension": embedder.dimension,
         "encoder": embedder.encoder,
-        "vector_indexes": {"chunks": "hnsw" if is_ann(dense) else "flat", "sentences": "hnsw" if is_ann(sentences) else "flat"},
+        "vector_indexes": {"chunks": kind(dense), "sentences": kind(sentences)},
         "chunk": chunk.to_dict(),
         "features": index_features(),
         "corpus": str(corpus.resolve()),

@@ -98,6 +98,14 @@ class Index:
     sentence_owner: np.ndarray | None = None  # int32 chunk index of each sentence vector
     neighbours: np.ndarray | None = None  # int32 (chunks, m): each chunk's nearest chunks, -1 padded
     tokens: ChunkTokens | None = None  # each chunk's BM25 tokens, so an update tokenises only new chunks
+    tokens_at: Path | None = None  # the version folder `chunk_tokens` reads them from, when not loaded yet
+
+    def chunk_tokens(self) -> ChunkTokens | None:
+        """Each chunk's BM25 tokens, read on first use: only an update needs them, and a server would otherwise
+        hold them for nothing (1.8 GB at a million chunks)."""
+        if self.tokens is None and self.tokens_at is not None:
+            self.tokens = _read_tokens(self.tokens_at, len(self.chunks), self.path or self.tokens_at)
+        return self.tokens
 
     @property
     def model(self) -> str:
@@ -291,7 +299,7 @@ def _write_version(index: Index, staging: Path) -> None:
         np.save(staging / "sentence_owner.npy", np.asarray(index.sentence_owner, dtype=np.int32))
     if index.neighbours is not None:
         np.save(staging / "chunk_neighbours.npy", np.asarray(index.neighbours, dtype=np.int32))
-    if index.tokens is not None:
+    if index.chunk_tokens() is not None:
         index.tokens.save(staging)
     # checksums of every file (the manifest's too), then the manifest last: a version without one is incomplete
     manifest = json.dumps(index.manifest, ensure_ascii=False, indent=2).encode("utf-8", "backslashreplace")
@@ -366,7 +374,6 @@ def load(index_dir: Path) -> Index:
         sentences = faiss.read_index(str(version / "sentences.faiss"))
         sentence_owner = np.load(version / "sentence_owner.npy", allow_pickle=False)
         neighbours = np.load(version / "chunk_neighbours.npy", allow_pickle=False)
-        tokens = ChunkTokens.load(version)
     except IndexMismatch:
         raise
     except IndexBroken as exc:
@@ -393,16 +400,28 @@ def load(index_dir: Path) -> Index:
             f"the index at {index_dir} is damaged (chunk neighbours of shape {neighbours.shape} for {len(chunks)} chunks); "
             f"rebuild it with: zhqa build --index {index_dir}"
         )
-    if len(tokens) != len(chunks) or (tokens.ids.size and (tokens.ids.min() < 0 or tokens.ids.max() >= len(tokens.vocab))):
-        raise IndexBroken(
-            f"the index at {index_dir} is damaged (BM25 tokens for {len(tokens)} chunks, not {len(chunks)}); "
-            f"rebuild it with: zhqa build --index {index_dir}"
-        )
+    # the BM25 tokens are read when an update needs them (Index.chunk_tokens); their checksum was verified above
     return Index(
         manifest, documents, chunks, dense, bm25, path=index_dir,
         sentences=sentences, sentence_owner=sentence_owner.astype(np.int32, copy=False),
-        neighbours=neighbours.astype(np.int32, copy=False), tokens=tokens,
+        neighbours=neighbours.astype(np.int32, copy=False), tokens_at=version,
     )
+
+
+def _read_tokens(version: Path, n_chunks: int, index_dir: Path) -> ChunkTokens:
+    try:
+        tokens = ChunkTokens.load(version)
+    except Exception as exc:
+        raise IndexBroken(
+            f"the index at {index_dir} is damaged (its BM25 tokens could not be read: {type(exc).__name__}: {exc}); "
+            f"rebuild it with: zhqa build --index {index_dir}"
+        ) from exc
+    if len(tokens) != n_chunks or (tokens.ids.size and (tokens.ids.min() < 0 or tokens.ids.max() >= len(tokens.vocab))):
+        raise IndexBroken(
+            f"the index at {index_dir} is damaged (BM25 tokens for {len(tokens)} chunks, not {n_chunks}); "
+            f"rebuild it with: zhqa build --index {index_dir}"
+        )
+    return tokens
 
 
 def _chunk_indices(values: np.ndarray, ndim: int, rows: int, lowest: int, n_chunks: int) -> bool:

@@ -26,8 +26,9 @@ import faiss
 import numpy as np
 
 from . import store
-from .ann import ANN_FROM, is_ann, vector_index
-from .building import bm25_index, chunk_sentences, embed_chunks, embedded_text
+from .ann import ANN_FROM, CODED_FROM, is_ann, kind, vector_index
+from .bm25 import bm25_index
+from .building import chunk_sentences, embed_chunks, embedded_text
 from .chunking import Chunk, chunk_document
 from .config import ChunkSettings
 from .document import Document
@@ -150,6 +151,7 @@ def update_index(
     embedder: Embedder | None = None,
     progress: bool = True,
     ann_from: int = ANN_FROM,
+    coded_from: int = CODED_FROM,
     current: Index | None = None,
 ) -> tuple[Index, UpdateReport]:
     """Add the documents `add` (replacing any with the same doc id) and remove the doc ids `remove` from the
@@ -161,7 +163,7 @@ def update_index(
         old = current if current is not None else store.load(index_dir)
         old.check_compatible()
         report = UpdateReport()
-        if old.tokens is None:
+        if old.chunk_tokens() is None:
             raise UpdateError(f"the index at {index_dir} cannot be updated; rebuild it with: zhqa build --index {index_dir}")
         gone, kept_docs, new_docs, duplicates, now = plan_change(old.documents, old.duplicates, add, remove, report)
 
@@ -189,7 +191,7 @@ def update_index(
             dense = faiss.clone_index(old.dense)  # HNSW: the new vectors join the graph
             dense.add(np.ascontiguousarray(new_vectors, dtype=np.float32))
         else:
-            dense = vector_index(vectors, old.dense.d, ann_from)
+            dense = vector_index(vectors, old.dense.d, ann_from, coded_from)
         old_owner = np.where(old.sentence_owner >= 0, new_pos[np.clip(old.sentence_owner, 0, None)], -1)
         dead = int((old_owner < 0).sum())
         new_sentence_vectors = new_sentence_vectors.reshape(-1, old.dense.d).astype(np.float32)
@@ -203,17 +205,17 @@ def update_index(
             alive = np.flatnonzero(old_owner >= 0)
             sentence_vectors = np.concatenate([_vectors(old.sentences)[alive], new_sentence_vectors])
             owners = np.concatenate([old_owner[alive], new_owners + len(keep)]).astype(np.int32)
-            sentences = vector_index(sentence_vectors, old.dense.d, ann_from)
+            sentences = vector_index(sentence_vectors, old.dense.d, ann_from, coded_from)
         neighbours = _merge_neighbours(old.neighbours, keep, new_pos, vectors, dense, len(new_chunks))
 
-        tokens = old.tokens.keep_and_extend(keep.tolist(), (tokenize(c.text) for c in new_chunks))
+        tokens = old.chunk_tokens().keep_and_extend(keep.tolist(), (tokenize(c.text) for c in new_chunks))
         bm25 = bm25_index(tokens)
 
         manifest = dict(old.manifest)
         manifest.update({
             "n_documents": len(by_id), "n_chunks": len(chunks), "duplicates": duplicates,
             "updated": now,
-            "vector_indexes": {"chunks": "hnsw" if is_ann(dense) else "flat", "sentences": "hnsw" if is_ann(sentences) else "flat"},
+            "vector_indexes": {"chunks": kind(dense), "sentences": kind(sentences)},
         })
         if corpus_files is not None:
             manifest["corpus_files"] = corpus_files

@@ -8,7 +8,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from index.building import bm25_index
+from index.bm25 import bm25_index
 from index.chunking import Chunk
 from index.document import Document
 from index.neighbours import nearest_chunks

@@ -12,7 +12,7 @@ import faiss
 import numpy as np
 
 from .. import store as index_files
-from ..ann import matrix, nearest
+from ..ann import nearest, vectors
 from ..chunking import Chunk
 from ..store import Index
 from ..tokenization import query_tokens
@@ -36,13 +36,13 @@ class LocalStore(Store):
         # (a 10,000-chunk flat search took 9.5 ms with two threads, 0.6 ms with one); concurrent questions
         # are what use the cores
         faiss.omp_set_num_threads(1)
-        self.chunk_vectors = matrix(index.dense)
+        self.chunk_vectors = vectors(index.dense)
         sentences, owner = index.sentences, index.sentence_owner
         self.sentence_vectors = None
         if sentences is not None and owner is not None and sentences.ntotal:
             order = np.argsort(owner, kind="stable")  # sentences are stored chunk by chunk; this keeps it so
             self.sentence_ids = order.astype(np.int64)
-            self.sentence_vectors = matrix(sentences)
+            self.sentence_vectors = vectors(sentences)
             self.sentence_owner = owner.astype(np.int64)
             # tombstones (owner -1: sentences of removed chunks left in a large HNSW index) are never returned
             self.sentence_alive = None if owner.min() >= 0 else owner >= 0
