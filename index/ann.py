@@ -4,12 +4,16 @@ Both are FAISS inner-product indexes over normalised vectors (= cosine). A flat 
 per question; HNSW walks a graph and touches a few thousand. Measured on two cores, one question, k=100,
 384 dimensions: a flat search of 55,000 vectors takes 3.3 ms, HNSW (M=32, efSearch=128) 0.35 ms (efSearch 256 is used: recall@10 0.95 on hard synthetic data); HNSW
 costs about 6 s to build per 55,000 vectors. Below ANN_FROM the flat index is cheap and exact; above it
-HNSW keeps a question's cost nearly flat as the index grows.
+HNSW keeps a question's cost nearly flat as the index grows. A larger graph needs a wider walk for the same
+recall: at a million chunks (bench/million.py) recall@10 of the chunk graph was 0.90 at efSearch 256, 0.95 at
+512, 0.98 at 1024 (1.9 ms a search) and 0.99 at 2048 (4.6 ms); so from LARGE_FROM vectors on, efSearch is 1024.
 
 From CODED_FROM vectors on, the graph's vectors are stored as 8-bit scalar codes (IndexHNSWSQ, one byte per
 dimension instead of four): a million chunks have about 5.5 million sentence vectors, 8.4 GB in float32 and
 2.1 GB as codes, and the float32 ones did not fit beside everything else on a 24 GiB machine. The codes
-cost little precision (see bench/million.py for recall against exact float32 search).
+cost little precision: over stard_train's real sentence vectors a cosine moves by 1e-4 on average (7e-4 at
+most), and exact search over the codes keeps 0.989 of the float32 top 10 (float16 codes: 0.999, at twice
+the memory, which a million chunks could not afford within 12 GiB).
 
 Candidates are scored exactly on the stored vectors either way (`vectors`): a view of the float32 matrix,
 or the codes decoded for just the rows asked for.
@@ -23,6 +27,7 @@ ANN_FROM = 50_000  # vectors; override per build with build_index(ann_from=...)
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 256
+LARGE_FROM, HNSW_EF_SEARCH_LARGE = 500_000, 1024
 CODED_FROM = 2_000_000  # vectors; override per build with build_index(coded_from=...)
 CODE_TRAINING = 200_000  # vectors sampled to learn each dimension's range for the 8-bit codes
 
@@ -37,6 +42,11 @@ def hnsw_index(dimension: int, coded: bool = False) -> faiss.Index:
     index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
     index.hnsw.efSearch = HNSW_EF_SEARCH
     return index
+
+
+def ef_search(index: faiss.Index) -> int:
+    """How wide a graph walk is: wider on a large graph, where the narrow one misses more (see above)."""
+    return HNSW_EF_SEARCH_LARGE if index.ntotal >= LARGE_FROM else HNSW_EF_SEARCH
 
 
 def train_codes(index: faiss.Index, vectors: np.ndarray, seed: int = 0) -> None:
@@ -126,7 +136,7 @@ def nearest(index: faiss.Index, query: np.ndarray, k: int, allowed: np.ndarray |
         return admitted[top[np.argsort(-scores[top], kind="stable")]].astype(np.int64)
     params = None
     if is_ann(index):
-        params = faiss.SearchParametersHNSW(efSearch=max(HNSW_EF_SEARCH, k))
+        params = faiss.SearchParametersHNSW(efSearch=max(ef_search(index), k))
         if allowed is not None:
             bits = np.packbits(allowed, bitorder="little")
             params.sel = faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(bits))
