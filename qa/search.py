@@ -149,11 +149,12 @@ class Searcher:
             bonus_unit = 1.0 / (f.k + 1)
         if f.phrase_bonus:
             phrases = _phrases(question)
-            shortest = [p for p in phrases if len(p) == _PHRASE_MIN]
+            # one scan for any shortest run (a chunk without one cannot hold a longer one either)
+            shortest = re.compile("|".join(re.escape(p) for p in phrases if len(p) == _PHRASE_MIN) or "(?!)")
             ids = list(fused)
             for i, chunk in zip(ids, store.chunks(ids)):
                 text = chunk.text
-                if not any(p in text for p in shortest):  # no longer run can match either
+                if not shortest.search(text):
                     continue
                 longest = next((len(p) for p in phrases if p in text), 0)
                 if longest:
