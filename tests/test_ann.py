@@ -92,3 +92,21 @@ def test_an_index_on_coded_vectors_saves_loads_and_answers(tmp_path, corpus_dir,
         want = [(p.doc_id, p.start) for p in searcher.search(question, k=5)]
         # codes move cosines by ~1e-3: the best passage stays, the rest of the top 5 nearly so
         assert got[0] == want[0] and len(set(got) & set(want)) >= 4, question
+
+
+def test_an_index_on_coded_vectors_takes_changes(tmp_path, corpus_dir):
+    """Removing and adding a document keeps the graphs on codes (the new vectors join them, coded with the
+    trained ranges) and the answers follow."""
+    from index.updating import update_index
+
+    index_dir = tmp_path / "idx"
+    index, _ = build_index(corpus_dir, index_dir, progress=False, ann_from=1, coded_from=1)
+    question = "哪些城市推行拿地即开工?"
+    doc_id = Searcher(load_index(index_dir)).search(question, k=5)[0].doc_id
+    document = index.documents[doc_id]
+    removed, _ = update_index(index_dir, remove={doc_id}, progress=False, ann_from=1, coded_from=1)
+    assert is_coded(removed.dense) and is_coded(removed.sentences)
+    assert doc_id not in {p.doc_id for p in Searcher(load_index(index_dir)).search(question, k=10)}
+    added, _ = update_index(index_dir, add=[document], progress=False, ann_from=1, coded_from=1)
+    assert is_coded(added.dense) and is_coded(added.sentences) and len(added.chunks) == len(index.chunks)
+    assert doc_id in {p.doc_id for p in Searcher(load_index(index_dir)).search(question, k=5)}
