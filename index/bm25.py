@@ -1,11 +1,12 @@
 """The BM25 index: a bm25s retriever whose score matrix is computed here, in numpy, from the kept token ids.
 
 bm25s's own `index()` takes every chunk's tokens as Python lists of ints and counts them chunk by chunk: at a
-million chunks (about 350 million tokens) those lists alone need more than 10 GB, and the build was killed
-for memory. The matrix below is the same one, entry for entry (tests/test_bm25.py compares it with bm25s's
-`index()`): Lucene BM25 (k1 1.5, b 0.75), float32 scores, a CSC matrix of chunks x vocabulary, rows in order
-within each column. It is made from ChunkTokens' flat int32 arrays, a block of chunks at a time, so memory
-stays a few bytes per token. Retrieval, saving and loading stay bm25s's.
+million chunks (about 450 million tokens) those lists alone need more than 10 GB, and the build was killed
+for memory (bench/million.py; BM25 now takes 67 s there). The matrix below is the same one, entry for entry
+(tests/test_bm25.py compares it with bm25s's `index()`): Lucene BM25 (k1 1.5, b 0.75), float32 scores, a CSC
+matrix of chunks x vocabulary, rows in order within each column. It is made from ChunkTokens' flat int32
+arrays, a block of chunks at a time, so memory stays a few bytes per token. Retrieval, saving and loading
+stay bm25s's.
 """
 from __future__ import annotations
 

@@ -31,7 +31,6 @@ from .stores.milvus import MilvusAddress, MilvusStore, write_index
 from .tokenization import tokenize
 
 
-
 class CorpusError(RuntimeError):
     """The corpus cannot be indexed (missing, empty, nothing readable)."""
 
