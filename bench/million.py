@@ -145,13 +145,10 @@ def build(args, out: Path) -> dict:
 
     # BM25 first: its temporary arrays are the largest, and nothing else is held yet
     started = time.perf_counter()
-    sentence_lengths = np.diff(pool_tokens.offsets)[flat_picks]
-    starts = pool_tokens.offsets[flat_picks]
-    gather = np.repeat(starts - np.cumsum(sentence_lengths) + sentence_lengths, sentence_lengths) + np.arange(sentence_lengths.sum())
     chunk_ends = np.cumsum(counts)
-    token_offsets = np.concatenate([[0], np.cumsum(sentence_lengths)[chunk_ends - 1]]).astype(np.int64)
-    tokens = ChunkTokens(pool_tokens.ids[gather], token_offsets, pool_tokens.vocab)
-    del gather, sentence_lengths, starts
+    by_sentence = pool_tokens.select(flat_picks)  # every chunk's sentences' tokens, one sentence after another
+    tokens = ChunkTokens(by_sentence.ids, by_sentence.offsets[np.concatenate([[0], chunk_ends])], pool_tokens.vocab)
+    del by_sentence
     bm25 = bm25_index(tokens)
     timings["BM25"] = time.perf_counter() - started
 

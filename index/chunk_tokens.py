@@ -45,16 +45,22 @@ class ChunkTokens:
         """Each chunk's token ids."""
         return [self.ids[a:b].tolist() for a, b in zip(self.offsets[:-1], self.offsets[1:])]
 
+    def select(self, rows: Sequence[int]) -> "ChunkTokens":
+        """The tokens of the chunks at positions `rows`, in that order (a position may repeat)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        starts = self.offsets[rows]
+        lengths = self.offsets[rows + 1] - starts
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        positions = np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1])
+        return ChunkTokens(self.ids[positions], offsets, self.vocab)
+
     def keep_and_extend(self, keep: Sequence[int], new_lists: Iterable[Sequence[str]]) -> "ChunkTokens":
         """The tokens of the chunks at positions `keep` (in that order), then those of new chunks."""
-        keep = np.asarray(keep, dtype=np.int64)
-        lengths = self.offsets[keep + 1] - self.offsets[keep]
-        parts = [self.ids[a:b] for a, b in zip(self.offsets[keep], self.offsets[keep + 1])]
-        kept_ids = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
+        kept = self.select(keep)
         added = ChunkTokens.from_lists(new_lists, self.vocab)
         return ChunkTokens(
-            np.concatenate([kept_ids, added.ids]).astype(np.int32, copy=False),
-            np.concatenate([[0], np.cumsum(lengths), int(lengths.sum()) + added.offsets[1:]]).astype(np.int64),
+            np.concatenate([kept.ids, added.ids]).astype(np.int32, copy=False),
+            np.concatenate([kept.offsets, kept.offsets[-1] + added.offsets[1:]]).astype(np.int64),
             added.vocab,
         )
 

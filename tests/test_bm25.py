@@ -73,3 +73,9 @@ def test_the_same_scores_and_results_for_the_seed_questions(tmp_path):
         assert want.max() > 0
         assert np.array_equal(ours.get_scores(q), want)
         assert np.array_equal(loaded.get_scores(q), want)
+
+
+def test_selected_chunks_keep_their_tokens_in_the_order_asked():
+    tokens = ChunkTokens.from_lists([["a", "b"], [], ["c"], ["a", "d", "e"]])
+    picked = tokens.select([3, 0, 3, 1, 2])
+    assert [[picked.vocab[i] for i in row] for row in picked.lists()] == [["a", "d", "e"], ["a", "b"], ["a", "d", "e"], [], ["c"]]
