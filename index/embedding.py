@@ -173,7 +173,8 @@ class Embedder:
         """`text` cut to what the model reads (its token limit, less the prompt and specials)."""
         prompt = self.model.prompts.get("query", "") if self._query_prompt else ""
         budget = self.max_tokens - 2 - len(self.model.tokenizer(prompt, add_special_tokens=False)["input_ids"])
-        enc = self.model.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+        # the whole text is read on purpose, to find where to cut: no warning that it is longer than the limit
+        enc = self.model.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
         offsets = enc["offset_mapping"]
         if len(offsets) <= budget:
             return text
