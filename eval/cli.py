@@ -75,6 +75,9 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPars
     parser.add_argument("--max-p", type=_p, default=0.05, help="significance level (default 0.05)")
     parser.add_argument("--cache", type=Path, metavar="DIR", help="bench mode: where benchmark indexes are cached (default <cache_dir>/bench)")
     parser.add_argument("--rebuild", action="store_true", help="bench mode: rebuild the cached benchmark index")
+    parser.add_argument("--answers", choices=("open", "reading", "both"),
+                        help="also score short answers (questions with gold `answers`): open = retrieve then answer, "
+                             "reading = answer from the gold paragraph alone")
     parser.add_argument("--quiet", action="store_true", help="no progress bars or progress messages")
     return parser
 
@@ -115,8 +118,10 @@ def run_eval(args):
             qset.questions = qset.questions[: args.limit]
         searcher = _questions_searcher(args)
         log(f"evaluating {len(qset)} questions from {args.questions} with {', '.join(retrievers)} (k={args.k}) ...")
-        return evaluate_questions(searcher, qset, retrievers, k=args.k, progress=progress,
-                                  stat_test=args.stat_test, max_p=args.max_p)
+        result = evaluate_questions(searcher, qset, retrievers, k=args.k, progress=progress,
+                                    stat_test=args.stat_test, max_p=args.max_p)
+        _score_answers(result, searcher, args.questions, args, log)
+        return result
     bench = load_bench(args.bench, limit=args.limit)
     for note in bench.skipped:
         log(f"note: {note}")
@@ -131,7 +136,26 @@ def run_eval(args):
     result.info["index"] = str(index_dir)
     result.info["index_seconds"] = round(build_seconds, 2)
     result.info["index_built"] = built
+    _score_answers(result, searcher, args.bench, args, log)
     return result
+
+
+def _score_answers(result, searcher, source, args, log) -> None:
+    """`--answers`: short answers scored (EM, F1, answered share, precision per type) into result.info["answers"]."""
+    if not getattr(args, "answers", None):
+        return
+    from .answers import evaluate_answers, load_answer_questions
+
+    questions = load_answer_questions(source)
+    if args.limit:
+        questions = questions[: args.limit]
+    if not questions:
+        raise EvalUsageError(f"{source} has no questions with gold answers (an `answers` list per question)")
+    settings = ("open", "reading") if args.answers == "both" else (args.answers,)
+    result.info["answers"] = {}
+    for setting in settings:
+        log(f"scoring short answers of {len(questions)} questions ({setting}) ...")
+        result.info["answers"][setting] = evaluate_answers(searcher, questions, setting).to_dict()
 
 
 def run_eval_command(args) -> int:
@@ -186,7 +210,20 @@ def _output(result, args) -> int:
     print(format_table(result))
     print()
     print(format_significance(result.significance))
+    for setting, scores in (info.get("answers") or {}).items():
+        from .answers import format_answer_table
+
+        print()
+        print(format_answer_table(_scores_from_dict(scores)))
     return EXIT_OK
+
+
+def _scores_from_dict(d: dict):
+    from .answers import AnswerOutcome, AnswerScores
+
+    return AnswerScores(d["setting"], [AnswerOutcome(**{k: q[k] for k in ("qid", "question", "asks", "answers",
+                                                                           "prediction", "em", "f1", "answer")})
+                                       for q in d["questions"]])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,5 @@
-"""An `Answer`: the ranked passages for a question, the places it names, and notices."""
+"""An `Answer`: the ranked passages for a question and, when the evidence carries it, the answer itself: the
+places a list question asks for, or a short answer (a number, a date, a body, a list, a yes/no)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,37 +7,62 @@ from dataclasses import dataclass
 from .answer_sentences import best_sentences
 from .passage import Passage
 from .places import PlaceAnswer, answer_places
+from .question import Question
 from .search import Filters, Searcher, without_non_text
+from .short_answers import ShortAnswer, answer_short
 
-
-PLACE_DEPTH = 10
+# answers are read from a deeper list than is shown: a city's only evidence may rank 6th-10th
+ANSWER_DEPTH = 10
+PLACE_DEPTH = ANSWER_DEPTH
 
 
 @dataclass
 class Answer:
     question: str
     passages: list[Passage]
-    places: PlaceAnswer | None = None
+    answer: PlaceAnswer | ShortAnswer | None = None
     notice: str = ""
+    asks: str = "none"
+
+    @property
+    def places(self) -> PlaceAnswer | None:
+        return self.answer if isinstance(self.answer, PlaceAnswer) else None
 
     def to_dict(self) -> dict:
         d = {
             "question": self.question,
             "passages": [p.to_dict() for p in self.passages],
-            "answer": self.places.to_dict() if self.places else None,
+            "answer": self.answer.to_dict() if self.answer else None,
         }
         if self.notice:
             d["notice"] = self.notice
         return d
 
 
-def ask(searcher: Searcher, question: str, k: int = 5, filters: Filters | None = None) -> Answer:
-    """Search, mark the answering sentences in each passage, and list the places asked for."""
-    prepared = searcher.prepare(question)
-    # places are read from a deeper list than is shown: a city's only evidence may rank 6th-10th
-    candidates = searcher.search(prepared.text, k=max(k, PLACE_DEPTH), filters=filters)
+def _mark_evidence(passages: list[Passage], short: ShortAnswer) -> None:
+    """The sentence a short answer was read from is the one marked in its passage: the marking follows what
+    was asked, not only shared words."""
+    span = (short.evidence_start, short.evidence_end)
+    for p in passages:
+        if p.doc_id == short.doc_id and p.start <= span[0] and span[1] <= p.end and span not in p.highlights:
+            others = [h for h in p.highlights if h[1] <= span[0] or h[0] >= span[1]]
+            p.highlights = sorted([span] + others[:1])
+
+
+def ask(searcher: Searcher, question: str | Question, k: int = 5, filters: Filters | None = None) -> Answer:
+    """Search, mark the answering sentences in each passage, and answer what was asked."""
+    q = searcher.prepare(question)
+    candidates = searcher.search(q, k=max(k, ANSWER_DEPTH), filters=filters)
     passages = candidates[:k]
     for p in passages:
-        p.highlights = best_sentences(prepared.text, p.text, p.start)
-    places = answer_places(prepared.text, candidates, searcher.store.documents)
-    return Answer(question=without_non_text(str(question)).strip(), passages=passages, places=places, notice=prepared.notice)
+        p.highlights = best_sentences(q, p.text, p.start)
+    documents = searcher.store.documents
+    answer: PlaceAnswer | ShortAnswer | None
+    if q.asks == "places":
+        answer = answer_places(q, candidates, documents)
+    else:
+        answer = answer_short(q, candidates, documents)
+        if answer is not None:
+            _mark_evidence(passages, answer)
+    shown = without_non_text(str(question)).strip() if not isinstance(question, Question) else question.text
+    return Answer(question=shown, passages=passages, answer=answer, notice=q.notice, asks=q.asks)

@@ -206,7 +206,7 @@ def score_sentence(analysis: QueryAnalysis, text: str, local_df: dict[str, int] 
 
 
 def best_sentences(
-    question: str, passage_text: str, base_offset: int = 0, max_sentences: int = 2,
+    question, passage_text: str, base_offset: int = 0, max_sentences: int = 2,
     tokenizer: Tokenizer = TOKENIZER,
 ) -> list[tuple[int, int]]:
     """The 1-2 sentences of `passage_text` that best answer `question`, as (start, end) offsets
@@ -217,7 +217,8 @@ def best_sentences(
     """
     if not passage_text or not question:
         return []
-    analysis = analyze(question, tokenizer)
+    # a `qa.Question` carries its analysis; a plain text is analysed here
+    analysis = question.analysis if getattr(question, "analysis", None) is not None else analyze(str(question), tokenizer)
     spans = []
     for s, e in split_sentences(passage_text):
         s, e = strip_span(passage_text, s, e)

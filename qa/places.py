@@ -34,6 +34,7 @@ from .divisions import Division, DivisionTable, divisions
 from .document_places import DocPlaces, doc_places
 from .place_mentions import Mention, find_mentions, inside, most_specific
 from .place_questions import in_scope, is_place_question, lift_to_kind, place_kind, question_scope
+from .question import Question
 
 # a mention right after one of these is an example followed, not an actor
 _NOT_ACTOR_BEFORE = re.compile(r"(借鉴|学习|对标|参照|参考|赴|前往|考察|来自|对接)[^，。；,;]{0,3}$")
@@ -70,7 +71,11 @@ class PlaceAnswer:
         return [i.name for i in self.items]
 
     def to_dict(self) -> dict:
-        return {"type": self.type, "items": [i.to_dict() for i in self.items]}
+        """The shape every answer has (see qa.short_answers.ShortAnswer); the places are in `items`, each with its
+        own evidence and offsets, so the top-level text and offsets are null."""
+        return {"type": self.type, "text": None, "doc_id": None, "start": None, "end": None, "evidence": None,
+                "evidence_start": None, "evidence_end": None, "citation": None,
+                "items": [i.to_dict() for i in self.items], "alternatives": []}
 
 
 _CLAUSE_BREAK = re.compile(r"[，,；;：:、]")
@@ -132,14 +137,20 @@ def _citation(doc, start: int) -> str:
     return cite_document(doc, start, start + 1)
 
 
-def answer_places(question: str, passages: Sequence, documents: Mapping[str, object]) -> PlaceAnswer | None:
-    """The places a place question asks for, each tied to the topic by a sentence of a retrieved
-    passage; None when the question asks for no place or no place is supported."""
-    if not question or not is_place_question(question):
-        return None
+def answer_places(question, passages: Sequence, documents: Mapping[str, object]) -> PlaceAnswer | None:
+    """The places a place question (a `qa.Question`, or its text) asks for, each tied to the topic by a sentence
+    of a retrieved passage; None when the question asks for no place or no place is supported."""
     table = divisions()
-    kind = place_kind(question) or "any"
-    topic_question, scope = question_scope(question, table)
+    if isinstance(question, Question):
+        if question.asks != "places":
+            return None
+        kind = question.place_kind or "any"
+        topic_question, scope = question.scope_topic, list(question.places)
+    else:
+        if not question or not is_place_question(question):
+            return None
+        kind = place_kind(question) or "any"
+        topic_question, scope = question_scope(question, table)
     analysis = analyze(topic_question)
     if not analysis.phrases:
         return None

@@ -12,11 +12,11 @@ from index import Chunk, Index
 from index.embedding import Embedder, get_embedder
 from index.stores import Filters, LocalStore, Store
 from index.tokenization import PHRASE_MIN as _PHRASE_MIN
-from index.tokenization import phrases as _phrases
 
 from .citation import cite_document
 from .fusion import FUSION_METHODS, FusionSettings, ScoreStats, neighbour_smoothing, reciprocal_rank_fusion
 from .passage import Passage
+from .question import Question, analyse_question
 
 RETRIEVERS = ("bm25", "dense", "hybrid")
 MAX_K = 100
@@ -32,14 +32,6 @@ def without_non_text(text: str) -> str:
 
 class QuestionError(ValueError):
     """The question cannot be asked (empty, or only whitespace)."""
-
-
-@dataclass
-class PreparedQuestion:
-    text: str
-    notice: str = ""
-
-
 
 
 class Searcher:
@@ -75,8 +67,10 @@ class Searcher:
         return cls(store, fusion=fusion)
 
     # --- questions -------------------------------------------------------------
-    def prepare(self, question: str) -> PreparedQuestion:
-        """Validate a question and cut it to what the model reads."""
+    def prepare(self, question: "str | Question") -> Question:
+        """Validate a question, cut it to what the model reads, and analyse it once (`qa.Question`)."""
+        if isinstance(question, Question):
+            return question
         # a lone surrogate (possible in a JSON string, never in text) cannot be encoded: the model's tokenizer
         # failed on one; it carries no meaning, so it goes, as do other characters that are not text
         text = without_non_text(str(question)) if question is not None else ""
@@ -85,38 +79,43 @@ class Searcher:
         text = unicodedata.normalize("NFC", text).strip()
         cut = self.embedder.fit_to_limit(text)
         if len(cut) < len(text):
-            return PreparedQuestion(cut, f"问题过长（{len(text)} 字），已按模型上限截取前 {len(cut)} 字进行检索。")
-        return PreparedQuestion(text)
+            return analyse_question(cut, f"问题过长（{len(text)} 字），已按模型上限截取前 {len(cut)} 字进行检索。")
+        return analyse_question(text)
 
     # --- retrieval -------------------------------------------------------------
     def _dense(self, question: str):
         return self.store.dense(self.embedder.encode_query(question)[0], self.fusion.sentence_blend)
 
-    def _bm25(self, question: str):
+    def _bm25(self, question: "str | Question"):
+        if isinstance(question, Question):
+            return self.store.bm25(question.text, tokens=list(question.bm25_tokens))
         return self.store.bm25(question)
 
-    def search(self, question: str, k: int = 10, retriever: str = "hybrid", filters: Filters | None = None) -> list[Passage]:
-        """The `k` best passages for `question` from `retriever` (bm25, dense or hybrid)."""
+    def search(self, question: "str | Question", k: int = 10, retriever: str = "hybrid",
+               filters: Filters | None = None) -> list[Passage]:
+        """The `k` best passages for `question` (a text, or a `Question` from `prepare`) from `retriever`
+        (bm25, dense or hybrid)."""
         if retriever not in RETRIEVERS:
             raise ValueError(f"unknown retriever {retriever!r}; choose one of {', '.join(RETRIEVERS)}")
         k = max(1, min(int(k), MAX_K))
-        text = self.prepare(question).text
+        question = self.prepare(question)
+        text = question.text
         selection = self.store.select(filters)
         depth = max(self.fusion.candidates, k)
         if retriever == "bm25":
-            ranked = self._bm25(text).top(k, selection)[0]
+            ranked = self._bm25(question).top(k, selection)[0]
             scored = [(int(i), 1.0 / (self.fusion.k + r)) for r, i in enumerate(ranked, start=1)]
         elif retriever == "dense":
             ranked = self._dense(text).top(depth, selection)[0][:k]
             scored = [(int(i), 1.0 / (self.fusion.k + r)) for r, i in enumerate(ranked, start=1)]
         else:
-            scored = self._hybrid(text, selection, depth)[:k]
+            scored = self._hybrid(question, selection, depth)[:k]
         chunks = self.store.chunks([i for i, _ in scored])
         return [self._passage(rank, chunk, score) for rank, ((_, score), chunk) in enumerate(zip(scored, chunks), start=1)]
 
-    def _hybrid(self, question: str, selection, depth: int) -> list[tuple[int, float]]:
+    def _hybrid(self, question: Question, selection, depth: int) -> list[tuple[int, float]]:
         f, store = self.fusion, self.store
-        dense, bm25 = self._dense(question), self._bm25(question)
+        dense, bm25 = self._dense(question.text), self._bm25(question)
         dense_pool, dense_scores = dense.top(depth, selection)
         dense_ranked = dense_pool[:depth]
         bm25_top, _ = bm25.top(depth, selection)
@@ -148,7 +147,7 @@ class Searcher:
             fused = reciprocal_rank_fusion([(dense_ranked, f.dense_weight), (bm25_top, f.bm25_weight)], k=f.k)
             bonus_unit = 1.0 / (f.k + 1)
         if f.phrase_bonus:
-            phrases = _phrases(question)
+            phrases = question.search_phrases
             # one scan for any shortest run (a chunk without one cannot hold a longer one either)
             shortest = re.compile("|".join(re.escape(p) for p in phrases if len(p) == _PHRASE_MIN) or "(?!)")
             ids = list(fused)

@@ -18,7 +18,8 @@ from index.stores import base as stores_base
 from index.tokenization import tokenize
 from qa import Filters, Searcher
 from qa.fusion import standardise
-from qa.search import _PHRASE_MIN, _phrases
+from index.tokenization import PHRASE_MIN as _PHRASE_MIN
+from index.tokenization import phrases as _phrases
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_QUESTIONS = [json.loads(line)["question"] for line in (ROOT / "eval/questions/seed.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]

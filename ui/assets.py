@@ -41,6 +41,13 @@ CSS = """
 .zq-place { margin: 0 0 .7rem; }
 .zq-place-name { font-weight: 700; font-size: 1.05rem; }
 .zq-evidence { line-height: 1.75; margin: .15rem 0; }
+.zq-answer-text { color: var(--color-accent); }
+mark.zq-answer-mark { background: #ffe58a; color: inherit; font-weight: 700; padding: 0 .1em; }
+.zq-answer-items { margin: .2rem 0 .4rem; padding-left: 1.4rem; }
+.zq-alts { margin-top: .6rem; border-top: 1px dashed var(--border-color-primary); padding-top: .4rem; }
+.zq-alts-head { font-size: .85rem; color: var(--body-text-color-subdued); }
+.zq-alt { margin: .4rem 0 0; }
+.zq-alt-value { font-weight: 700; }
 .zq-card-head { display: flex; gap: .6rem; align-items: baseline; }
 .zq-rank { flex: none; display: inline-flex; align-items: center; justify-content: center; min-width: 1.7rem;
   height: 1.7rem; border-radius: 50%%; background: var(--color-accent); color: #fff; font-weight: 700; font-size: .9rem; }

@@ -119,6 +119,18 @@ def _print_answer(answer, out) -> None:
     print(f"问：{answer.question}", file=out)
     if answer.notice:
         print(f"注意：{answer.notice}", file=out)
+    short = answer.answer if answer.answer is not None and not answer.places else None
+    if short is not None:
+        head = short.text if short.type != "yesno" else f"{short.verdict}（{short.text}）"
+        if short.type == "date" and short.means:
+            head += f"（即{short.means}）"
+        print(f"答：{head}", file=out)
+        for item in short.items if short.type == "list" else ():
+            print(f"  · {item['text']}", file=out)
+        print(f"  依据：{short.evidence}", file=out)
+        print(f"  —— {short.citation}", file=out)
+        for alt in short.alternatives:
+            print(f"  另一说法：{alt.text}（{alt.evidence}）—— {alt.citation}", file=out)
     if answer.places and answer.places.items:
         print("答：", file=out)
         for item in answer.places.items:

@@ -262,9 +262,77 @@ def render_results(result: Mapping, filters_note: str = "", link: str = "") -> s
     return "".join(head) + "".join(render_passage(p, question, terms) for p in passages)
 
 
+_KIND_LABEL = {"quantity": "数量", "date": "时间", "body": "单位", "list": "清单", "yesno": "是否"}
+
+
+def _answer_head(a: Mapping) -> str:
+    """The answer as one line of text: 38个; 否（招标人、投标人无需现场接触）; 去年（即2025年）."""
+    text = str(a.get("text") or "")
+    if a.get("type") == "yesno":
+        return f"{a.get('verdict') or ''}（{text}）"
+    if a.get("type") == "date" and a.get("means"):
+        return f"{text}（即{a['means']}）"
+    return text
+
+
+def _marked_evidence(a: Mapping) -> str:
+    """The evidence sentence, escaped, with the answer (or each listed item) marked inside it."""
+    evidence = str(a.get("evidence") or "")
+    base = int(a.get("evidence_start") or 0)
+    spans = [(int(i["start"]) - base, int(i["end"]) - base) for i in a.get("items") or () if "start" in i]
+    if not spans and a.get("start") is not None:
+        spans = [(int(a["start"]) - base, int(a["end"]) - base)]
+    return layered(evidence, {"zq-answer-mark": spans}, mark_layer="zq-answer-mark")
+
+
+def _short_block(a: Mapping, alternative: bool = False) -> str:
+    head = _answer_head(a)
+    citation = str(a.get("citation") or "")
+    doc_id = str(a.get("doc_id") or "")
+    es, ee = int(a.get("evidence_start") or 0), int(a.get("evidence_end") or 0)
+    items = ""
+    if a.get("type") == "list" and a.get("items"):
+        items = '<ol class="zq-answer-items">' + "".join(f"<li>{esc(i.get('text', ''))}</li>" for i in a["items"]) + "</ol>"
+    label = f"答：{head}"
+    return (
+        f'<div class="zq-short{" zq-alt" if alternative else ""}">'
+        + (f'<div class="zq-alt-value">{esc(head)}</div>' if alternative else "")
+        + items
+        + f'<div class="zq-evidence">{_marked_evidence(a)}</div>'
+        f'<div class="zq-cite">出处：{esc(citation)}</div>'
+        '<div class="zq-actions">'
+        + copy_button(f"{label}\n" + copy_text(str(a.get("evidence") or ""), citation), "复制答案和出处",
+                      "复制答案、依据原文及其出处")
+        + add_button(doc_id, es, ee, label, "answer")
+        + f'<a href="#" role="button" class="zq-btn zq-open zq-open-btn" data-doc="{attr(doc_id)}" '
+        f'data-start="{es}" data-end="{ee}" title="打开全文，定位到这句">查看全文</a>'
+        "</div></div>"
+    )
+
+
+def render_short(answer: Mapping | None) -> str:
+    """The short answer block (a number, date, body, list or yes/no with its evidence), or ""."""
+    if not answer or answer.get("type") not in _KIND_LABEL or answer.get("text") is None:
+        return ""
+    alts = answer.get("alternatives") or []
+    alt_html = ""
+    if alts:
+        alt_html = ('<div class="zq-alts"><div class="zq-alts-head">其他文件的说法（数值不同，请按出处核对）：</div>'
+                    + "".join(_short_block(a, alternative=True) for a in alts) + "</div>")
+    return (
+        f'<section class="zq-answer zq-answer-{esc(answer["type"])}" aria-label="答案">'
+        f'<h3 class="zq-answer-head">答案：<span class="zq-answer-text">{esc(_answer_head(answer))}</span></h3>'
+        '<p class="zq-answer-note">答案摘自文件原文，下面是它所在的句子和出处。</p>'
+        + _short_block(answer) + alt_html + "</section>"
+    )
+
+
 def render_answer(result: Mapping) -> str:
-    """The answer block standing above the passages ("" when the question asks for no places)."""
-    return render_places(result.get("answer"))
+    """The answer block standing above the passages ("" when there is no answer)."""
+    answer = result.get("answer")
+    if answer and answer.get("type") == "places":
+        return render_places(answer)
+    return render_short(answer)
 
 
 # --- the document view ---------------------------------------------------------------

@@ -116,8 +116,9 @@ class Store(ABC):
     def dense(self, query: np.ndarray, sentence_blend: float) -> DenseQuery: ...
 
     @abstractmethod
-    def bm25(self, question: str) -> BM25Query:
-        """BM25 over the store's own analysis of `question` (the local store: index.tokenization)."""
+    def bm25(self, question: str, tokens: list[str] | None = None) -> BM25Query:
+        """BM25 over the store's own analysis of `question` (the local store: index.tokenization). `tokens`: the
+        question's BM25 tokens when the caller has them already (a store that analyses text itself ignores them)."""
 
     @abstractmethod
     def select(self, filters: Filters | None) -> Any:

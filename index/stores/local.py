@@ -128,8 +128,8 @@ class LocalStore(Store):
     def dense(self, query: np.ndarray, sentence_blend: float) -> "LocalDense":
         return LocalDense(self, query, sentence_blend)
 
-    def bm25(self, question: str) -> "LocalBM25":
-        return LocalBM25(self, query_tokens(question))
+    def bm25(self, question: str, tokens: list[str] | None = None) -> "LocalBM25":
+        return LocalBM25(self, tokens if tokens is not None else query_tokens(question))
 
 
 def blend(chunk_cos: np.ndarray, sentence_cos: np.ndarray, counts: np.ndarray, b: float) -> np.ndarray:

@@ -345,8 +345,8 @@ class MilvusStore(Store):
     def dense(self, query: np.ndarray, sentence_blend: float) -> "MilvusDense":
         return MilvusDense(self, query, sentence_blend)
 
-    def bm25(self, question: str) -> "MilvusBM25":
-        return MilvusBM25(self, question)
+    def bm25(self, question: str, tokens: list[str] | None = None) -> "MilvusBM25":
+        return MilvusBM25(self, question)  # Milvus analyses the text with its own jieba analyser
 
     def search(self, kind: str, data, field: str, limit: int, expr: str, fields=(), params=None) -> list[dict]:
         if limit <= 0:

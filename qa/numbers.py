@@ -1,0 +1,104 @@
+"""Numbers as a document writes them: 38个, 91万余件, 3.17亿元, 三十八项, 第117位, 30日以上, 2~3个月, 百万户.
+
+`find_quantities(text)` gives every quantity of a text with its offsets (`text[start:end] == q.text`), the
+qualifiers kept (近, 约, 超过, 突破, 余, 多, 以上, 以下), the unit or measure word, and the value (cn2an reads
+Chinese numerals; 万/亿 are applied) so that two documents' values can be compared. Years of dates (2023年),
+days of dates (11月1日), list numbers (29.) and names made of digits (12345热线) are not quantities.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import cn2an
+
+from .question import UNITS
+
+_UNIT_ALT = "|".join(re.escape(u) for u in sorted(UNITS, key=len, reverse=True))
+_ARABIC = r"[0-9０-９]+(?:[.．][0-9０-９]+)?"
+_CHINESE = r"[零〇一二两三四五六七八九十百千]+"
+QUANTITY = re.compile(
+    rf"(?P<pre>将近|接近|近|约|超过|超|逾|突破|不少于|不低于|不超过|不足|多达|最少|至少|最多)?"
+    rf"(?P<ord>第)?"
+    rf"(?P<num>{_ARABIC}(?:\s*[~～\-—－至到]\s*{_ARABIC})?|{_CHINESE}(?:[至到]{_CHINESE})?)"
+    rf"(?P<mag>[万亿]{{1,2}})?(?P<approx>余|多)?\s?(?P<unit>{_UNIT_ALT})?"
+    rf"(?P<post>以上|以下|以内|及以上|及以下|左右|余|多)?"
+)
+# units that make a 4-digit number a year, a number after 月 a day
+_YEAR_LIKE = re.compile(r"^(1[89]|20)\d\d$")
+MONEY = ("万亿元", "亿元", "万元", "千元", "元", "美元", "万美元", "亿美元", "元钱")
+PERCENT = ("%", "％", "‰", "个百分点")
+DURATION = ("天", "日", "小时", "分钟", "工作日", "个月", "年", "周", "秒", "余年")
+DISTANCE = ("公里", "千米", "米")
+_FULLWIDTH = str.maketrans("０１２３４５６７８９．", "0123456789.")
+
+
+@dataclass(frozen=True)
+class Quantity:
+    start: int
+    end: int
+    text: str
+    number: str  # the digits or numerals as written (38, 三十八, 2~3)
+    unit: str  # 个, 亿元, % ... ("" when none; a magnitude alone such as 10亿 counts as money below)
+    magnitude: str = ""  # 万, 亿
+    ordinal: bool = False  # 第117位
+    value: float | None = None
+
+    @property
+    def kind(self) -> str:
+        """money, percent, duration, distance, rank, count, or bare."""
+        if self.ordinal:
+            return "rank"
+        if self.unit in MONEY or (not self.unit and self.magnitude):
+            return "money"
+        if self.unit in PERCENT:
+            return "percent"
+        if self.unit in DURATION:
+            return "duration"
+        if self.unit in DISTANCE:
+            return "distance"
+        return "count" if self.unit else "bare"
+
+
+def number_value(number: str, magnitude: str = "") -> float | None:
+    """The value of a number as written (三十八 -> 38, 3.17 with 亿 -> 317000000); None for ranges."""
+    n = number.translate(_FULLWIDTH).replace(" ", "")
+    if re.search(r"[~～\-—－至到]", n):
+        return None
+    try:
+        value = float(n) if re.fullmatch(r"[0-9.]+", n) else float(cn2an.cn2an(n, "smart"))
+    except (ValueError, KeyError, TypeError):
+        return None
+    for m in magnitude:
+        value *= 10_000 if m == "万" else 100_000_000
+    return value
+
+
+def find_quantities(text: str, start: int = 0, end: int | None = None) -> list[Quantity]:
+    """Every quantity in text[start:end], offsets into `text`."""
+    end = len(text) if end is None else end
+    out: list[Quantity] = []
+    for m in QUANTITY.finditer(text, start, end):
+        num, unit, mag = m.group("num"), m.group("unit") or "", m.group("mag") or ""
+        s = m.start()
+        if not (unit or mag or m.group("ord")):
+            continue  # 12345热线, 1.保障…: digits without a unit are names or list numbers
+        chinese = not re.match(r"[0-9０-９]", num)
+        if chinese and num in ("一", "两", "十", "百", "千") and not mag:
+            continue  # 一件事, 一张申请表, 两个方面: words more than amounts
+        if unit == "年" and _YEAR_LIKE.match(num.translate(_FULLWIDTH)) and not m.group("ord"):
+            continue  # 2023年: a date
+        if unit in ("日", "号") and s > 0 and text[s - 1] == "月":
+            continue  # 11月1日
+        if s > 0 and re.match(r"[0-9.．]", text[s - 1]):
+            continue  # inside a longer number
+        if chinese and s > 0 and re.match(r"[\u4e00-\u9fff]", text[s - 1]) and re.fullmatch("[一二三四五六七八九十]+", num) \
+                and text[s - 1] in "星周第统唯专万":
+            continue  # 星期一, 统一, 唯一
+        if unit == "年" and re.search(r"\d+月$", text[max(0, s - 4):s]):
+            continue
+        e = m.end()
+        ordinal = bool(m.group("ord"))
+        out.append(Quantity(start=s, end=e, text=text[s:e], number=num, unit=unit, magnitude=mag,
+                            ordinal=ordinal, value=number_value(num, mag)))
+    return out

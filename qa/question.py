@@ -1,0 +1,211 @@
+"""The `Question`: one question analysed once, then read by search, sentence marking, place answers and
+short answers. Nothing further down tokenizes or parses the question again.
+
+What a question asks for (`Question.asks`):
+
+| asks | said with | example |
+|---|---|---|
+| quantity | 多少, 几(个/项/年…), 多大/多长/多远/多久, 比例/比重, 第几, 百分之几 | 身后一件事整合了多少事项 |
+| date | 何时, 什么时候, 哪年/哪一年/哪天/哪一天/几月, 什么时间, 截至何时 | 首个济源企业家日是哪一天 |
+| body | 谁, 哪个部门/单位/机构/公司, 由谁负责, 牵头单位, 责任单位 | 公平竞争审查由哪个部门牵头 |
+| places | 哪些城市, 哪个区, 哪里 (see `qa.place_questions`) | 哪些城市推行拿地即开工 |
+| list | 哪些措施/举措/办法/机制, 哪两个/哪三项…, 有哪些, 有什么 | 湘潭县为民营企业建立了哪三项机制 |
+| yesno | 是否, 能不能, 能否, 可不可以, 需不需要, 有没有, …吗 | 投标人还需要到现场去吗 |
+| none | anything else (是什么, 怎样, 为什么) | |
+
+`about` is the noun or unit the question is about (事项, 城市, 天, 亿元, %, 机制), `unit` the measure word
+asked with (个, 项, 天, 年), `count` the number of items a list question names (哪三项 -> 3).
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from jieba import posseg  # part-of-speech tags: the noun a question counts is a run of nouns
+
+from index.tokenization import TOKENIZER, Tokenizer
+
+from .answer_sentences import QueryAnalysis, analyze
+from .divisions import Division, divisions
+from .place_questions import is_place_question, place_kind, question_scope
+
+ASKS = ("quantity", "date", "body", "places", "list", "yesno", "none")
+
+# measure words and units a number is counted in (longest first, so 亿元 wins over 亿)
+UNITS = (
+    "个百分点", "万美元", "亿美元", "万亿元", "亿元", "万元", "千元", "美元", "公里", "千米", "千瓦", "平方米", "平方公里",
+    "公顷", "小时", "分钟", "工作日", "个月", "余年", "周年", "元", "%", "％", "‰", "倍", "个", "项", "件", "户", "家",
+    "名", "位", "条", "所", "处", "起", "次", "天", "日", "年", "人", "批", "期", "类", "座", "台", "套", "笔", "份",
+    "篇", "场", "栋", "间", "辆", "吨", "米", "亩", "岁", "届", "款", "株", "只", "部", "支", "种", "张", "册", "本",
+    "轮", "季", "周", "秒", "克", "元钱",
+)
+_UNIT_ALT = "|".join(re.escape(u) for u in sorted(UNITS, key=len, reverse=True))
+_NUMERAL = "0-9０-９零〇一二两三四五六七八九十百千万亿"
+
+# 多少 / 几 with what follows: a unit (个, 项) and the noun counted (事项)
+_HOW_MANY = re.compile(rf"(?:多少|几)(?P<unit>{_UNIT_ALT})?")
+# the counted noun is the run of nouns after 多少个 (事项整合在一起 -> 事项; 营商环境评价指标)
+_NOUN_FLAGS = ("n", "vn", "b", "j", "l", "an")
+_QUANTITY = re.compile(
+    r"多少|几(?=[个位项家年次件天名条所处起户人批期类座台套笔份场倍届轮岁元月周])|多大|多长|多远|多久|多高|多重|多深|"
+    r"比例|比重|占比|百分之几|第几|几成|几倍|几何"
+)
+_DATE = re.compile(
+    r"何时|什么时候|什么时间|哪一?年|哪一?天|哪一?日|哪个月|哪一?月|几月|几号|哪年哪月|截至何时|何年|何日|"
+    r"时间是|日期是|成文日期|发布日期|哪个时间"
+)
+_BODY = re.compile(
+    r"(?:由)?谁(?!家)|哪(?:个|一个|些|家|几个)?(?:部门|单位|机构|机关|公司|企业|银行|组织|协会|学校|大学|医院|法院|团队|人)|"
+    r"什么(?:部门|单位|机构|机关|公司|组织)|牵头单位|责任单位|主办单位|承办单位|负责单位|牵头部门|主管部门|由何|何人"
+)
+# 由…负责/牵头: the question asks who, even without 谁 (城区营商环境行动方案由哪个部门牵头)
+_LEAD = re.compile(r"牵头|负责|主管|主办|承办")
+_LIST = re.compile(
+    r"哪(?:些|几(?:个|项|类|种|条|方面|大)?|(?P<n>[两二三四五六七八九十])(?:个|项|类|种|条|大|家|方面|件|点))"
+    r"|有什么|包括什么|包含什么|什么(?:措施|举措|办法|机制|政策)"
+)
+_YESNO = re.compile(
+    r"是否|能不能|能否|可不可以|可否|需不需要|需要不需要|要不要|有没有|是不是|会不会|用不用|还能|还要|还需要|吗[？?]?$"
+)
+# the modal a yes/no question turns on: 需要 questions are answered by 无需/需, 能 questions by 能/可/不得
+_MODAL_NEED = re.compile(r"需不需要|需要|要不要|还要|必须|用不用|得")
+_MODAL_CAN = re.compile(r"能不能|能否|可不可以|可否|可以|还能|能|可|允许")
+_CN_DIGITS = {"两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+# list nouns: 哪三项机制 -> 机制; 哪两大万亿级产业资源 -> 产业资源 (the last word is the head)
+_LIST_NOUN = re.compile(r"[\u4e00-\u9fff]{1,10}")
+
+
+@dataclass(frozen=True)
+class Question:
+    """One question, analysed once (`analyse_question`).
+
+    `text` is the question as searched: NFC, stripped, cut to what the model reads (`notice` says so when cut).
+    `analysis` holds the topic, weighted terms and phrases sentence marking reads; `search_phrases` the runs the
+    ranking looks for verbatim; `bm25_tokens` what BM25 matches. `places` are the places the question names;
+    `scope_topic` the question without them (what a place answer must hold).
+    """
+
+    text: str
+    asks: str = "none"
+    about: str = ""
+    unit: str = ""
+    count: int | None = None
+    modal: str = ""  # "need" or "can" for a yes/no question
+    notice: str = ""
+    analysis: QueryAnalysis | None = None
+    search_phrases: tuple[str, ...] = ()
+    bm25_tokens: tuple[str, ...] = ()
+    places: tuple[Division, ...] = field(default=(), compare=False)
+    scope_topic: str = ""
+    place_kind: str | None = None
+    # several values asked at once (平均减少了多少办事材料、精简了多少环节): one `about` per ask
+    abouts: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        return self.text
+
+    def to_dict(self) -> dict:
+        return {"text": self.text, "asks": self.asks, "about": self.about, "unit": self.unit, "count": self.count,
+                "places": [p.name for p in self.places]}
+
+
+def _nfkc(text: str) -> str:
+    return unicodedata.normalize("NFKC", text)
+
+
+def _list_count(m: re.Match | None) -> int | None:
+    if m is None or not m.group("n"):
+        return None
+    return _CN_DIGITS.get(m.group("n"))
+
+
+def _noun_run(text: str, from_end: bool = False) -> str:
+    """The run of nouns at the start of `text` (or at its end): 事项整合在一起 -> 事项."""
+    words = [(w.word, w.flag) for w in posseg.lcut(text)]
+    if from_end:
+        words.reverse()
+    run: list[str] = []
+    for word, flag in words:
+        if flag.startswith(_NOUN_FLAGS) or (flag.startswith("nr") and len(word) >= 2) or flag in ("ns", "nt", "nz"):
+            run.append(word)
+        elif run or word in ("的",) or flag.startswith(("u", "d", "p")) and from_end:
+            break
+        else:
+            break
+    if from_end:
+        run.reverse()
+    return "".join(run)
+
+
+def _about_quantity(q: str) -> tuple[str, str, tuple[str, ...]]:
+    """(unit, noun, every noun asked): 多少个事项 -> (个, 事项); 接通率是多少 -> ("", 接通率)."""
+    abouts: list[str] = []
+    unit = ""
+    for m in _HOW_MANY.finditer(q):
+        unit = unit or (m.group("unit") or "")
+        tail = re.split(r"多少|几|[，,。？?！!；;、]", q[m.end():])[0]
+        noun = _noun_run(tail) or re.sub(r"[“”\"'‘’]", "", tail)[:8]
+        if not noun or not re.search("[\u4e00-\u9fff]", noun):
+            # the noun stands before: 接通率是多少, 实际利用外资多少, 增长了多少; 接通率和按时响应率是多少: each
+            before = re.split(r"[，,。？?！!；;]", q[: m.start()])[-1]
+            before = re.sub(r"(是|有|为|达到?|约|共|一共|总共|累计|大概|大约|分别|了|都|还|要|能|可|就|提高到|增长)+$", "", before)
+            parts = [p for p in re.split(r"和|、|与|及", before) if p]
+            if len(parts) >= 2 and all(len(p) <= 8 for p in parts[1:]):
+                abouts.extend(_noun_run(p.split("的")[-1], from_end=True) or p.split("的")[-1] for p in parts[-3:])
+                continue
+            # 办结了多少, 审批时间缩短了多少: the verb stands for what is counted
+            noun = _noun_run(before, from_end=True) or (before[-4:] if abouts else "")
+        abouts.append(noun)
+    if not abouts:
+        m = re.search(r"(?:是|为|有)?(?:多大|多长|多远|多久|多高|比例|比重|占比|第几)", q)
+        abouts.append(_noun_run(q[: m.start()], from_end=True) if m else "")
+    return unit, abouts[0], tuple(a for a in abouts if a)
+
+
+def _about_list(q: str, m: re.Match) -> str:
+    """The head noun of a list question: 哪三项机制 -> 机制, 哪两大万亿级产业资源 -> 资源."""
+    run = _noun_run(re.sub(r"^[\u4e00-\u9fff]{0,3}级", "", q[m.end():]))
+    if not run:
+        return ""
+    toks = [t.text for t in TOKENIZER.cut(run)]
+    return toks[-1]
+
+
+def classify(question: str) -> tuple[str, str, str, int | None, str, tuple[str, ...]]:
+    """(asks, about, unit, count, modal, abouts) of a question (see the module's table)."""
+    q = _nfkc(question).strip()
+    if is_place_question(q):
+        return "places", "", "", None, "", ()
+    if _DATE.search(q):
+        return "date", "", "", None, "", ()
+    if _QUANTITY.search(q):
+        unit, about, abouts = _about_quantity(q)
+        return "quantity", about, unit, None, "", abouts
+    if _BODY.search(q):
+        return "body", "", "", None, "", ()
+    lm = _LIST.search(q)
+    if _LEAD.search(q) and re.search(r"哪(个|一个|家)?$|谁|什么$", q[: _LEAD.search(q).start()] if lm is None else ""):
+        return "body", "", "", None, "", ()
+    if lm:
+        return "list", _about_list(q, lm), "", _list_count(lm), "", ()
+    if _YESNO.search(q):
+        modal = "need" if _MODAL_NEED.search(q) else ("can" if _MODAL_CAN.search(q) else "")
+        return "yesno", "", "", None, modal, ()
+    return "none", "", "", None, "", ()
+
+
+@lru_cache(maxsize=1024)
+def analyse_question(text: str, notice: str = "", tokenizer: Tokenizer = TOKENIZER) -> Question:
+    """The `Question` for an already validated question text (see `qa.Searcher.prepare`)."""
+    asks, about, unit, count, modal, abouts = classify(text)
+    kind = place_kind(text) if asks == "places" else None
+    table = divisions()
+    scope_topic, scope = question_scope(text, table)
+    return Question(
+        text=text, asks=asks, about=about, unit=unit, count=count, modal=modal, notice=notice,
+        analysis=analyze(text, tokenizer), search_phrases=tuple(tokenizer.phrases(text)),
+        bm25_tokens=tuple(tokenizer.query_tokens(text)), places=tuple(scope), scope_topic=scope_topic,
+        place_kind=kind, abouts=abouts or ((about,) if about else ()),
+    )

@@ -1,0 +1,521 @@
+"""Short answers: the number, date, body, list or yes/no a question asks for, cut from a sentence of the ranked
+evidence, with its offsets and citation. No model: rules over the `Question` and the sentences.
+
+How an answer is found:
+
+1. Evidence sentences are the sentences of the top passages (as deep as place answers read). Each gets a
+   coverage: the IDF weight of the question's content words it holds (words of the paragraph around it count
+   half), divided by the weight of all of them. Places the question names do not count (a document says 我市).
+2. In each sentence with coverage >= `MIN_COVERAGE`, the extractor of the kind asked finds candidates: every
+   quantity, date, 牵头单位 field or organisation, enumeration. A candidate must fit what was asked (a unit of
+   the kind asked, the noun asked next to it, the number of items asked for) or it is not an answer.
+3. The best candidate (coverage, fit, rank of its passage) is the answer; candidates of other sentences with a
+   different value are its `alternatives`, those of a document about a place the question names first.
+
+Precision first: when no sentence carries what was asked, there is no short answer (the passages stay).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+from jieba import posseg  # organisations and people are read off part-of-speech tags (nt, nr)
+
+from index.sentences import split_sentences, strip_span
+
+from .answer_sentences import nfkc_without_spaces_or_quotes, phrase_in
+from .citation import cite_document
+from .dates import find_dates
+from .document_places import doc_places
+from .numbers import DURATION, MONEY, PERCENT, Quantity, find_quantities
+from .question import Question
+
+MIN_COVERAGE = 0.5  # share of the question's content weight an evidence sentence must hold
+MAX_ALTERNATIVES = 4
+# counting words that stand for one another (多少个项目 -> 293个项目, 多少项 -> 60项 or 60个)
+_COUNTERS = set("个项件户家名位条所处起次人批期类座台套笔份场栋间辆部支种张款只株本册轮届")
+_ORG_SUFFIX = re.compile(
+    r"(?:股份有限公司|有限责任公司|有限公司|公司|集团|委员会|办公室|管理局|服务中心|中心|局|委|办|厅|部|院|所|站|协会|商会|联合会|"
+    r"学会|银行|大学|学院|政府|街道|队|署|联)$"
+)
+_LEADING_FIELDS = re.compile(r"〔[^〔〕\n]*(?:牵头|责任)单位[^〔〕\n]*〕")
+_FIELD = re.compile(r"(?P<name>牵头单位|责任单位|牵头部门|责任部门|配合单位)[：:](?P<value>[^；;〕）)\n]+)")
+
+
+@dataclass
+class Evidence:
+    doc_id: str
+    start: int  # the sentence, offsets into the document
+    end: int
+    coverage: float
+    rank: int  # rank of the passage it stands in
+    specific: bool
+    own: float = 0.0  # coverage by the sentence alone  # the document is about a place the question names (or the question names none)
+
+
+@dataclass
+class ShortAnswer:
+    """One answer of any kind; `text == documents[doc_id].text[start:end]` (null for places)."""
+
+    type: str
+    text: str | None
+    doc_id: str | None
+    start: int | None
+    end: int | None
+    evidence: str
+    evidence_start: int
+    evidence_end: int
+    citation: str
+    items: list[dict] = field(default_factory=list)
+    alternatives: list["ShortAnswer"] = field(default_factory=list)
+    verdict: str | None = None  # yes/no: 是 or 否 when the sentence states it
+    means: str = ""  # a relative date: the year it means (去年 -> 2025年)
+    value: float | None = None  # a quantity's value (三十八 -> 38)
+    score: float = 0.0
+
+    def to_dict(self, nested: bool = True) -> dict:
+        d = {"type": self.type, "text": self.text, "doc_id": self.doc_id, "start": self.start, "end": self.end,
+             "evidence": self.evidence, "evidence_start": self.evidence_start, "evidence_end": self.evidence_end,
+             "citation": self.citation, "items": [dict(i) for i in self.items]}
+        if self.type == "yesno":
+            d["verdict"] = self.verdict
+        if self.type == "date":
+            d["means"] = self.means or None
+        if self.type == "quantity":
+            d["value"] = self.value
+        if nested:
+            d["alternatives"] = [a.to_dict(nested=False) for a in self.alternatives]
+        return d
+
+    def value_key(self) -> str:
+        """What makes two answers the same value (38个 and 三十八个 are one)."""
+        if self.value is not None:
+            return f"{self.value:g}"
+        if self.items:
+            return "|".join(nfkc_without_spaces_or_quotes(i["text"]) for i in self.items)
+        return nfkc_without_spaces_or_quotes(self.text or "")
+
+
+# ----------------------------------------------------------------------------- evidence
+# words that say what kind of answer is wanted, not what it is about (由哪个部门牵头: 部门, 牵头)
+_ASK_WORDS = {"body": re.compile(r"部门|单位|机构|机关|牵头|负责|主管|主办|承办|公司")}
+
+
+def _weights(question: Question) -> list[tuple[str, float]]:
+    names = {p.name for p in question.places} | {p.name[:2] for p in question.places}
+    ask_words = _ASK_WORDS.get(question.asks)
+    return [(t, w) for t, w in (question.analysis.terms if question.analysis else ())
+            if t not in names and not any(t in n for n in names) and not (ask_words and ask_words.fullmatch(t))]
+
+
+def _coverage(weights, sentence: str, context: str) -> float:
+    total = sum(w for _, w in weights)
+    if total <= 0:
+        return 0.0
+    got = 0.0
+    for t, w in weights:
+        if t in sentence:
+            got += w
+        elif t in context:
+            got += 0.5 * w
+    return got / total
+
+
+def _paragraph(text: str, s: int, e: int) -> tuple[int, int]:
+    ps = text.rfind("\n", 0, s) + 1
+    pe = text.find("\n", e)
+    return ps, len(text) if pe < 0 else pe
+
+
+def gather_evidence(question: Question, passages: Sequence, documents: Mapping[str, object]) -> list[Evidence]:
+    """The sentences of the passages with their coverage of the question, best first."""
+    weights = _weights(question)
+    place_codes = {p.code for p in question.places}
+    seen: set[tuple[str, int]] = set()
+    out: list[Evidence] = []
+    for p in sorted(passages, key=lambda p: getattr(p, "rank", 0)):
+        doc = documents.get(p.doc_id)
+        if doc is None:
+            continue
+        text = doc.text
+        specific = True
+        if place_codes:
+            specific = bool(place_codes & set(doc_places(doc).scores))
+        for s, e in split_sentences(text[p.start:p.end]):
+            s, e = strip_span(text, p.start + s, p.start + e)
+            lead = _LEADING_FIELDS.match(text, s, e)
+            if lead:  # 〔牵头单位：…〕 closing the previous item of an action plan is not part of this sentence
+                s = lead.end()
+            if e <= s or (p.doc_id, s) in seen:
+                continue
+            seen.add((p.doc_id, s))
+            ps, pe = _paragraph(text, s, e)
+            norm = nfkc_without_spaces_or_quotes(text[s:e])
+            cov = _coverage(weights, norm, nfkc_without_spaces_or_quotes(text[max(ps, s - 200):min(pe, e + 100)]))
+            out.append(Evidence(p.doc_id, s, e, cov, getattr(p, "rank", 0), specific, _coverage(weights, norm, "")))
+    out.sort(key=lambda ev: (-ev.coverage, ev.rank, ev.start))
+    return out
+
+
+# ----------------------------------------------------------------------------- candidates
+@dataclass
+class _Candidate:
+    start: int
+    end: int
+    fit: float
+    attach: float = 0.0  # how closely it stands to the noun asked (0..1)
+    ask: int = 0  # which of several asked values it answers (平均减少了多少材料、精简了多少环节)
+    value: float | None = None
+    items: list[tuple[int, int]] = field(default_factory=list)
+    verdict: str | None = None
+    means: str = ""
+    evidence_end: int | None = None  # the evidence reaches past its sentence (to the 〔牵头单位：…〕 it names)
+
+
+def _overlap(about: str, window: str) -> float:
+    """The longest run of `about` found in `window`, as a share of `about` (two characters at least)."""
+    if not about or not window:
+        return 0.0
+    best = 0
+    for i in range(len(about)):
+        for j in range(len(about), i + 1, -1):
+            if j - i <= best:
+                break
+            if about[i:j] in window:
+                best = j - i
+                break
+    return best / len(about) if best >= 2 else 0.0
+
+
+def _expected_kind(question: Question) -> str | None:
+    """The kind of quantity a question wants when it names no unit: 率 -> percent, 钱 -> money."""
+    about = "".join(question.abouts) or question.about
+    q = question.text
+    if re.search(r"第几", q):
+        return "rank"
+    if question.unit:
+        if question.unit in PERCENT:
+            return "percent"
+        if question.unit in MONEY:
+            return "money"
+        if question.unit in DURATION:
+            return "duration"
+        return None
+    if re.search(r"第几", q):
+        return "rank"
+    if re.search(r"率|比例|比重|占比|增长|增速|增幅|折扣|百分之几|几成", about + q[-8:]):
+        return "percent"
+    if re.search(r"钱|资金|金额|余额|投资|外资|税费|贷款|规模|融资|收入|产值|总值|资产|补贴|奖励|费用|经费|价格", about):
+        return "money"
+    if re.search(r"多久|多长时间|工期|时限|用时|时间", q):
+        return "duration"
+    if re.search(r"多远", q):
+        return "distance"
+    return None
+
+
+def _unit_fit(question: Question, qty: Quantity, expected: str | None) -> float | None:
+    """How well a quantity's unit fits the question; None when it cannot be the answer."""
+    if expected == "rank" or qty.ordinal:
+        return 1.0 if expected == "rank" and qty.ordinal else None
+    if question.unit:
+        if qty.unit == question.unit or (question.unit == "日" and qty.unit == "天") or (question.unit == "天" and qty.unit == "日"):
+            return 1.0
+        if question.unit in _COUNTERS and qty.unit in _COUNTERS and not qty.ordinal:
+            return 0.5
+        return None
+    if expected:
+        if qty.kind == expected or (expected == "percent" and qty.unit == "倍"):
+            return 1.0
+        return None
+    return 0.3 if qty.kind != "bare" else None
+
+
+def _clause(text: str, s: int, e: int, lo: int, hi: int, marks: str = "，,；;：:。") -> tuple[int, int]:
+    cs = max((text.rfind(c, lo, s) for c in marks), default=-1)
+    ce_candidates = [i for i in (text.find(c, e, hi) for c in marks) if i >= 0]
+    return max(lo, cs + 1), min(ce_candidates) if ce_candidates else hi
+
+
+def _quantities(question: Question, text: str, ev: Evidence, weights) -> list[_Candidate]:
+    expected = _expected_kind(question)
+    abouts = question.abouts or ((question.about,) if question.about else ("",))
+    found = find_quantities(text, ev.start, ev.end)
+    out = []
+    for i, qty in enumerate(found):
+        fit = _unit_fit(question, qty, expected)
+        if fit is None and len(abouts) == 1:
+            continue
+        # the noun a number counts stands between it and its neighbours (…事项89个到和黄河流域20个城市: 城市 is 20's)
+        lo = found[i - 1].end if i > 0 else ev.start
+        hi = found[i + 1].start if i + 1 < len(found) else ev.end
+        cs, ce = _clause(text, qty.start, qty.end, ev.start, ev.end, "，,；;：:。、")
+        after = nfkc_without_spaces_or_quotes(text[qty.end:min(ce, hi, qty.end + 14)])
+        before = nfkc_without_spaces_or_quotes(text[max(cs, lo, qty.start - 14):qty.start])
+        # a count's noun follows it (27个营商环境评价指标), a rate's precedes it (接通率98.78%)
+        attaches = [max(_overlap(a, after), 0.9 * _overlap(a, before)) for a in abouts]
+        ask = max(range(len(abouts)), key=lambda k: attaches[k])
+        attach = attaches[ask]
+        if fit is None:  # the unit asked belongs to the first ask; a later ask (审批时间缩短了多少) has its own
+            if ask == 0 or attach < 0.5:
+                continue
+            fit = 0.3
+        clause_cov = _coverage(weights, nfkc_without_spaces_or_quotes(text[cs:ce]), "")
+        if attach < 0.5 and fit < 1.0 and clause_cov < 0.3:
+            continue  # neither the noun asked, nor the unit asked, nor the topic's words in its clause
+        out.append(_Candidate(qty.start, qty.end, fit=0.6 * attach + 0.3 * fit + 0.4 * clause_cov, value=qty.value,
+                              attach=attach, ask=ask))
+    return out
+
+
+def _dates(question: Question, text: str, ev: Evidence, weights, doc_date: str) -> list[_Candidate]:
+    out = []
+    wants_day = bool(re.search(r"哪一?天|哪一?日|几号|日期", question.text))
+    for d in find_dates(text, ev.start, ev.end, doc_date):
+        cs, ce = _clause(text, d.start, d.end, ev.start, ev.end)
+        # the question's own dates are what it asks about, not the answer (2023年济源… -> not 2023年)
+        if nfkc_without_spaces_or_quotes(d.text) in nfkc_without_spaces_or_quotes(question.text):
+            continue
+        clause_cov = _coverage(weights, nfkc_without_spaces_or_quotes(text[max(ev.start, cs - 30):ce]), "")
+        fit = 0.3 * d.precision / 3 + 0.5 * clause_cov + (0.2 if wants_day and d.day else 0.0)
+        if wants_day and not d.day:
+            continue
+        out.append(_Candidate(d.start, d.end, fit=fit, means=d.means))
+    return out
+
+
+def _body_fields(question: Question, text: str, ev: Evidence) -> list[_Candidate]:
+    """〔牵头单位：区发改局；责任单位：…〕 after the sentence, in the same paragraph (an action plan's item)."""
+    wanted = "责任单位" if "责任" in question.text else "牵头单位"
+    _, pe = _paragraph(text, ev.start, ev.end)
+    bracket = text.find("〔", ev.end - 1, pe)
+    if bracket < 0 or bracket - ev.end > 400:
+        return []
+    close = text.find("〕", bracket, pe)
+    for m in _FIELD.finditer(text, bracket, close if close > 0 else pe):
+        if m.group("name").startswith(wanted[:2]):
+            value_start = m.start("value")
+            value_end = m.end("value")
+            names = [(value_start + x.start(), value_start + x.end())
+                     for x in re.finditer(r"[^、，,]+", text[value_start:value_end])]
+            return [_Candidate(value_start, value_end, fit=1.0, items=names, evidence_end=close + 1 if close > 0 else pe)]
+    return []
+
+
+def _question_verb(question: Question) -> str:
+    """The verb the asked body does: 与哪家公司合作 -> 合作, 由谁负责 -> 负责, 谁改编的 -> 改编."""
+    m = re.search(r"(?:谁|哪(?:个|一个|家|些)?[\u4e00-\u9fff]{0,2}?(?:部门|单位|机构|机关|公司|企业|组织|人))(?:来|去|在)?"
+                  r"(?P<verb>[\u4e00-\u9fff]{2})", question.text)
+    if m:
+        return m.group("verb")
+    m = re.search(r"(?P<verb>牵头|负责|主管|主办|承办|合作)", question.text)
+    return m.group("verb") if m else ""
+
+
+def _entity_before(text: str, lo: int, pos: int) -> tuple[int, int] | None:
+    """The organisation or person standing right before `pos` (after 由/与/被/是 or a clause break)."""
+    cut = max(lo, *(text.rfind(c, lo, pos) + 1 for c in "，,；;：:。——、（("))
+    for marker in ("由", "与", "同", "被", "是", "和", "会同"):
+        i = text.rfind(marker, cut, pos)
+        if i >= 0 and pos - i <= 30:
+            cut = max(cut, i + len(marker))
+    span = text[cut:pos]
+    if not 2 <= len(span) <= 30:
+        return None
+    words = posseg.lcut(span)
+    if _ORG_SUFFIX.search(span) or any(w.flag in ("nt", "nr") for w in words[-2:]):
+        return cut, pos
+    return None
+
+
+def _holds_phrases(question: Question, sentence: str) -> bool:
+    """Every topic phrase of the question (公平竞争审查; not 城区营商环境行动方案) is in the sentence."""
+    ask_words = _ASK_WORDS.get(question.asks)
+    phrases = [p for p in (question.analysis.phrases if question.analysis else ())
+               if not (ask_words and ask_words.search(p) and len(p) <= 4)]
+    norm = nfkc_without_spaces_or_quotes(sentence)
+    return all(phrase_in(p, norm) for p in phrases)
+
+
+def _bodies(question: Question, text: str, ev: Evidence) -> list[_Candidate]:
+    # an action plan's field names the body of its own item only: the sentence itself must hold the topic
+    fields = re.search(r"牵头|负责|部门|单位", question.text) and ev.own >= MIN_COVERAGE and _holds_phrases(question, text[ev.start:ev.end])
+    found = _body_fields(question, text, ev) if fields else []
+    verb = _question_verb(question)
+    if verb:
+        for m in re.finditer(re.escape(verb), text[ev.start:ev.end]):
+            pos = ev.start + m.start()
+            span = _entity_before(text, ev.start, pos)
+            if span:
+                found.append(_Candidate(span[0], span[1], fit=0.8))
+    return found
+
+
+_ENUM_SEP = re.compile(r"[、]|(?<=[\u4e00-\u9fff])(?:和|与|及)(?=[\u4e00-\u9fff])")
+_COUNT_WORD = re.compile(r"(?P<n>[两二三四五六七八九十]|[2-9])(?:个|项|大|类|种|条|家|方面|件|点)")
+_CN = {"两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+
+
+def _split_items(text: str, s: int, e: int) -> list[tuple[int, int]]:
+    """An enumeration's items (A、B、C / A和B), quotes left out of each item's span."""
+    items = []
+    pos = s
+    seps = [m for m in _ENUM_SEP.finditer(text, s, e)]
+    if any(m.group(0) == "、" for m in seps):
+        seps = [m for m in seps if m.group(0) == "、"]  # with 、 the list's own 和 joins an item (生物医药与健康)
+    for m in seps + [None]:
+        stop = m.start() if m else e
+        a, b = strip_span(text, pos, stop)
+        while a < b and text[a] in "“\"'「『":
+            a += 1
+        while b > a and text[b - 1] in "”\"'」』":
+            b -= 1
+        if b > a:
+            items.append((a, b))
+        pos = m.end() if m else e
+    return items
+
+
+def _lists(question: Question, text: str, ev: Evidence) -> list[_Candidate]:
+    out = []
+    sentence = text[ev.start:ev.end]
+    # 1. A、B、C三项机制 / A和B两大资源: the enumeration right before the count the question asks for
+    for m in _COUNT_WORD.finditer(sentence):
+        n = _CN.get(m.group("n")) or int(m.group("n")) if m.group("n").isdigit() or m.group("n") in _CN else None
+        if question.count and n != question.count:
+            continue
+        end = ev.start + m.start()
+        head = sentence[m.end():m.end() + 12]
+        if question.about and question.about not in head:
+            continue
+        cut = max(text.rfind(c, ev.start, end) for c in "，,；;：:。") + 1
+        lead = re.search(r"(拥有|建立|包括|包含|涵盖|承办|推出|实施|形成|设立|构建|聚焦|围绕|有)", text[max(cut, ev.start):end])
+        s = max(cut, ev.start) + (lead.end() if lead else 0)
+        items = _split_items(text, s, end)
+        if len(items) >= 2 and (not n or len(items) == n):
+            out.append(_Candidate(items[0][0], items[-1][1], fit=1.0, items=items))
+    if out or question.count:
+        return out
+    # 2. 包括A、B、C等 / 不得A，不得B，不得C: an open enumeration in the sentence
+    m = re.search(r"(?:包括|包含|涵盖|主要有|分别是|即)(?P<body>[^。；;，,]+?(?:、[^。；;，,]+?)+)(?:等|。|；|，|$)", sentence)
+    if m:
+        s, e = ev.start + m.start("body"), ev.start + m.end("body")
+        items = _split_items(text, s, e)
+        if len(items) >= 2:
+            out.append(_Candidate(items[0][0], items[-1][1], fit=0.8, items=items))
+    clauses = [(ev.start + c.start(), ev.start + c.end()) for c in re.finditer(r"[^，,；;。]+", sentence)]
+    heads: dict[str, list[tuple[int, int]]] = {}
+    for cs, ce in clauses:
+        heads.setdefault(text[cs:cs + 2], []).append((cs, ce))
+    for head, group in heads.items():
+        if len(group) >= 3 and re.match(r"不得|严禁|禁止|不准|支持|鼓励|推动|加快|实现", head):
+            out.append(_Candidate(group[0][0], group[-1][1], fit=0.7, items=group))
+    # 3. 一是…二是… / （一）…（二）…
+    marks = list(re.finditer(r"[一二三四五六七八九十]是|（[一二三四五六七八九十]）", sentence))
+    if len(marks) >= 2:
+        items = []
+        for a, b in zip(marks, marks[1:] + [None]):
+            s, e = strip_span(text, ev.start + a.end(), ev.start + (b.start() if b else len(sentence)))
+            items.append((s, e))
+        out.append(_Candidate(items[0][0], items[-1][1], fit=0.8, items=items))
+    return out
+
+
+_NEGATIVE = re.compile(r"无需|无须|不需要?|不用|不必|免于|不得|不能|不可|禁止|严禁|不允许")
+_POSITIVE_CAN = re.compile(r"(?<![不无])(?:可以|可|能够|能|允许|即可|就能)")
+_POSITIVE_NEED = re.compile(r"(?<![不无])(?:需要|必须|须|应当|应)")
+
+
+def _yesno(question: Question, text: str, ev: Evidence) -> list[_Candidate]:
+    sentence = text[ev.start:ev.end]
+    clauses = [(ev.start + c.start(), ev.start + c.end()) for c in re.finditer(r"[^，,；;。]+", sentence)]
+    for cs, ce in clauses:
+        clause = text[cs:ce]
+        verdict = None
+        if _NEGATIVE.search(clause) and question.modal in ("need", "can"):
+            verdict = "否"
+        elif question.modal == "can" and _POSITIVE_CAN.search(clause):
+            verdict = "是"
+        elif question.modal == "need" and _POSITIVE_NEED.search(clause):
+            verdict = "是"
+        if verdict:
+            s, e = strip_span(text, cs, ce)
+            return [_Candidate(s, e, fit=1.0, verdict=verdict)]
+    return []  # no clause says yes or no: no short answer (the sentence stays marked in its passage)
+
+
+# ----------------------------------------------------------------------------- answering
+def _candidates(question: Question, doc, ev: Evidence, weights) -> list[_Candidate]:
+    text = doc.text
+    if question.asks == "quantity":
+        return _quantities(question, text, ev, weights)
+    if question.asks == "date":
+        return _dates(question, text, ev, weights, doc.date or "")
+    if question.asks == "body":
+        return _bodies(question, text, ev)
+    if question.asks == "list":
+        return _lists(question, text, ev)
+    if question.asks == "yesno":
+        return _yesno(question, text, ev)
+    return []
+
+
+def _make(question: Question, doc, ev: Evidence, c: _Candidate) -> ShortAnswer:
+    text = doc.text
+    items = [{"text": text[s:e], "doc_id": doc.doc_id, "start": s, "end": e} for s, e in c.items]
+    ev_end = max(ev.end, c.evidence_end or ev.end)
+    return ShortAnswer(
+        type=question.asks, text=text[c.start:c.end], doc_id=doc.doc_id, start=c.start, end=c.end,
+        evidence=text[ev.start:ev_end], evidence_start=ev.start, evidence_end=ev_end,
+        citation=cite_document(doc, ev.start, ev_end), items=items, verdict=c.verdict, means=c.means,
+        value=c.value, score=round(ev.coverage + c.fit - 0.02 * ev.rank, 4),
+    )
+
+
+def answer_short(question: Question, passages: Sequence, documents: Mapping[str, object]) -> ShortAnswer | None:
+    """The short answer to a quantity, date, body, list or yes/no question, or None when the evidence holds none."""
+    if question.asks not in ("quantity", "date", "body", "list", "yesno"):
+        return None
+    weights = _weights(question)
+    if not weights:
+        return None
+    found: list[tuple[Evidence, _Candidate, ShortAnswer]] = []
+    for ev in gather_evidence(question, passages, documents):
+        if ev.coverage < MIN_COVERAGE:
+            break
+        doc = documents[ev.doc_id]
+        for c in _candidates(question, doc, ev, weights):
+            found.append((ev, c, _make(question, doc, ev, c)))
+    if not found:
+        return None
+    found.sort(key=lambda x: (-x[2].score, not x[0].specific))
+    best_ev, best_c, best = found[0]
+    asks = len(question.abouts) if question.asks == "quantity" else 1
+    if asks > 1:
+        # several values asked at once: the best of each ask in the best sentence, in text order
+        per_ask: dict[int, _Candidate] = {}
+        for ev, c, _ in found:
+            if ev is best_ev and c.attach >= 0.5 and c.ask not in per_ask:
+                per_ask[c.ask] = c
+        if len(per_ask) >= 2:
+            text = documents[best.doc_id].text
+            chosen = sorted(per_ask.values(), key=lambda c: c.start)
+            best.items = [{"text": text[c.start:c.end], "doc_id": best.doc_id, "start": c.start, "end": c.end}
+                          for c in chosen]
+            best.start, best.end = chosen[0].start, chosen[-1].end
+            best.text = text[best.start:best.end]
+            best.value = None
+    seen = {best.value_key()}
+    # other values the documents give for the same thing (another year, another city): from other sentences,
+    # as closely tied to what was asked; documents about the place asked first
+    for ev, c, a in sorted(found[1:], key=lambda x: (not x[0].specific, -x[2].score)):
+        key = a.value_key()
+        if key in seen or ev is best_ev or a.score < best.score - 0.6 or c.attach < min(best_c.attach, 0.5) \
+                or ev.coverage < best_ev.coverage - 0.25:
+            continue
+        seen.add(key)
+        best.alternatives.append(a)
+        if len(best.alternatives) >= MAX_ALTERNATIVES:
+            break
+    return best
