@@ -148,9 +148,10 @@ class AnswerScores:
         return {"setting": self.setting, "by_type": self.table(), "questions": [o.to_dict() for o in self.outcomes]}
 
 
-def format_answer_table(scores: AnswerScores) -> str:
-    rows = [f"answers ({scores.setting}): type       n  answered  precision  EM     F1"]
-    for asks, r in sorted(scores.table().items(), key=lambda kv: (kv[0] == "all", kv[0])):
+def format_answer_table(setting: str, table: dict[str, dict]) -> str:
+    """The per-type table (`AnswerScores.table()`, or `by_type` of its JSON) as text."""
+    rows = [f"answers ({setting}): type       n  answered  precision  EM     F1"]
+    for asks, r in sorted(table.items(), key=lambda kv: (kv[0] == "all", kv[0])):
         precision = "-" if r["precision"] is None else f"{r['precision']:.3f}"
         rows.append(f"  {asks:<10} {r['questions']:>5}  {r['answered']:.3f}     {precision:>5}     "
                     f"{r['em']:.3f}  {r['f1']:.3f}")

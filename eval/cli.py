@@ -214,16 +214,8 @@ def _output(result, args) -> int:
         from .answers import format_answer_table
 
         print()
-        print(format_answer_table(_scores_from_dict(scores)))
+        print(format_answer_table(setting, scores["by_type"]))
     return EXIT_OK
-
-
-def _scores_from_dict(d: dict):
-    from .answers import AnswerOutcome, AnswerScores
-
-    return AnswerScores(d["setting"], [AnswerOutcome(**{k: q[k] for k in ("qid", "question", "asks", "answers",
-                                                                           "prediction", "em", "f1", "answer")})
-                                       for q in d["questions"]])
 
 
 def main(argv: list[str] | None = None) -> int:

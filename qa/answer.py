@@ -13,7 +13,6 @@ from .short_answers import ShortAnswer, answer_short
 
 # answers are read from a deeper list than is shown: a city's only evidence may rank 6th-10th
 ANSWER_DEPTH = 10
-PLACE_DEPTH = ANSWER_DEPTH
 
 
 @dataclass
@@ -22,7 +21,6 @@ class Answer:
     passages: list[Passage]
     answer: PlaceAnswer | ShortAnswer | None = None
     notice: str = ""
-    asks: str = "none"
 
     @property
     def places(self) -> PlaceAnswer | None:
@@ -65,4 +63,4 @@ def ask(searcher: Searcher, question: str | Question, k: int = 5, filters: Filte
         if answer is not None:
             _mark_evidence(passages, answer)
     shown = without_non_text(str(question)).strip() if not isinstance(question, Question) else question.text
-    return Answer(question=shown, passages=passages, answer=answer, notice=q.notice, asks=q.asks)
+    return Answer(question=shown, passages=passages, answer=answer, notice=q.notice)

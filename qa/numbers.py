@@ -47,17 +47,23 @@ class Quantity:
     @property
     def kind(self) -> str:
         """money, percent, duration, distance, rank, count, or bare."""
-        if self.ordinal:
-            return "rank"
-        if self.unit in MONEY or (not self.unit and self.magnitude):
-            return "money"
-        if self.unit in PERCENT:
-            return "percent"
-        if self.unit in DURATION:
-            return "duration"
-        if self.unit in DISTANCE:
-            return "distance"
-        return "count" if self.unit else "bare"
+        return unit_kind(self.unit, self.magnitude, self.ordinal)
+
+
+def unit_kind(unit: str, magnitude: str = "", ordinal: bool = False) -> str:
+    """What a unit measures: money (亿元, or 10亿 with no unit), percent, duration, distance, rank (第N),
+    count (个, 项, 户 ...), or bare (no unit)."""
+    if ordinal:
+        return "rank"
+    if unit in MONEY or (not unit and magnitude):
+        return "money"
+    if unit in PERCENT:
+        return "percent"
+    if unit in DURATION:
+        return "duration"
+    if unit in DISTANCE:
+        return "distance"
+    return "count" if unit else "bare"
 
 
 def number_value(number: str, magnitude: str = "") -> float | None:

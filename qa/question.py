@@ -106,10 +106,6 @@ class Question:
     def __str__(self) -> str:
         return self.text
 
-    def to_dict(self) -> dict:
-        return {"text": self.text, "asks": self.asks, "about": self.about, "unit": self.unit, "count": self.count,
-                "places": [p.name for p in self.places]}
-
 
 def _nfkc(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
@@ -185,8 +181,8 @@ def classify(question: str) -> tuple[str, str, str, int | None, str, tuple[str, 
         return "quantity", about, unit, None, "", abouts
     if _BODY.search(q):
         return "body", "", "", None, "", ()
-    lm = _LIST.search(q)
-    if _LEAD.search(q) and re.search(r"哪(个|一个|家)?$|谁|什么$", q[: _LEAD.search(q).start()] if lm is None else ""):
+    lm, lead = _LIST.search(q), _LEAD.search(q)
+    if lm is None and lead and re.search(r"哪|谁|什么", q[: lead.start()]):
         return "body", "", "", None, "", ()
     if lm:
         return "list", _about_list(q, lm), "", _list_count(lm), "", ()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 from typing import Mapping, Sequence
 
 from jieba import posseg  # organisations and people are read off part-of-speech tags (nt, nr)
@@ -28,7 +29,7 @@ from .answer_sentences import nfkc_without_spaces_or_quotes, phrase_in
 from .citation import cite_document
 from .dates import find_dates
 from .document_places import doc_places
-from .numbers import DURATION, MONEY, PERCENT, Quantity, find_quantities
+from .numbers import Quantity, find_quantities, unit_kind
 from .question import Question
 
 MIN_COVERAGE = 0.5  # share of the question's content weight an evidence sentence must hold
@@ -50,8 +51,8 @@ class Evidence:
     end: int
     coverage: float
     rank: int  # rank of the passage it stands in
-    specific: bool
-    own: float = 0.0  # coverage by the sentence alone  # the document is about a place the question names (or the question names none)
+    specific: bool  # the document is about a place the question names (or the question names none)
+    own: float = 0.0  # coverage by the sentence alone, without the words around it
 
 
 @dataclass
@@ -177,14 +178,7 @@ def _overlap(about: str, window: str) -> float:
     """The longest run of `about` found in `window`, as a share of `about` (two characters at least)."""
     if not about or not window:
         return 0.0
-    best = 0
-    for i in range(len(about)):
-        for j in range(len(about), i + 1, -1):
-            if j - i <= best:
-                break
-            if about[i:j] in window:
-                best = j - i
-                break
+    best = SequenceMatcher(None, about, window, autojunk=False).find_longest_match().size
     return best / len(about) if best >= 2 else 0.0
 
 
@@ -195,15 +189,8 @@ def _expected_kind(question: Question) -> str | None:
     if re.search(r"第几", q):
         return "rank"
     if question.unit:
-        if question.unit in PERCENT:
-            return "percent"
-        if question.unit in MONEY:
-            return "money"
-        if question.unit in DURATION:
-            return "duration"
-        return None
-    if re.search(r"第几", q):
-        return "rank"
+        kind = unit_kind(question.unit)
+        return None if kind == "count" else kind
     if re.search(r"率|比例|比重|占比|增长|增速|增幅|折扣|百分之几|几成", about + q[-8:]):
         return "percent"
     if re.search(r"钱|资金|金额|余额|投资|外资|税费|贷款|规模|融资|收入|产值|总值|资产|补贴|奖励|费用|经费|价格", about):
@@ -382,7 +369,7 @@ def _lists(question: Question, text: str, ev: Evidence) -> list[_Candidate]:
     sentence = text[ev.start:ev.end]
     # 1. A、B、C三项机制 / A和B两大资源: the enumeration right before the count the question asks for
     for m in _COUNT_WORD.finditer(sentence):
-        n = _CN.get(m.group("n")) or int(m.group("n")) if m.group("n").isdigit() or m.group("n") in _CN else None
+        n = int(m.group("n")) if m.group("n").isdigit() else _CN[m.group("n")]
         if question.count and n != question.count:
             continue
         end = ev.start + m.start()

@@ -262,7 +262,7 @@ def render_results(result: Mapping, filters_note: str = "", link: str = "") -> s
     return "".join(head) + "".join(render_passage(p, question, terms) for p in passages)
 
 
-_KIND_LABEL = {"quantity": "数量", "date": "时间", "body": "单位", "list": "清单", "yesno": "是否"}
+_SHORT_KINDS = ("quantity", "date", "body", "list", "yesno")
 
 
 def _answer_head(a: Mapping) -> str:
@@ -312,7 +312,7 @@ def _short_block(a: Mapping, alternative: bool = False) -> str:
 
 def render_short(answer: Mapping | None) -> str:
     """The short answer block (a number, date, body, list or yes/no with its evidence), or ""."""
-    if not answer or answer.get("type") not in _KIND_LABEL or answer.get("text") is None:
+    if not answer or answer.get("type") not in _SHORT_KINDS or answer.get("text") is None:
         return ""
     alts = answer.get("alternatives") or []
     alt_html = ""
