@@ -6,9 +6,11 @@ single CJK characters and runs of other characters; EM is 1 when the cut strings
 F1 is computed from the longest common substring of the two cut strings (precision = LCS / prediction length,
 recall = LCS / gold length), the best over the gold answers.
 
-What is compared for each answer type: the answer text; for a yes/no question its verdict (是/否); for lists and
-places the items joined by 、. A question is "answered" when the system gives a short answer at all;
-`precision` is the mean EM over the answered questions, `em` and `f1` are over every question with gold. Questions
+What is compared for each answer type: the answer text (a list's as it stands: 法学与知识产权); for a yes/no
+question its verdict (是/否); for places, and for a question asking two values, the items joined by 、. A question is "answered" when the system gives a short answer at all. `precision` is the share of the answered
+questions whose answer agrees with a gold answer: equal, or one holding the other after the same normalisation
+(1678年 and 康熙十七年（1678年）, 2,173个 and 2,173个坐席: CMRC's gold spans and ours cut the same fact at different
+widths); `precision_em` counts equal answers only. `em` and `f1` are over every question with gold. Questions
 whose gold is an empty list ask for no short answer: the row `expects_none` says how many were answered anyway.
 """
 from __future__ import annotations
@@ -81,16 +83,26 @@ def char_f1(prediction: str, answers: Sequence[str]) -> float:
     return best
 
 
+def agrees(prediction: str, answers: Sequence[str]) -> float:
+    """1 when the prediction equals a gold answer or one holds the other (normalised as for EM), else 0."""
+    p = "".join(_segments(prediction))
+    if not p:
+        return 0.0
+    for a in answers:
+        g = "".join(_segments(a))
+        if g and (p == g or p in g or g in p):
+            return 1.0
+    return 0.0
+
+
 def prediction_text(answer: dict | None) -> str:
-    """What is compared with the gold: the text; a yes/no's verdict; a list's or places' items joined by 、."""
+    """What is compared with the gold: the text; a yes/no's verdict; places, or two values asked, joined by 、."""
     if not answer:
         return ""
     if answer.get("type") == "yesno":
         return answer.get("verdict") or ""
     if answer.get("type") == "places":
         return "、".join(i.get("name", "") for i in answer.get("items") or ())
-    if answer.get("type") == "list" and answer.get("items"):
-        return "、".join(i.get("text", "") for i in answer["items"])
     if answer.get("type") == "quantity" and answer.get("items"):
         return "、".join(i.get("text", "") for i in answer["items"])
     return answer.get("text") or ""
@@ -113,11 +125,13 @@ class AnswerOutcome:
     prediction: str
     em: float
     f1: float
+    agrees: float = 0.0
     answer: dict | None = None
 
     def to_dict(self) -> dict:
         return {"qid": self.qid, "question": self.question, "asks": self.asks, "answers": self.answers,
-                "prediction": self.prediction, "em": self.em, "f1": self.f1, "answer": self.answer}
+                "prediction": self.prediction, "em": self.em, "f1": self.f1, "agrees": self.agrees,
+                "answer": self.answer}
 
 
 @dataclass
@@ -137,7 +151,8 @@ class AnswerScores:
             n = len(os)
             out[asks] = {
                 "questions": n, "answered": round(len(answered) / n, 4) if n else 0.0,
-                "precision": round(sum(o.em for o in answered) / len(answered), 4) if answered else None,
+                "precision": round(sum(o.agrees for o in answered) / len(answered), 4) if answered else None,
+                "precision_em": round(sum(o.em for o in answered) / len(answered), 4) if answered else None,
                 "f1_answered": round(sum(o.f1 for o in answered) / len(answered), 4) if answered else None,
                 "em": round(sum(o.em for o in os) / n, 4) if n else 0.0,
                 "f1": round(sum(o.f1 for o in os) / n, 4) if n else 0.0,
@@ -148,13 +163,32 @@ class AnswerScores:
         return {"setting": self.setting, "by_type": self.table(), "questions": [o.to_dict() for o in self.outcomes]}
 
 
+TYPE_LABELS = {"quantity": "数量", "date": "时间", "body": "单位或人", "list": "清单", "yesno": "是否",
+               "places": "地点", "none": "其他（不作简短回答）", "expects_none": "不该作答的问题", "all": "全部（有标准答案的）"}
+SETTING_LABELS = {"open": "开放（先检索再作答）", "reading": "阅读（只读标准段落）"}
+
+
+def answer_rows(table: dict[str, dict]) -> tuple[list[str], list[list]]:
+    """The per-type table with Chinese headers, for the report and the 评测 tab."""
+    headers = ["问题类型", "题数", "作答比例", "作答精确率", "其中完全一致", "EM", "F1"]
+    rows = []
+    for asks, r in sorted(table.items(), key=lambda kv: (kv[0] == "all", kv[0])):
+        def f(v):
+            return "-" if v is None else f"{v:.3f}"
+        rows.append([TYPE_LABELS.get(asks, asks), r["questions"], f(r["answered"]), f(r["precision"]),
+                     f(r["precision_em"]), f(r["em"]), f(r["f1"])])
+    return headers, rows
+
+
 def format_answer_table(setting: str, table: dict[str, dict]) -> str:
     """The per-type table (`AnswerScores.table()`, or `by_type` of its JSON) as text."""
-    rows = [f"answers ({setting}): type       n  answered  precision  EM     F1"]
+    rows = [f"answers ({setting}): type         n  answered  precision  (EM only)  EM     F1",
+            "  (precision: the answered ones agreeing with the gold; EM, F1: over all, CMRC 2018's definitions)"]
     for asks, r in sorted(table.items(), key=lambda kv: (kv[0] == "all", kv[0])):
         precision = "-" if r["precision"] is None else f"{r['precision']:.3f}"
-        rows.append(f"  {asks:<10} {r['questions']:>5}  {r['answered']:.3f}     {precision:>5}     "
-                    f"{r['em']:.3f}  {r['f1']:.3f}")
+        precision_em = "-" if r["precision_em"] is None else f"{r['precision_em']:.3f}"
+        rows.append(f"  {asks:<12} {r['questions']:>5}  {r['answered']:.3f}     {precision:>5}      {precision_em:>5}"
+                    f"      {r['em']:.3f}  {r['f1']:.3f}")
     return "\n".join(rows)
 
 
@@ -186,7 +220,8 @@ def evaluate_answers(searcher, questions: Iterable[AnswerQuestion], setting: str
         pred = prediction_text(d)
         scores.outcomes.append(AnswerOutcome(
             q.qid, q.question, prepared.asks, list(q.answers), pred,
-            exact_match(pred, q.answers) if pred else 0.0, char_f1(pred, q.answers) if pred else 0.0, d))
+            exact_match(pred, q.answers) if pred else 0.0, char_f1(pred, q.answers) if pred else 0.0,
+            agrees(pred, q.answers), d))
         if progress:
             progress(i + 1, len(questions))
     return scores

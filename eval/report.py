@@ -12,6 +12,7 @@ import re
 import subprocess
 from pathlib import Path
 
+from .answers import SETTING_LABELS, answer_rows
 from .questions import locate
 from .runner import EvalResult, QuestionOutcome, format_significance
 
@@ -257,6 +258,47 @@ def _html_question(result: EvalResult, q: QuestionOutcome) -> str:
     )
 
 
+_ANSWER_NOTE = ("作答精确率：作答的题中与标准答案一致（相同，或一方包含另一方）的比例；其中完全一致：逐字相同的比例；"
+                "EM、F1 按 CMRC 2018 官方脚本计算（去标点、按字切分），对全部有标准答案的题取平均。")
+ANSWER_MISSES = 30
+
+
+def _answer_misses(scores: dict) -> list[dict]:
+    return [q for q in scores["questions"] if q["answers"] and q["prediction"] and not q.get("agrees")][:ANSWER_MISSES]
+
+
+def _html_answers(result: EvalResult) -> str:
+    """The short-answer section, when the evaluation scored answers (`zhqa eval --answers`, or a set with answers)."""
+    parts = []
+    for setting, scores in (result.info.get("answers") or {}).items():
+        headers, rows = answer_rows(scores["by_type"])
+        head = "".join(f"<th>{_esc(h)}</th>" for h in headers)
+        body = "".join("<tr>" + "".join(f"<td>{_esc(c)}</td>" for c in row) + "</tr>" for row in rows)
+        misses = "".join(f"<li>{_esc(q['question'])}：答 <b>{_esc(q['prediction'])}</b>，标准答案 {_esc('／'.join(q['answers']))}</li>"
+                         for q in _answer_misses(scores))
+        parts.append(f"<h3>{_esc(SETTING_LABELS.get(setting, setting))}</h3><table><tr>{head}</tr>{body}</table>"
+                     + (f"<p>答得不对的题（最多 {ANSWER_MISSES} 题）：</p><ul>{misses}</ul>" if misses else ""))
+    if not parts:
+        return ""
+    return f"<h2>简短答案</h2><p class='meta'>{_esc(_ANSWER_NOTE)}</p>" + "".join(parts)
+
+
+def _md_answers(result: EvalResult) -> list[str]:
+    lines = []
+    for setting, scores in (result.info.get("answers") or {}).items():
+        headers, rows = answer_rows(scores["by_type"])
+        lines += [f"### {SETTING_LABELS.get(setting, setting)}", "", "| " + " | ".join(headers) + " |",
+                  "|---" * len(headers) + "|"]
+        lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
+        misses = _answer_misses(scores)
+        if misses:
+            lines += ["", f"答得不对的题（最多 {ANSWER_MISSES} 题）：", ""]
+            lines += [f"- {_md_cell(q['question'])}：答 **{_md_cell(q['prediction'])}**，标准答案 {_md_cell('／'.join(q['answers']))}"
+                      for q in misses]
+        lines.append("")
+    return (["## 简短答案", "", _ANSWER_NOTE, ""] + lines) if lines else []
+
+
 def render_html(result: EvalResult, chart_png: bytes | None = None, max_detail: int = MAX_DETAIL) -> str:
     info = result.info
     detail, total = _detail_questions(result, max_detail)
@@ -291,6 +333,7 @@ MRR@10 = 第一个命中结果排名的倒数；nDCG@10 为二元相关性的归
 {chart}
 <h2>显著性检验</h2>
 {_html_significance(result)}
+{_html_answers(result)}
 <h2>逐题详情（最差在前）</h2>
 {more}
 {''.join(_html_question(result, q) for q in detail)}
@@ -326,6 +369,7 @@ def render_markdown(result: EvalResult, chart_name: str = "metrics.png", max_det
             cells.append(f"**{v:.3f}**" if best else f"{v:.3f}")
         lines.append(f"| {r} | " + " | ".join(cells) + f" | {'' if ms is None else f'{ms:.1f}'} |")
     lines += ["", f"![metrics]({chart_name})", "", "## 显著性检验", "", "```", format_significance(result.significance), "```", ""]
+    lines += _md_answers(result)
     detail, total = _detail_questions(result, max_detail)
     lines += ["## 逐题详情（最差在前）", ""]
     if total > len(detail):

@@ -11,9 +11,17 @@ _Y = r"(?:[12][0-9]{3}|[一二三四五六七八九〇零]{4})"
 _M = r"(?:1[0-2]|0?[1-9]|十[一二]?|[一二三四五六七八九])"
 _D = r"(?:3[01]|[12][0-9]|0?[1-9]|三十一?|二?十[一二三四五六七八九]?|[一二三四五六七八九])"
 _PART = r"(?:年底|年末|年初|上半年|下半年|一季度|二季度|三季度|四季度|第[一二三四]季度|底|末|初)"
+_YMD = rf"{_Y}\s?年(?:\s?{_M}\s?月(?:\s?{_D}\s?[日号])?)?"
 DATE = re.compile(
-    rf"(?P<pre>截至|截止到?|到|自|从|于)?"
-    rf"(?:(?P<year>{_Y})\s?年(?:\s?(?P<month>{_M})\s?月(?:\s?(?P<day>{_D})\s?[日号])?(?:份|底|末|初|上旬|中旬|下旬)?|{_PART})?"
+    rf"(?P<pre>截至|截止到?)?"
+    # a reign year with its common-era year: 康熙十七年（1678年）, 明治43年(1910年)4月
+    rf"(?:(?P<era>[\u4e00-\u9fff]{{2}}(?:元|[一二三四五六七八九十]{{1,3}}|[0-9]{{1,2}})年)\s?[（(](?P<year3>{_Y})年[）)]"
+    rf"(?:(?P<month3>{_M})月(?:(?P<day3>{_D})[日号])?)?"
+    # years of a span: 1807－1809年间
+    rf"|(?P<year4>{_Y})\s?(?:至|到|－|—|-)\s?{_Y}\s?年(?:间|期间)?"
+    rf"|(?P<year>{_Y})\s?年(?:\s?(?P<month>{_M})\s?月(?:\s?(?P<day>{_D})\s?[日号])?(?:份|底|末|初|上旬|中旬|下旬)?|{_PART})?"
+    # a span of time: 1969年至1970年间, 1985年9月至1987年7月
+    rf"(?:\s?(?:至|到|－|—|-)\s?(?P<until>{_YMD}|{_M}\s?月(?:\s?{_D}\s?[日号])?|{_D}\s?[日号])(?:间|期间)?)?"
     rf"|(?P<month2>{_M})\s?月\s?(?P<day2>{_D})\s?[日号]"
     rf"|(?P<rel>今年|去年|前年|明年|上年|本年度|近[一二三两四五六七八九十]年|今年以来|去年以来){_PART}?)"
 )
@@ -29,7 +37,15 @@ class DateMention:
     month: int | None = None
     day: int | None = None
     relative: str = ""  # 今年, 去年 ... as written
+    span: bool = False  # a span of time (1969年至1970年间)
     means: str = ""  # the year a relative date means, from the document's date (去年 in 2026 -> 2025年)
+
+    @property
+    def year_end(self) -> int | None:
+        """Where the year ends (2023年 of 2023年11月1日), offset into the text; None without a year."""
+        if self.year is None or self.span:
+            return None
+        return self.start + self.text.index("年") + 1
 
     @property
     def precision(self) -> int:
@@ -59,8 +75,9 @@ def find_dates(text: str, start: int = 0, end: int | None = None, doc_date: str 
             continue
         if m.start() > 0 and re.match(r"[0-9]", text[m.start() - 1]):
             continue
-        year, month, day = _int(m.group("year")), _int(m.group("month") or m.group("month2")), \
-            _int(m.group("day") or m.group("day2"))
+        year = _int(m.group("year") or m.group("year3") or m.group("year4"))
+        month = _int(m.group("month") or m.group("month2") or m.group("month3"))
+        day = _int(m.group("day") or m.group("day2") or m.group("day3"))
         rel = m.group("rel") or ""
         means = ""
         if rel and doc_year:
@@ -72,5 +89,6 @@ def find_dates(text: str, start: int = 0, end: int | None = None, doc_date: str 
                 if n:
                     means = f"{doc_year - n + 1}—{doc_year}年"
         out.append(DateMention(start=m.start(), end=m.end(), text=m.group(0), year=year, month=month, day=day,
-                               relative=rel, means=means))
+                               relative=rel, means=means,
+                               span=bool(m.group("until") or m.group("year4") or m.group("era"))))
     return out

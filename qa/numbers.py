@@ -12,24 +12,27 @@ from dataclasses import dataclass
 
 import cn2an
 
-from .question import UNITS
+from .question import AREAS, CURRENCIES, LENGTHS, UNITS
 
 _UNIT_ALT = "|".join(re.escape(u) for u in sorted(UNITS, key=len, reverse=True))
-_ARABIC = r"[0-9０-９]+(?:[.．][0-9０-９]+)?"
+# 2,173 and 91,098 (thousands separated), 3.17, 4亿5000 (with 万 after it: 4亿5000万)
+_ARABIC = r"(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9０-９]+)(?:[.．][0-9０-９]+)?"
 _CHINESE = r"[零〇一二两三四五六七八九十百千]+"
 QUANTITY = re.compile(
     rf"(?P<pre>将近|接近|近|约|超过|超|逾|突破|不少于|不低于|不超过|不足|多达|最少|至少|最多)?"
-    rf"(?P<ord>第)?"
-    rf"(?P<num>{_ARABIC}(?:\s*[~～\-—－至到]\s*{_ARABIC})?|{_CHINESE}(?:[至到]{_CHINESE})?)"
+    rf"(?P<ord>第\s?)?"
+    rf"(?P<num>{_ARABIC}亿{_ARABIC}(?=万)|{_ARABIC}(?:\s*[~～\-—－至到]\s*{_ARABIC})?|{_CHINESE}(?:[至到]{_CHINESE})?)"
     rf"(?P<mag>[万亿]{{1,2}})?(?P<approx>余|多)?\s?(?P<unit>{_UNIT_ALT})?"
+    # a range with the unit on both ends: 900米至1,900米
+    rf"(?:\s*[~～\-—－至到]\s*{_ARABIC}(?:[万亿]{{1,2}})?(?P=unit))?"
     rf"(?P<post>以上|以下|以内|及以上|及以下|左右|余|多)?"
 )
 # units that make a 4-digit number a year, a number after 月 a day
 _YEAR_LIKE = re.compile(r"^(1[89]|20)\d\d$")
-MONEY = ("万亿元", "亿元", "万元", "千元", "元", "美元", "万美元", "亿美元", "元钱")
+MONEY = CURRENCIES
 PERCENT = ("%", "％", "‰", "个百分点")
 DURATION = ("天", "日", "小时", "分钟", "工作日", "个月", "年", "周", "秒", "余年")
-DISTANCE = ("公里", "千米", "米")
+DISTANCE = LENGTHS
 _FULLWIDTH = str.maketrans("０１２３４５６７８９．", "0123456789.")
 
 
@@ -63,14 +66,20 @@ def unit_kind(unit: str, magnitude: str = "", ordinal: bool = False) -> str:
         return "duration"
     if unit in DISTANCE:
         return "distance"
+    if unit in AREAS:
+        return "area"
     return "count" if unit else "bare"
 
 
 def number_value(number: str, magnitude: str = "") -> float | None:
     """The value of a number as written (三十八 -> 38, 3.17 with 亿 -> 317000000); None for ranges."""
-    n = number.translate(_FULLWIDTH).replace(" ", "")
+    n = number.translate(_FULLWIDTH).replace(" ", "").replace(",", "")
     if re.search(r"[~～\-—－至到]", n):
         return None
+    if "亿" in n:  # 4亿5000 (万): 4 亿 and 5000 万
+        high, low = n.split("亿", 1)
+        a, b = number_value(high), number_value(low, magnitude)
+        return None if a is None or b is None else a * 100_000_000 + b
     try:
         value = float(n) if re.fullmatch(r"[0-9.]+", n) else float(cn2an.cn2an(n, "smart"))
     except (ValueError, KeyError, TypeError):

@@ -24,6 +24,7 @@ from typing import Mapping, Sequence
 from jieba import posseg  # organisations and people are read off part-of-speech tags (nt, nr)
 
 from index.sentences import split_sentences, strip_span
+from index.tokenization import TOKENIZER
 
 from .answer_sentences import nfkc_without_spaces_or_quotes, phrase_in
 from .citation import cite_document
@@ -100,7 +101,13 @@ class ShortAnswer:
 
 # ----------------------------------------------------------------------------- evidence
 # words that say what kind of answer is wanted, not what it is about (由哪个部门牵头: 部门, 牵头)
-_ASK_WORDS = {"body": re.compile(r"部门|单位|机构|机关|牵头|负责|主管|主办|承办|公司")}
+_ASK_WORDS = {
+    "body": re.compile(r"部门|单位|机构|机关|牵头|负责|主管|主办|承办|公司"),
+    "yesno": re.compile(r"不能|能不能|能否|可以|可否|是否|需要|还能|还要|有没有|是不是|会不会"),
+}
+# yes/no questions are colloquial (家里老人去世后，各种手续现在能不能一次办完): their evidence shares fewer of their
+# words, so a lower bar, with the deciding clause itself holding two of the question's words
+MIN_COVERAGE_YESNO = 0.25
 
 
 def _weights(question: Question) -> list[tuple[str, float]]:
@@ -182,6 +189,12 @@ def _overlap(about: str, window: str) -> float:
     return best / len(about) if best >= 2 else 0.0
 
 
+def _word_attach(about: str, window: str) -> float:
+    """0.6 when one telling word of the noun asked stands in the window (失业保险金标准 -> …工资标准的90%)."""
+    words = [w.text for w in TOKENIZER.cut(about) if len(w.text) >= 2 and not TOKENIZER.is_stopword(w.text)]
+    return 0.6 if any(w in window for w in words) else 0.0
+
+
 def _expected_kind(question: Question) -> str | None:
     """The kind of quantity a question wants when it names no unit: 率 -> percent, 钱 -> money."""
     about = "".join(question.abouts) or question.about
@@ -193,11 +206,13 @@ def _expected_kind(question: Question) -> str | None:
         return None if kind == "count" else kind
     if re.search(r"率|比例|比重|占比|增长|增速|增幅|折扣|百分之几|几成", about + q[-8:]):
         return "percent"
-    if re.search(r"钱|资金|金额|余额|投资|外资|税费|贷款|规模|融资|收入|产值|总值|资产|补贴|奖励|费用|经费|价格", about):
+    if re.search(r"钱|资金|金额|余额|投资|外资|税费|贷款|融资|收入|产值|总值|资产|补贴|奖励|费用|经费|价格", q):
         return "money"
     if re.search(r"多久|多长时间|工期|时限|用时|时间", q):
         return "duration"
-    if re.search(r"多远", q):
+    if re.search(r"面积|占地|多大", q):
+        return "area"
+    if re.search(r"多远|多长|多高|多深|距离|长度|高度|海拔|全长|体长|身长|翼展|直径|半径|宽度", q):
         return "distance"
     return None
 
@@ -241,7 +256,7 @@ def _quantities(question: Question, text: str, ev: Evidence, weights) -> list[_C
         after = nfkc_without_spaces_or_quotes(text[qty.end:min(ce, hi, qty.end + 14)])
         before = nfkc_without_spaces_or_quotes(text[max(cs, lo, qty.start - 14):qty.start])
         # a count's noun follows it (27个营商环境评价指标), a rate's precedes it (接通率98.78%)
-        attaches = [max(_overlap(a, after), 0.9 * _overlap(a, before)) for a in abouts]
+        attaches = [max(_overlap(a, after), 0.9 * _overlap(a, before), _word_attach(a, before + after)) for a in abouts]
         ask = max(range(len(abouts)), key=lambda k: attaches[k])
         attach = attaches[ask]
         if fit is None:  # the unit asked belongs to the first ask; a later ask (审批时间缩短了多少) has its own
@@ -249,8 +264,8 @@ def _quantities(question: Question, text: str, ev: Evidence, weights) -> list[_C
                 continue
             fit = 0.3
         clause_cov = _coverage(weights, nfkc_without_spaces_or_quotes(text[cs:ce]), "")
-        if attach < 0.5 and fit < 1.0 and clause_cov < 0.3:
-            continue  # neither the noun asked, nor the unit asked, nor the topic's words in its clause
+        if attach < 0.5 and fit < 1.0:
+            continue  # neither next to the noun asked nor in the unit asked: some other number of the sentence
         out.append(_Candidate(qty.start, qty.end, fit=0.6 * attach + 0.3 * fit + 0.4 * clause_cov, value=qty.value,
                               attach=attach, ask=ask))
     return out
@@ -259,16 +274,27 @@ def _quantities(question: Question, text: str, ev: Evidence, weights) -> list[_C
 def _dates(question: Question, text: str, ev: Evidence, weights, doc_date: str) -> list[_Candidate]:
     out = []
     wants_day = bool(re.search(r"哪一?天|哪一?日|几号|日期", question.text))
-    for d in find_dates(text, ev.start, ev.end, doc_date):
+    wants_year = bool(re.search(r"哪一?年|何年|几几年", question.text))
+    sentence = nfkc_without_spaces_or_quotes(text[ev.start:ev.end])
+    if question.verbs and not any(v in sentence for v in question.verbs):
+        return []  # the date of some other event (成立于哪年: a sentence on its first album's release)
+    dates = find_dates(text, ev.start, ev.end, doc_date)
+    for d in dates:
         cs, ce = _clause(text, d.start, d.end, ev.start, ev.end)
         # the question's own dates are what it asks about, not the answer (2023年济源… -> not 2023年)
         if nfkc_without_spaces_or_quotes(d.text) in nfkc_without_spaces_or_quotes(question.text):
             continue
-        clause_cov = _coverage(weights, nfkc_without_spaces_or_quotes(text[max(ev.start, cs - 30):ce]), "")
-        fit = 0.3 * d.precision / 3 + 0.5 * clause_cov + (0.2 if wants_day and d.day else 0.0)
-        if wants_day and not d.day:
+        if (wants_day and not d.day) or (wants_year and d.year is None):
             continue
-        out.append(_Candidate(d.start, d.end, fit=fit, means=d.means))
+        # which of a sentence's dates: the one whose clause holds the question's words (于1994年落成)
+        clause_cov = _coverage(weights, nfkc_without_spaces_or_quotes(text[cs:ce]), "")
+        if len(dates) > 1 and clause_cov == 0:
+            continue
+        fit = 0.3 * d.precision / 3 + 0.5 * clause_cov + (0.2 if wants_day and d.day else 0.0)
+        end = d.end
+        if wants_year and d.year_end is not None:
+            end = d.year_end  # 哪一年 asks for the year: 1995年 of 1995年初
+        out.append(_Candidate(d.start, end, fit=fit, means=d.means, attach=clause_cov))
     return out
 
 
@@ -290,14 +316,59 @@ def _body_fields(question: Question, text: str, ev: Evidence) -> list[_Candidate
     return []
 
 
-def _question_verb(question: Question) -> str:
-    """The verb the asked body does: 与哪家公司合作 -> 合作, 由谁负责 -> 负责, 谁改编的 -> 改编."""
-    m = re.search(r"(?:谁|哪(?:个|一个|家|些)?[\u4e00-\u9fff]{0,2}?(?:部门|单位|机构|机关|公司|企业|组织|人))(?:来|去|在)?"
-                  r"(?P<verb>[\u4e00-\u9fff]{2})", question.text)
+_ASKED_BODY = r"(?:谁|哪(?:个|一个|家|些|位)?[\u4e00-\u9fff]{0,2}?(?:部门|单位|机构|机关|公司|企业|组织|人))"
+_NAME_FLAGS = ("nr", "nt", "nz", "ns")
+_FUNCTION_FLAGS = ("u", "d", "p", "c", "y", "r", "v", "f", "m", "q", "x")
+_NOT_VERBS = {"是", "为", "在", "和", "与", "由", "被", "的", "了"}
+
+
+def _question_verbs(question: Question) -> tuple[str, str]:
+    """(the verb after the body asked, the verb before it): 与哪家公司合作 -> (合作, ""),
+    由谁负责 -> (负责, ""), 接替谁担任 -> (担任, 接替), 孙权立谁为太子 -> (为太子, 立)."""
+    q = question.text
+    after = before = ""
+    m = re.search(_ASKED_BODY + r"(?:来|去|在)?(?P<verb>[\u4e00-\u9fff]{2})", q)
     if m:
-        return m.group("verb")
-    m = re.search(r"(?P<verb>牵头|负责|主管|主办|承办|合作)", question.text)
-    return m.group("verb") if m else ""
+        after = m.group("verb")
+    else:
+        m = re.search(r"(?P<verb>牵头|负责|主管|主办|承办|合作)", q)
+        after = m.group("verb") if m else ""
+    m = re.search(_ASKED_BODY, q)
+    if m and m.start() > 0:
+        words = [w for w in posseg.lcut(re.sub(r"了$", "", q[: m.start()])) if w.word.strip()]
+        if words and words[-1].word not in _NOT_VERBS and words[-1].flag[:1] in ("v", "p"):
+            before = words[-1].word
+    return after, before
+
+
+def _name_in(text: str, s: int, e: int, at_end: bool) -> tuple[int, int] | None:
+    """The name of a person or organisation at the end (or the start) of text[s:e]: a run of jieba's name words
+    (nr, nt, nz, ns; · joins a foreign name), function words around it left out, or a phrase ending in an
+    organisation's suffix (有限公司, 局, 委员会)."""
+    words, pos = [], s
+    for w in posseg.lcut(text[s:e]):
+        words.append((pos, pos + len(w.word), w.word, w.flag))
+        pos += len(w.word)
+    if at_end:
+        words.reverse()
+    while words and words[0][3].startswith(_FUNCTION_FLAGS) and words[0][2] != "·":
+        words.pop(0)
+    run = []
+    for w in words:
+        if w[3].startswith(_NAME_FLAGS) or w[2] == "·" or (run and w[3].startswith(("n", "j")) and not at_end):
+            run.append(w)
+        else:
+            break
+    while run and run[-1][2] == "·":
+        run.pop()
+    if run and any(w[3].startswith(("nr", "nt")) for w in run):
+        a, b = min(w[0] for w in run), max(w[1] for w in run)
+        return a, b
+    # an organisation: the words up to its suffix (南宁世纪空间技术应用有限公司)
+    span = text[s:e]
+    if at_end and _ORG_SUFFIX.search(span) and len(span) <= 30:
+        return s, e
+    return None
 
 
 def _entity_before(text: str, lo: int, pos: int) -> tuple[int, int] | None:
@@ -307,13 +378,15 @@ def _entity_before(text: str, lo: int, pos: int) -> tuple[int, int] | None:
         i = text.rfind(marker, cut, pos)
         if i >= 0 and pos - i <= 30:
             cut = max(cut, i + len(marker))
-    span = text[cut:pos]
-    if not 2 <= len(span) <= 30:
+    if not 2 <= pos - cut <= 30:
         return None
-    words = posseg.lcut(span)
-    if _ORG_SUFFIX.search(span) or any(w.flag in ("nt", "nr") for w in words[-2:]):
-        return cut, pos
-    return None
+    return _name_in(text, cut, pos, at_end=True)
+
+
+def _entity_after(text: str, pos: int, hi: int) -> tuple[int, int] | None:
+    """The person or organisation right after `pos`, within its clause (接替王光宇 -> 王光宇)."""
+    stop = min([i for i in (text.find(c, pos, hi) for c in "，,；;。、（(") if i >= 0] + [hi, pos + 24])
+    return _name_in(text, pos, stop, at_end=False) if stop - pos >= 2 else None
 
 
 def _holds_phrases(question: Question, sentence: str) -> bool:
@@ -327,15 +400,21 @@ def _holds_phrases(question: Question, sentence: str) -> bool:
 
 def _bodies(question: Question, text: str, ev: Evidence) -> list[_Candidate]:
     # an action plan's field names the body of its own item only: the sentence itself must hold the topic
-    fields = re.search(r"牵头|负责|部门|单位", question.text) and ev.own >= MIN_COVERAGE and _holds_phrases(question, text[ev.start:ev.end])
+    fields = re.search(r"牵头|负责|部门|单位", question.text) and ev.own >= MIN_COVERAGE \
+        and _holds_phrases(question, text[ev.start:ev.end])
     found = _body_fields(question, text, ev) if fields else []
-    verb = _question_verb(question)
-    if verb:
-        for m in re.finditer(re.escape(verb), text[ev.start:ev.end]):
-            pos = ev.start + m.start()
-            span = _entity_before(text, ev.start, pos)
+    after, before = _question_verbs(question)
+    sentence = text[ev.start:ev.end]
+    if after:
+        for m in re.finditer(re.escape(after), sentence):
+            span = _entity_before(text, ev.start, ev.start + m.start())
             if span:
-                found.append(_Candidate(span[0], span[1], fit=0.8))
+                found.append(_Candidate(span[0], span[1], fit=0.8, attach=1.0))
+    if before:
+        for m in re.finditer(re.escape(before), sentence):
+            span = _entity_after(text, ev.start + m.end(), ev.end)
+            if span:
+                found.append(_Candidate(span[0], span[1], fit=0.8, attach=1.0))
     return found
 
 
@@ -345,23 +424,66 @@ _CN = {"两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "�
 
 
 def _split_items(text: str, s: int, e: int) -> list[tuple[int, int]]:
-    """An enumeration's items (A、B、C / A和B), quotes left out of each item's span."""
+    """An enumeration's items (A、B、C / A、B及C / A和B), quotes and a closing 等/的 left out of each item's span."""
     items = []
     pos = s
     seps = [m for m in _ENUM_SEP.finditer(text, s, e)]
     if any(m.group(0) == "、" for m in seps):
-        seps = [m for m in seps if m.group(0) == "、"]  # with 、 the list's own 和 joins an item (生物医药与健康)
+        # with 、 the list's own 和/与 join words of an item (生物医药与健康); only the last item may be "C及D"
+        last = max(m.end() for m in seps if m.group(0) == "、")
+        seps = [m for m in seps if m.group(0) == "、" or (m.start() >= last and m.group(0) in ("及", "和"))]
     for m in seps + [None]:
         stop = m.start() if m else e
         a, b = strip_span(text, pos, stop)
         while a < b and text[a] in "“\"'「『":
             a += 1
+        b = a + len(re.sub(r"(?:等|的)+$", "", text[a:b]))
         while b > a and text[b - 1] in "”\"'」』":
             b -= 1
         if b > a:
             items.append((a, b))
         pos = m.end() if m else e
     return items
+
+
+def _question_lead(question: Question) -> str:
+    """The word before 哪 in a list question (精通哪四种语言 -> 精通; 还多出了哪三种 -> 多出): in the evidence, the
+    items follow it."""
+    m = re.search(r"哪", question.text)
+    if not m:
+        return ""
+    words = [t.text for t in TOKENIZER.cut(re.sub(r"[了的是有]+$", "", question.text[: m.start()]))]
+    return words[-1] if words and len(words[-1]) >= 2 else ""
+
+
+def _after_verb(text: str, s: int, e: int) -> int:
+    """Where an enumeration begins in text[s:e]: after the last verb before its first item (他精通汉语、日语 ->
+    汉语; 还多出了绩分战、… -> 绩分战)."""
+    first = min([i for i in (text.find(c, s, e) for c in "、和与及") if i >= 0] + [e])
+    quote = max(text.rfind(c, s, first) for c in "“\"「『")
+    if quote >= 0:
+        return quote  # a quoted list starts at its quote (建立"运行监测、…")
+    pos, start = s, s
+    for w in posseg.lcut(text[s:first]):
+        pos += len(w.word)
+        if (w.flag.startswith("v") or w.word in ("有", "为", "是")) and pos < first:
+            start = pos
+    while start < first and text[start] in "了着过的为有：:":
+        start += 1
+    return start
+
+
+def _enumeration_after(text: str, pos: int, hi: int) -> tuple[int, int]:
+    """The names listed right after `pos` up to the next verb or clause end (选取高平市和阳城县作为试点 -> 高平市和阳城县)."""
+    stop = min([i for i in (text.find(c, pos, hi) for c in "，,；;。") if i >= 0] + [hi])
+    end = pos
+    at = pos
+    for w in posseg.lcut(text[pos:stop]):
+        if w.flag.startswith(("v", "p", "f", "d", "u")) and at > pos:
+            break
+        at += len(w.word)
+        end = at
+    return pos, end
 
 
 def _lists(question: Question, text: str, ev: Evidence) -> list[_Candidate]:
@@ -376,17 +498,37 @@ def _lists(question: Question, text: str, ev: Evidence) -> list[_Candidate]:
         head = sentence[m.end():m.end() + 12]
         if question.about and question.about not in head:
             continue
-        cut = max(text.rfind(c, ev.start, end) for c in "，,；;：:。") + 1
-        lead = re.search(r"(拥有|建立|包括|包含|涵盖|承办|推出|实施|形成|设立|构建|聚焦|围绕|有)", text[max(cut, ev.start):end])
-        s = max(cut, ev.start) + (lead.end() if lead else 0)
-        items = _split_items(text, s, end)
+        cut = max(ev.start, max(text.rfind(c, ev.start, end) for c in "，,；;：:。") + 1)
+        lead = _question_lead(question)
+        at = text.rfind(lead, cut, end) if lead else -1
+        start = at + len(lead) if at >= 0 else _after_verb(text, cut, end)
+        while start < end and text[start] in "了着过的：:":
+            start += 1
+        items = _split_items(text, start, end)
         if len(items) >= 2 and (not n or len(items) == n):
             out.append(_Candidate(items[0][0], items[-1][1], fit=1.0, items=items))
+        # …两个族：扁掌龙族、倾齿龙族: the count, then the items
+        colon = re.match(r"[^，,；;。：:]{0,10}[：:]", sentence[m.end():])
+        if colon:
+            s = ev.start + m.end() + colon.end()
+            stop = min([i for i in (text.find(c, s, ev.end) for c in "，,；;。") if i >= 0] + [ev.end])
+            items = _split_items(text, s, stop)
+            if len(items) == n:
+                out.append(_Candidate(items[0][0], items[-1][1], fit=1.0, items=items))
+    if not out and question.count:
+        # 选取哪两个地方… -> 选取高平市和阳城县作为试点: the names right after the question's verb
+        m = re.search(r"(?P<verb>[\u4e00-\u9fff]{2})哪", question.text)
+        if m:
+            for v in re.finditer(re.escape(m.group("verb")), sentence):
+                s, e = _enumeration_after(text, ev.start + v.end(), ev.end)
+                items = _split_items(text, s, e)
+                if len(items) == question.count:
+                    out.append(_Candidate(items[0][0], items[-1][1], fit=0.9, items=items))
     if out or question.count:
         return out
-    # 2. 包括A、B、C等 / 不得A，不得B，不得C: an open enumeration in the sentence
+    # 2. 包括A、B、C等 / 不得A，不得B，不得C: an open enumeration of what the question names (作品包括…)
     m = re.search(r"(?:包括|包含|涵盖|主要有|分别是|即)(?P<body>[^。；;，,]+?(?:、[^。；;，,]+?)+)(?:等|。|；|，|$)", sentence)
-    if m:
+    if m and question.about and question.about in sentence[: m.start()]:
         s, e = ev.start + m.start("body"), ev.start + m.end("body")
         items = _split_items(text, s, e)
         if len(items) >= 2:
@@ -399,7 +541,7 @@ def _lists(question: Question, text: str, ev: Evidence) -> list[_Candidate]:
         if len(group) >= 3 and re.match(r"不得|严禁|禁止|不准|支持|鼓励|推动|加快|实现", head):
             out.append(_Candidate(group[0][0], group[-1][1], fit=0.7, items=group))
     # 3. 一是…二是… / （一）…（二）…
-    marks = list(re.finditer(r"[一二三四五六七八九十]是|（[一二三四五六七八九十]）", sentence))
+    marks = list(re.finditer(r"(?:^|(?<=[，,；;：:。]))(?:[一二三四五六七八九十]是|（[一二三四五六七八九十]）)", sentence))
     if len(marks) >= 2:
         items = []
         for a, b in zip(marks, marks[1:] + [None]):
@@ -409,16 +551,19 @@ def _lists(question: Question, text: str, ev: Evidence) -> list[_Candidate]:
     return out
 
 
-_NEGATIVE = re.compile(r"无需|无须|不需要?|不用|不必|免于|不得|不能|不可|禁止|严禁|不允许")
+_NEGATIVE = re.compile(r"无需|无须|不需要?|不用|不必|免于|不得|不能|不可|禁止|严禁|不允许|并不|不会|尚未|未能|从未|没有|不再")
 _POSITIVE_CAN = re.compile(r"(?<![不无])(?:可以|可|能够|能|允许|即可|就能)")
 _POSITIVE_NEED = re.compile(r"(?<![不无])(?:需要|必须|须|应当|应)")
 
 
-def _yesno(question: Question, text: str, ev: Evidence) -> list[_Candidate]:
+def _yesno(question: Question, text: str, ev: Evidence, weights) -> list[_Candidate]:
     sentence = text[ev.start:ev.end]
     clauses = [(ev.start + c.start(), ev.start + c.end()) for c in re.finditer(r"[^，,；;。]+", sentence)]
     for cs, ce in clauses:
         clause = text[cs:ce]
+        norm = nfkc_without_spaces_or_quotes(clause)
+        if sum(1 for t, _ in weights if len(t) >= 2 and t in norm) < 2:
+            continue  # a clause that says 能 or 不得 about something else
         verdict = None
         if _NEGATIVE.search(clause) and question.modal in ("need", "can"):
             verdict = "否"
@@ -444,7 +589,7 @@ def _candidates(question: Question, doc, ev: Evidence, weights) -> list[_Candida
     if question.asks == "list":
         return _lists(question, text, ev)
     if question.asks == "yesno":
-        return _yesno(question, text, ev)
+        return _yesno(question, text, ev, weights)
     return []
 
 
@@ -468,8 +613,9 @@ def answer_short(question: Question, passages: Sequence, documents: Mapping[str,
     if not weights:
         return None
     found: list[tuple[Evidence, _Candidate, ShortAnswer]] = []
+    bar = MIN_COVERAGE_YESNO if question.asks == "yesno" else MIN_COVERAGE
     for ev in gather_evidence(question, passages, documents):
-        if ev.coverage < MIN_COVERAGE:
+        if ev.coverage < bar:
             break
         doc = documents[ev.doc_id]
         for c in _candidates(question, doc, ev, weights):

@@ -218,6 +218,47 @@ def test_basket_reorder_remove_and_export(browser, zhqa_server, documents, shots
     assert not page.zq_errors, page.zq_errors
 
 
+def test_short_answer_shown_marked_added_and_exported(browser, zhqa_server, documents, shots, tmp_path):
+    """身后一件事整合了多少事项: the page says 38个, marked in its sentence with its own citation; one click puts
+    answer, sentence and citation into the basket, and both exports carry them."""
+    from docx import Document as Docx
+
+    page = _new_page(browser)
+    _ask(page, zhqa_server, "身后一件事整合了多少事项")
+    block = page.locator("#zq-answer .zq-answer")
+    block.wait_for()
+    assert page.locator("#zq-answer .zq-answer-text").inner_text() == "38个"
+    assert page.locator("#zq-answer mark.zq-answer-mark").first.inner_text() == "38个"
+    evidence = page.locator("#zq-answer .zq-evidence").first.inner_text()
+    doc = documents["000_63a4e04b80a11179"]
+    assert evidence in doc.text and "38个相关事项整合为“一件事”" in evidence
+    cite = page.locator("#zq-answer .zq-cite").first.inner_text()
+    assert cite.startswith("出处：《") and "第4段" in cite
+    page.screenshot(path=str(shots / "short-answer.png"), full_page=True)
+
+    page.locator("#zq-answer .zq-copy").first.click()
+    clip = page.evaluate("navigator.clipboard.readText()")
+    assert clip == "答：38个\n" + evidence + "\n" + cite.removeprefix("出处：")
+
+    page.locator("#zq-answer .zq-add").first.click()
+    page.get_by_role("tab", name="报告篮（1）").click()
+    page.locator("#zq-basket .zq-basket-item").first.wait_for()
+    assert page.locator("#zq-basket .zq-basket-text").first.inner_text().endswith(evidence)
+    with page.expect_download() as dl:
+        page.locator("#zq-export-md").click()
+    md_path = tmp_path / "answer.md"
+    dl.value.save_as(md_path)
+    md = md_path.read_text(encoding="utf-8")
+    assert "**答：38个**" in md and evidence + "\n\n——" + cite.removeprefix("出处：") in md
+    with page.expect_download() as dl:
+        page.locator("#zq-export-docx").click()
+    docx_path = tmp_path / "answer.docx"
+    dl.value.save_as(docx_path)
+    body = "\n".join(p.text for p in Docx(str(docx_path)).paragraphs)
+    assert "答：38个" in body and evidence in body
+    assert not page.zq_errors, page.zq_errors
+
+
 def test_source_filter(browser, zhqa_server, shots):
     page = _new_page(browser)
     page.goto(zhqa_server)
@@ -287,7 +328,8 @@ def test_eval_tab_upload_and_run(browser, zhqa_server, tmp_path, shots):
         {"qid": "q1", "question": QUESTION, "gold": [{"doc": "000_63a4e04b80a11179", "span": "拿地即开工"},
                                                      {"doc": "003_2a0d0da5d2c1eea9", "span": "拿地即开工"}], "kind": "list"},
         {"qid": "q2", "question": "晋城身后一件事整合了多少事项", "gold": [{"doc": "000_63a4e04b80a11179",
-                                                                     "span": "38个相关事项整合为“一件事”"}]},
+                                                                     "span": "38个相关事项整合为“一件事”"}],
+         "answers": ["38个"]},
     ]
     qfile.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
     page = _new_page(browser)
@@ -302,9 +344,17 @@ def test_eval_tab_upload_and_run(browser, zhqa_server, tmp_path, shots):
     table = page.locator("#zq-eval-table").inner_text()
     assert "hybrid" in table and "bm25" in table and "dense" in table
     assert page.locator("#zq-eval-detail details").count() == 2
+    answers = page.locator("#zq-eval-answers").inner_text()  # q2 carries a gold short answer: scored too
+    assert "数量" in answers and "1.000" in answers
     with page.expect_download() as dl:
         page.locator("#zq-eval-zip").click()
     assert dl.value.suggested_filename.endswith(".zip")
+    zip_path = tmp_path / "report.zip"
+    dl.value.save_as(zip_path)
+    import zipfile
+
+    with zipfile.ZipFile(zip_path) as zf:
+        assert "简短答案" in zf.read("report.md").decode("utf-8")
     page.screenshot(path=str(shots / "7-eval.png"), full_page=True)
 
 

@@ -110,6 +110,39 @@ def test_chinese_numerals_and_dates():
     assert rel.text == "去年" and rel.means == "2025年"
 
 
+def test_dates_and_numbers_as_encyclopedias_write_them():
+    found = {q.text: q for q in find_quantities("主看台有2,173个坐席，通过4亿5000万加元，海拔900米至1,900米。")}
+    assert found["2,173个"].value == 2173
+    assert found["4亿5000万加元"].value == 450_000_000 and found["4亿5000万加元"].kind == "money"
+    assert "900米至1,900米" in found
+    dates = [d.text for d in find_dates("于康熙十七年（1678年）称帝，发生于1807－1809年间，案件发生于1969年至1970年间。")]
+    assert dates == ["康熙十七年（1678年）", "1807－1809年间", "1969年至1970年间"]
+
+
+@pytest.mark.parametrize("question, asks", [
+    ("康王路在哪里？", "none"),  # a location phrase, not the places that do something
+    ("安贞门站的站台有什么组成？", "none"),  # not a list of measures
+    ("除了喝凉茶，在凉茶店还能做什么？", "none"),  # 还能 with a question word is not yes/no
+    ("佛洛依德将人格分为哪几个部分？", "list"),
+    ("赵鹏在哪年入选国家队？", "date"),
+    ("孙权封王称帝后立谁为太子？", "body"),
+])
+def test_what_a_question_asks(question, asks):
+    assert analyse_question(question).asks == asks
+
+
+def test_answer_block_escapes_document_text():
+    from ui.render import render_answer
+
+    evil = "<script>alert(1)</script>共38个事项"
+    a = {"type": "quantity", "text": "38个", "doc_id": "d<1>", "start": 26, "end": 29, "evidence": evil,
+         "evidence_start": 0, "evidence_end": len(evil), "citation": "《<b>x</b>》，第1段", "items": [],
+         "alternatives": [], "value": 38.0}
+    html = render_answer({"answer": a})
+    assert "<script>" not in html and "<b>x</b>" not in html
+    assert "&lt;script&gt;" in html and '<mark class="zq-answer-mark">38个</mark>' in html
+
+
 def test_cmrc_metrics():
     assert exact_match("38个", ["38个"]) == 1.0
     assert exact_match("“38个”", ["38个"]) == 1.0  # punctuation is not compared

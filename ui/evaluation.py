@@ -30,6 +30,12 @@ def _eval_api():
     return QuestionSet, QuestionSetError, evaluate_questions, write_report
 
 
+def _answers_api():
+    from eval.answers import answer_rows, evaluate_answers, load_answer_questions
+
+    return answer_rows, evaluate_answers, load_answer_questions
+
+
 def metrics_rows(result) -> tuple[list[str], list[list]]:
     try:
         from eval.report import METRIC_LABELS
@@ -109,6 +115,10 @@ def run_eval(searcher, path: str | None, retrievers, k, progress=None, workdir: 
         result = evaluate_questions(searcher, qset, retrievers=retrievers, k=k, progress=callback)
     except QuestionSetError as exc:
         raise ValueError(f"问题集 {shown_name} 和当前索引对不上：{str(exc).replace(str(path), shown_name)}") from None
+    _, evaluate_answers, load_answer_questions = _answers_api()
+    with_answers = load_answer_questions(path) if str(path).endswith((".jsonl", ".json")) else []
+    if with_answers:  # the set carries gold short answers: they are scored as `zhqa ask` answers them
+        result.info["answers"] = {"open": evaluate_answers(searcher, with_answers, "open").to_dict()}
     out = Path(workspace.work_folder(workdir, "eval-") if workdir is not None else tempfile.mkdtemp(prefix="zhqa-eval-"))
     report_dir = out / "report"
     paths = write_report(result, report_dir)
@@ -142,13 +152,16 @@ def build_eval_tab(live, workdir: Path | None = None, access: Access | None = No
             run = gr.Button("开始评测", variant="primary", elem_id="zq-eval-run")
     status = gr.HTML("", elem_id="zq-eval-status", js_on_load=None)
     table = gr.Dataframe(label="指标（各题平均）", interactive=False, visible=False, elem_id="zq-eval-table", wrap=True)
+    answer_table = gr.Dataframe(label="简短答案（问题集带 answers 时：作答比例、精确率、EM、F1，按问题类型）",
+                                interactive=False, visible=False, elem_id="zq-eval-answers", wrap=True)
     with gr.Row():
         zip_btn = gr.DownloadButton("下载评测报告（zip）", value=None, visible=False, elem_id="zq-eval-zip")
         html_btn = gr.DownloadButton("下载报告网页（html）", value=None, visible=False, elem_id="zq-eval-html")
     detail = gr.HTML("", elem_id="zq-eval-detail", js_on_load=None)
 
     def on_run(path, chosen, k_value, request: gr.Request, progress=gr.Progress()):
-        hidden = (gr.update(visible=False), gr.update(visible=False), gr.update(visible=False), "")
+        hidden = (gr.update(visible=False), gr.update(visible=False), gr.update(visible=False), "",
+                  gr.update(visible=False))
         if not access.may_evaluate(getattr(request, "username", None)):
             return (message("只有管理员可以运行评测。", "error"), *hidden)
         try:
@@ -163,6 +176,8 @@ def build_eval_tab(live, workdir: Path | None = None, access: Access | None = No
             return (message("评测时出错了，请检查问题集后重试。（详细原因已记录在服务器日志里）", "error"), *hidden)
         result = out["result"]
         header, rows = metrics_rows(result)
+        answers = (result.info.get("answers") or {}).get("open")
+        answer_rows = _answers_api()[0]
         note = f"评测完成：{result.n} 题，检索器 {'、'.join(result.retrievers)}，k = {result.k}。"
         if result.warnings:
             note += f" 注意：{len(result.warnings)} 条标准答案在当前索引的文本里定位不到，只按包含关系判断。"
@@ -172,7 +187,9 @@ def build_eval_tab(live, workdir: Path | None = None, access: Access | None = No
             gr.update(value=str(out["zip"]), visible=True),
             gr.update(value=str(out["html"]), visible=True),
             render_detail(result),
+            (gr.update(value=dict(zip(("headers", "data"), answer_rows(answers["by_type"]))), visible=True)
+             if answers else gr.update(visible=False)),
         )
 
-    run.click(on_run, inputs=[upload, retrievers, k], outputs=[status, table, zip_btn, html_btn, detail],
+    run.click(on_run, inputs=[upload, retrievers, k], outputs=[status, table, zip_btn, html_btn, detail, answer_table],
               api_visibility="private", concurrency_limit=1)
