@@ -6,7 +6,7 @@ The index is compare.py's synthetic one (real sentences of the shared benchmarks
 from a real sample: see bench/compare.py). The questions are CMRC 2018's (their sentences are in the index, and
 a third of them ask for a number, a date, a body or a list) and the seed questions. For each question, timed
 apart: the question's analysis (`qa.Question`, built once, new with short answers), the search as before, and
-the answering step (`answer_short` or `answer_places` over the ten candidates). Printed: median and p95 of each,
+the answering step (`qa.answer_from` over the ten candidates). Printed: median and p95 of each,
 and what analysis + answering add to the median question, in milliseconds and as a share of the whole.
 """
 from __future__ import annotations
@@ -25,11 +25,8 @@ from compare import synthetic_index  # noqa: E402  (bench/ is this script's own 
 from speed import QUESTIONS as SEED_QUESTIONS  # noqa: E402
 
 from index.embedding import get_embedder  # noqa: E402
-from qa import Searcher  # noqa: E402
+from qa import Searcher, analyse_question, answer_from  # noqa: E402
 from qa.answer import ANSWER_DEPTH  # noqa: E402
-from qa.places import answer_places  # noqa: E402
-from qa.question import analyse_question  # noqa: E402
-from qa.short_answers import answer_short  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "bench"
 
@@ -62,10 +59,7 @@ def main() -> None:
         t1 = time.perf_counter()
         candidates = searcher.search(q, k=ANSWER_DEPTH)
         t2 = time.perf_counter()
-        if q.asks == "places":
-            answer_places(q, candidates, searcher.store.documents)
-        else:
-            answer_short(q, candidates, searcher.store.documents)
+        answer_from(q, candidates, searcher.store.documents)
         t3 = time.perf_counter()
         analysis.append(1000 * (t1 - t0))
         search.append(1000 * (t2 - t1))

@@ -22,11 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from qa import ask
+from qa import Passage, answer_from, ask
 from qa.answer import ANSWER_DEPTH
-from qa.passage import Passage
-from qa.places import answer_places
-from qa.short_answers import answer_short
 
 # CMRC 2018's punctuation list: ASCII punctuation and the Chinese marks its script removes
 _PUNCT = set(string.punctuation) | set(
@@ -214,8 +211,7 @@ def evaluate_answers(searcher, questions: Iterable[AnswerQuestion], setting: str
                 continue
             whole = Passage(rank=1, score=0.0, doc_id=doc.doc_id, title=doc.title, source=doc.source, date=doc.date,
                             paragraph=1, start=0, end=len(doc.text), text=doc.text, citation="")
-            answer = (answer_places(prepared, [whole], documents) if prepared.asks == "places"
-                      else answer_short(prepared, [whole], documents))
+            answer = answer_from(prepared, [whole], documents)
         d = answer.to_dict() if answer else None
         pred = prediction_text(d)
         scores.outcomes.append(AnswerOutcome(

@@ -47,6 +47,13 @@ def _mark_evidence(passages: list[Passage], short: ShortAnswer) -> None:
             p.highlights = sorted([span] + others[:1])
 
 
+def answer_from(question: Question, candidates, documents) -> PlaceAnswer | ShortAnswer | None:
+    """The answer the ranked `candidates` carry for what `question` asks: its places, or its short answer."""
+    if question.asks == "places":
+        return answer_places(question, candidates, documents)
+    return answer_short(question, candidates, documents)
+
+
 def ask(searcher: Searcher, question: str | Question, k: int = 5, filters: Filters | None = None) -> Answer:
     """Search, mark the answering sentences in each passage, and answer what was asked."""
     q = searcher.prepare(question)
@@ -54,13 +61,8 @@ def ask(searcher: Searcher, question: str | Question, k: int = 5, filters: Filte
     passages = candidates[:k]
     for p in passages:
         p.highlights = best_sentences(q, p.text, p.start)
-    documents = searcher.store.documents
-    answer: PlaceAnswer | ShortAnswer | None
-    if q.asks == "places":
-        answer = answer_places(q, candidates, documents)
-    else:
-        answer = answer_short(q, candidates, documents)
-        if answer is not None:
-            _mark_evidence(passages, answer)
+    answer = answer_from(q, candidates, searcher.store.documents)
+    if isinstance(answer, ShortAnswer):
+        _mark_evidence(passages, answer)
     shown = without_non_text(str(question)).strip() if not isinstance(question, Question) else question.text
     return Answer(question=shown, passages=passages, answer=answer, notice=q.notice)

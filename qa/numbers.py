@@ -12,8 +12,18 @@ from dataclasses import dataclass
 
 import cn2an
 
-from .question import AREAS, CURRENCIES, LENGTHS, UNITS
-
+# measure words and units a number is counted in (longest first, so 亿元 wins over 亿)
+# (万 and 亿 are magnitudes, read apart: 5078万美元 is 5078, 万, 美元)
+CURRENCIES = ("元人民币", "元钱", "美元", "美金", "加元", "港元", "港币", "澳元", "欧元", "日元", "英镑", "卢布", "人民币", "元")
+AREAS = ("平方公里", "平方千米", "平方米", "平方英里", "公顷", "亩")
+LENGTHS = ("公里", "千米", "英里", "英尺", "厘米", "毫米", "海里", "米")
+UNITS = CURRENCIES + AREAS + LENGTHS + (
+    "个百分点", "千瓦时", "千瓦", "兆瓦", "小时", "分钟", "工作日", "个月", "余年", "周年", "%", "％", "‰", "倍",
+    "个", "项", "件", "户", "家", "名", "位", "条", "所", "处", "起", "次", "天", "日", "年", "人", "批", "期", "类",
+    "座", "台", "套", "笔", "份", "篇", "场", "栋", "间", "辆", "吨", "公斤", "千克", "克", "岁", "届", "款",
+    "株", "只", "部", "支", "种", "张", "册", "本", "轮", "季", "周", "秒", "对", "层", "集", "首", "章", "卷", "页",
+    "枚", "匹", "头", "艘", "架", "列", "颗", "层楼", "座位", "席", "票", "分", "人次", "代", "公分", "级", "强",
+)
 _UNIT_ALT = "|".join(re.escape(u) for u in sorted(UNITS, key=len, reverse=True))
 # 2,173 and 91,098 (thousands separated), 3.17, 4亿5000 (with 万 after it: 4亿5000万)
 _ARABIC = r"(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9０-９]+)(?:[.．][0-9０-９]+)?"
@@ -27,12 +37,10 @@ QUANTITY = re.compile(
     rf"(?:\s*[~～\-—－至到]\s*{_ARABIC}(?:[万亿]{{1,2}})?(?P=unit))?"
     rf"(?P<post>以上|以下|以内|及以上|及以下|左右|余|多)?"
 )
-# units that make a 4-digit number a year, a number after 月 a day
+# a 4-digit number before 年 is a year (2023年), not a count of years
 _YEAR_LIKE = re.compile(r"^(1[89]|20)\d\d$")
-MONEY = CURRENCIES
 PERCENT = ("%", "％", "‰", "个百分点")
 DURATION = ("天", "日", "小时", "分钟", "工作日", "个月", "年", "周", "秒", "余年")
-DISTANCE = LENGTHS
 _FULLWIDTH = str.maketrans("０１２３４５６７８９．", "0123456789.")
 
 
@@ -58,13 +66,13 @@ def unit_kind(unit: str, magnitude: str = "", ordinal: bool = False) -> str:
     count (个, 项, 户 ...), or bare (no unit)."""
     if ordinal:
         return "rank"
-    if unit in MONEY or (not unit and magnitude):
+    if unit in CURRENCIES or (not unit and magnitude):
         return "money"
     if unit in PERCENT:
         return "percent"
     if unit in DURATION:
         return "duration"
-    if unit in DISTANCE:
+    if unit in LENGTHS:
         return "distance"
     if unit in AREAS:
         return "area"

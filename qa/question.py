@@ -29,24 +29,12 @@ from index.tokenization import TOKENIZER, Tokenizer
 
 from .answer_sentences import QueryAnalysis, analyze
 from .divisions import Division, divisions
+from .numbers import UNITS, unit_kind
 from .place_questions import is_place_question, place_kind, question_scope
 
 ASKS = ("quantity", "date", "body", "places", "list", "yesno", "none")
 
-# measure words and units a number is counted in (longest first, so 亿元 wins over 亿)
-# (万 and 亿 are magnitudes, read apart: 5078万美元 is 5078, 万, 美元)
-CURRENCIES = ("元人民币", "元钱", "美元", "美金", "加元", "港元", "港币", "澳元", "欧元", "日元", "英镑", "卢布", "人民币", "元")
-AREAS = ("平方公里", "平方千米", "平方米", "平方英里", "公顷", "亩")
-LENGTHS = ("公里", "千米", "英里", "英尺", "厘米", "毫米", "海里", "米")
-UNITS = CURRENCIES + AREAS + LENGTHS + (
-    "个百分点", "千瓦时", "千瓦", "兆瓦", "小时", "分钟", "工作日", "个月", "余年", "周年", "%", "％", "‰", "倍",
-    "个", "项", "件", "户", "家", "名", "位", "条", "所", "处", "起", "次", "天", "日", "年", "人", "批", "期", "类",
-    "座", "台", "套", "笔", "份", "篇", "场", "栋", "间", "辆", "吨", "公斤", "千克", "克", "亩", "岁", "届", "款",
-    "株", "只", "部", "支", "种", "张", "册", "本", "轮", "季", "周", "秒", "对", "层", "集", "首", "章", "卷", "页",
-    "枚", "匹", "头", "艘", "架", "列", "颗", "层楼", "座位", "席", "票", "分", "人次", "代", "公分", "级", "强",
-)
 _UNIT_ALT = "|".join(re.escape(u) for u in sorted(UNITS, key=len, reverse=True))
-_NUMERAL = "0-9０-９零〇一二两三四五六七八九十百千万亿"
 
 # 多少 / 几 with what follows: a unit (个, 项) and the noun counted (事项)
 _HOW_MANY = re.compile(rf"(?:多少|几)(?P<unit>{_UNIT_ALT})?")
@@ -81,8 +69,6 @@ _YESNO = re.compile(
 _MODAL_NEED = re.compile(r"需不需要|需要|要不要|还要|必须|用不用|得")
 _MODAL_CAN = re.compile(r"能不能|能否|可不可以|可否|可以|还能|能|可|允许")
 _CN_DIGITS = {"两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
-# list nouns: 哪三项机制 -> 机制; 哪两大万亿级产业资源 -> 产业资源 (the last word is the head)
-_LIST_NOUN = re.compile(r"[\u4e00-\u9fff]{1,10}")
 
 
 @dataclass(frozen=True)
@@ -112,6 +98,11 @@ class Question:
     abouts: tuple[str, ...] = ()
     # the question's own verbs of two characters or more (成立, 退役, 并入): the event a date is asked of
     verbs: tuple[str, ...] = ()
+    measure: str | None = None  # what a quantity is measured in: money, percent, duration, area, distance, rank
+    grain: str = ""  # a date question's grain: "day" (哪一天), "year" (哪一年), or "" (何时)
+    body_verbs: tuple[str, str] = ("", "")  # the verb after the body asked and the one before it (see _body_verbs)
+    about_words: tuple[tuple[str, ...], ...] = ()  # each `abouts`' words of two characters or more, no stop words
+    lead: str = ""  # a list question's word before 哪 (精通哪四种语言 -> 精通): in the evidence the items follow it
 
     def __str__(self) -> str:
         return self.text
@@ -223,6 +214,12 @@ def analyse_question(text: str, notice: str = "", tokenizer: Tokenizer = TOKENIZ
         analysis=analyze(text, tokenizer), search_phrases=tuple(tokenizer.phrases(text)),
         bm25_tokens=tuple(tokenizer.query_tokens(text)), places=tuple(scope), scope_topic=scope_topic,
         place_kind=kind, abouts=abouts or ((about,) if about else ()), verbs=_verbs(text),
+        measure=_measure(text, unit, abouts or (about,)) if asks == "quantity" else None,
+        grain=_grain(text) if asks == "date" else "",
+        body_verbs=_body_verbs(text) if asks == "body" else ("", ""),
+        lead=_lead(text) if asks == "list" else "",
+        about_words=tuple(tuple(w.text for w in tokenizer.cut(a) if len(w.text) >= 2 and not tokenizer.is_stopword(w.text))
+                          for a in (abouts or ((about,) if about else ()))),
     )
 
 
@@ -233,3 +230,65 @@ def _verbs(text: str) -> tuple[str, ...]:
     """The question's verbs of two characters or more, light verbs (进行, 成为, 发生) left out."""
     return tuple(dict.fromkeys(w.word for w in posseg.lcut(text)
                                if w.flag == "v" and len(w.word) >= 2 and w.word not in _LIGHT_VERBS))
+
+
+def _measure(q: str, unit: str, abouts: tuple[str, ...]) -> str | None:
+    """What a quantity question's answer is measured in: 第几 -> rank, 率 -> percent, 钱 -> money, 多久 -> duration,
+    面积 -> area, 多远 -> distance; None for a count (多少个) or anything else."""
+    about = "".join(abouts)
+    if re.search(r"第几", q):
+        return "rank"
+    if unit:
+        kind = unit_kind(unit)
+        return None if kind == "count" else kind
+    if re.search(r"率|比例|比重|占比|增长|增速|增幅|折扣|百分之几|几成", about + q[-8:]):
+        return "percent"
+    if re.search(r"钱|资金|金额|余额|投资|外资|税费|贷款|融资|收入|产值|总值|资产|补贴|奖励|费用|经费|价格", q):
+        return "money"
+    if re.search(r"多久|多长时间|工期|时限|用时|时间", q):
+        return "duration"
+    if re.search(r"面积|占地|多大", q):
+        return "area"
+    if re.search(r"多远|多长|多高|多深|距离|长度|高度|海拔|全长|体长|身长|翼展|直径|半径|宽度", q):
+        return "distance"
+    return None
+
+
+def _grain(q: str) -> str:
+    """哪一天 asks for a day, 哪一年 for a year; 何时 for any date."""
+    if re.search(r"哪一?天|哪一?日|几号|日期", q):
+        return "day"
+    if re.search(r"哪一?年|何年|几几年", q):
+        return "year"
+    return ""
+
+
+_ASKED_BODY = r"(?:谁|哪(?:个|一个|家|些|位)?[\u4e00-\u9fff]{0,2}?(?:部门|单位|机构|机关|公司|企业|组织|人))"
+_NOT_VERBS = {"是", "为", "在", "和", "与", "由", "被", "的", "了"}
+
+
+def _body_verbs(q: str) -> tuple[str, str]:
+    """(the verb after the body asked, the verb before it): 与哪家公司合作 -> (合作, ""),
+    由谁负责 -> (负责, ""), 接替谁担任 -> (担任, 接替), 孙权立谁为太子 -> (为太子, 立)."""
+    after = before = ""
+    m = re.search(_ASKED_BODY + r"(?:来|去|在)?(?P<verb>[\u4e00-\u9fff]{2})", q)
+    if m:
+        after = m.group("verb")
+    else:
+        m = re.search(r"(?P<verb>牵头|负责|主管|主办|承办|合作)", q)
+        after = m.group("verb") if m else ""
+    m = re.search(_ASKED_BODY, q)
+    if m and m.start() > 0:
+        words = [w for w in posseg.lcut(re.sub(r"了$", "", q[: m.start()])) if w.word.strip()]
+        if words and words[-1].word not in _NOT_VERBS and words[-1].flag[:1] in ("v", "p"):
+            before = words[-1].word
+    return after, before
+
+
+def _lead(q: str) -> str:
+    """The word before 哪 in a list question (精通哪四种语言 -> 精通; 还多出了哪三种 -> 多出)."""
+    m = re.search(r"哪", q)
+    if not m:
+        return ""
+    words = [t.text for t in TOKENIZER.cut(re.sub(r"[了的是有]+$", "", q[: m.start()]))]
+    return words[-1] if words and len(words[-1]) >= 2 else ""

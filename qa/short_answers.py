@@ -24,13 +24,12 @@ from typing import Mapping, Sequence
 from jieba import posseg  # organisations and people are read off part-of-speech tags (nt, nr)
 
 from index.sentences import split_sentences, strip_span
-from index.tokenization import TOKENIZER
 
 from .answer_sentences import nfkc_without_spaces_or_quotes, phrase_in
 from .citation import cite_document
 from .dates import find_dates
 from .document_places import doc_places
-from .numbers import Quantity, find_quantities, unit_kind
+from .numbers import Quantity, find_quantities
 from .question import Question
 
 MIN_COVERAGE = 0.5  # share of the question's content weight an evidence sentence must hold
@@ -189,32 +188,9 @@ def _overlap(about: str, window: str) -> float:
     return best / len(about) if best >= 2 else 0.0
 
 
-def _word_attach(about: str, window: str) -> float:
+def _word_attach(words: tuple[str, ...], window: str) -> float:
     """0.6 when one telling word of the noun asked stands in the window (失业保险金标准 -> …工资标准的90%)."""
-    words = [w.text for w in TOKENIZER.cut(about) if len(w.text) >= 2 and not TOKENIZER.is_stopword(w.text)]
     return 0.6 if any(w in window for w in words) else 0.0
-
-
-def _expected_kind(question: Question) -> str | None:
-    """The kind of quantity a question wants when it names no unit: 率 -> percent, 钱 -> money."""
-    about = "".join(question.abouts) or question.about
-    q = question.text
-    if re.search(r"第几", q):
-        return "rank"
-    if question.unit:
-        kind = unit_kind(question.unit)
-        return None if kind == "count" else kind
-    if re.search(r"率|比例|比重|占比|增长|增速|增幅|折扣|百分之几|几成", about + q[-8:]):
-        return "percent"
-    if re.search(r"钱|资金|金额|余额|投资|外资|税费|贷款|融资|收入|产值|总值|资产|补贴|奖励|费用|经费|价格", q):
-        return "money"
-    if re.search(r"多久|多长时间|工期|时限|用时|时间", q):
-        return "duration"
-    if re.search(r"面积|占地|多大", q):
-        return "area"
-    if re.search(r"多远|多长|多高|多深|距离|长度|高度|海拔|全长|体长|身长|翼展|直径|半径|宽度", q):
-        return "distance"
-    return None
 
 
 def _unit_fit(question: Question, qty: Quantity, expected: str | None) -> float | None:
@@ -241,8 +217,9 @@ def _clause(text: str, s: int, e: int, lo: int, hi: int, marks: str = "，,；;�
 
 
 def _quantities(question: Question, text: str, ev: Evidence, weights) -> list[_Candidate]:
-    expected = _expected_kind(question)
-    abouts = question.abouts or ((question.about,) if question.about else ("",))
+    expected = question.measure
+    abouts = question.abouts or ("",)
+    about_words = question.about_words or ((),)
     found = find_quantities(text, ev.start, ev.end)
     out = []
     for i, qty in enumerate(found):
@@ -256,7 +233,8 @@ def _quantities(question: Question, text: str, ev: Evidence, weights) -> list[_C
         after = nfkc_without_spaces_or_quotes(text[qty.end:min(ce, hi, qty.end + 14)])
         before = nfkc_without_spaces_or_quotes(text[max(cs, lo, qty.start - 14):qty.start])
         # a count's noun follows it (27个营商环境评价指标), a rate's precedes it (接通率98.78%)
-        attaches = [max(_overlap(a, after), 0.9 * _overlap(a, before), _word_attach(a, before + after)) for a in abouts]
+        attaches = [max(_overlap(a, after), 0.9 * _overlap(a, before), _word_attach(w, before + after))
+                    for a, w in zip(abouts, about_words)]
         ask = max(range(len(abouts)), key=lambda k: attaches[k])
         attach = attaches[ask]
         if fit is None:  # the unit asked belongs to the first ask; a later ask (审批时间缩短了多少) has its own
@@ -273,8 +251,7 @@ def _quantities(question: Question, text: str, ev: Evidence, weights) -> list[_C
 
 def _dates(question: Question, text: str, ev: Evidence, weights, doc_date: str) -> list[_Candidate]:
     out = []
-    wants_day = bool(re.search(r"哪一?天|哪一?日|几号|日期", question.text))
-    wants_year = bool(re.search(r"哪一?年|何年|几几年", question.text))
+    wants_day, wants_year = question.grain == "day", question.grain == "year"
     sentence = nfkc_without_spaces_or_quotes(text[ev.start:ev.end])
     if question.verbs and not any(v in sentence for v in question.verbs):
         return []  # the date of some other event (成立于哪年: a sentence on its first album's release)
@@ -316,31 +293,8 @@ def _body_fields(question: Question, text: str, ev: Evidence) -> list[_Candidate
     return []
 
 
-_ASKED_BODY = r"(?:谁|哪(?:个|一个|家|些|位)?[\u4e00-\u9fff]{0,2}?(?:部门|单位|机构|机关|公司|企业|组织|人))"
 _NAME_FLAGS = ("nr", "nt", "nz", "ns")
 _FUNCTION_FLAGS = ("u", "d", "p", "c", "y", "r", "v", "f", "m", "q", "x")
-_NOT_VERBS = {"是", "为", "在", "和", "与", "由", "被", "的", "了"}
-
-
-def _question_verbs(question: Question) -> tuple[str, str]:
-    """(the verb after the body asked, the verb before it): 与哪家公司合作 -> (合作, ""),
-    由谁负责 -> (负责, ""), 接替谁担任 -> (担任, 接替), 孙权立谁为太子 -> (为太子, 立)."""
-    q = question.text
-    after = before = ""
-    m = re.search(_ASKED_BODY + r"(?:来|去|在)?(?P<verb>[\u4e00-\u9fff]{2})", q)
-    if m:
-        after = m.group("verb")
-    else:
-        m = re.search(r"(?P<verb>牵头|负责|主管|主办|承办|合作)", q)
-        after = m.group("verb") if m else ""
-    m = re.search(_ASKED_BODY, q)
-    if m and m.start() > 0:
-        words = [w for w in posseg.lcut(re.sub(r"了$", "", q[: m.start()])) if w.word.strip()]
-        if words and words[-1].word not in _NOT_VERBS and words[-1].flag[:1] in ("v", "p"):
-            before = words[-1].word
-    return after, before
-
-
 def _name_in(text: str, s: int, e: int, at_end: bool) -> tuple[int, int] | None:
     """The name of a person or organisation at the end (or the start) of text[s:e]: a run of jieba's name words
     (nr, nt, nz, ns; · joins a foreign name), function words around it left out, or a phrase ending in an
@@ -403,7 +357,7 @@ def _bodies(question: Question, text: str, ev: Evidence) -> list[_Candidate]:
     fields = re.search(r"牵头|负责|部门|单位", question.text) and ev.own >= MIN_COVERAGE \
         and _holds_phrases(question, text[ev.start:ev.end])
     found = _body_fields(question, text, ev) if fields else []
-    after, before = _question_verbs(question)
+    after, before = question.body_verbs
     sentence = text[ev.start:ev.end]
     if after:
         for m in re.finditer(re.escape(after), sentence):
@@ -444,16 +398,6 @@ def _split_items(text: str, s: int, e: int) -> list[tuple[int, int]]:
             items.append((a, b))
         pos = m.end() if m else e
     return items
-
-
-def _question_lead(question: Question) -> str:
-    """The word before 哪 in a list question (精通哪四种语言 -> 精通; 还多出了哪三种 -> 多出): in the evidence, the
-    items follow it."""
-    m = re.search(r"哪", question.text)
-    if not m:
-        return ""
-    words = [t.text for t in TOKENIZER.cut(re.sub(r"[了的是有]+$", "", question.text[: m.start()]))]
-    return words[-1] if words and len(words[-1]) >= 2 else ""
 
 
 def _after_verb(text: str, s: int, e: int) -> int:
@@ -499,7 +443,7 @@ def _lists(question: Question, text: str, ev: Evidence) -> list[_Candidate]:
         if question.about and question.about not in head:
             continue
         cut = max(ev.start, max(text.rfind(c, ev.start, end) for c in "，,；;：:。") + 1)
-        lead = _question_lead(question)
+        lead = question.lead
         at = text.rfind(lead, cut, end) if lead else -1
         start = at + len(lead) if at >= 0 else _after_verb(text, cut, end)
         while start < end and text[start] in "了着过的：:":

@@ -10,10 +10,9 @@ from pathlib import Path
 import pytest
 
 from eval.answers import char_f1, exact_match, load_answer_questions, prediction_text
-from qa import ask
+from qa import analyse_question, ask
 from qa.dates import find_dates
 from qa.numbers import find_quantities
-from qa.question import analyse_question
 
 ROOT = Path(__file__).resolve().parents[1]
 
