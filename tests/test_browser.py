@@ -235,6 +235,9 @@ def test_short_answer_shown_marked_added_and_exported(browser, zhqa_server, docu
     cite = page.locator("#zq-answer .zq-cite").first.inner_text()
     assert cite.startswith("出处：《") and "第4段" in cite
     page.screenshot(path=str(shots / "short-answer.png"), full_page=True)
+    # a link to the result card holding the sentence
+    card = page.locator("#zq-answer .zq-to-card").first.get_attribute("href")
+    assert evidence in page.locator(f"#zq-results {card} .zq-text").inner_text()
 
     page.locator("#zq-answer .zq-copy").first.click()
     clip = page.evaluate("navigator.clipboard.readText()")

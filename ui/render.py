@@ -201,7 +201,8 @@ def render_passage(p: Mapping, question: str = "", terms: Sequence[str] | None =
     ]
     title = p.get("title") or p.get("doc_id", "")
     return (
-        f'<article class="zq-card" data-rank="{int(p.get("rank", 0))}" data-doc="{attr(p.get("doc_id", ""))}">'
+        f'<article class="zq-card" id="zq-card-{int(p.get("rank", 0))}" data-rank="{int(p.get("rank", 0))}" '
+        f'data-doc="{attr(p.get("doc_id", ""))}">'
         '<header class="zq-card-head">'
         f'<span class="zq-rank" aria-label="第{int(p.get("rank", 0))}名">{int(p.get("rank", 0))}</span>'
         f'<a href="#" role="button" class="zq-title zq-open" data-doc="{attr(p.get("doc_id", ""))}" '
@@ -285,7 +286,16 @@ def _marked_evidence(a: Mapping) -> str:
     return layered(evidence, {"zq-answer-mark": spans}, mark_layer="zq-answer-mark")
 
 
-def _short_block(a: Mapping, alternative: bool = False) -> str:
+def _card_holding(a: Mapping, passages: Sequence[Mapping]) -> int | None:
+    """The rank of the result card whose passage holds the answer's sentence, if one is shown."""
+    for p in passages:
+        if p.get("doc_id") == a.get("doc_id") and int(p.get("start", 0)) <= int(a.get("evidence_start") or 0) \
+                and int(a.get("evidence_end") or 0) <= int(p.get("end", 0)):
+            return int(p.get("rank", 0))
+    return None
+
+
+def _short_block(a: Mapping, alternative: bool = False, passages: Sequence[Mapping] = ()) -> str:
     head = _answer_head(a)
     citation = str(a.get("citation") or "")
     doc_id = str(a.get("doc_id") or "")
@@ -294,6 +304,9 @@ def _short_block(a: Mapping, alternative: bool = False) -> str:
     if a.get("type") == "list" and a.get("items"):
         items = '<ol class="zq-answer-items">' + "".join(f"<li>{esc(i.get('text', ''))}</li>" for i in a["items"]) + "</ol>"
     label = f"答：{head}"
+    rank = _card_holding(a, passages)
+    to_card = (f'<a class="zq-btn zq-to-card" href="#zq-card-{rank}" title="跳到这句话所在的检索结果">'
+               f'看所在段落（第{rank}条）</a>' if rank else "")
     return (
         f'<div class="zq-short{" zq-alt" if alternative else ""}">'
         + (f'<div class="zq-alt-value">{esc(head)}</div>' if alternative else "")
@@ -304,26 +317,27 @@ def _short_block(a: Mapping, alternative: bool = False) -> str:
         + copy_button(f"{label}\n" + copy_text(str(a.get("evidence") or ""), citation), "复制答案和出处",
                       "复制答案、依据原文及其出处")
         + add_button(doc_id, es, ee, label, "answer")
+        + to_card
         + f'<a href="#" role="button" class="zq-btn zq-open zq-open-btn" data-doc="{attr(doc_id)}" '
         f'data-start="{es}" data-end="{ee}" title="打开全文，定位到这句">查看全文</a>'
         "</div></div>"
     )
 
 
-def render_short(answer: Mapping | None) -> str:
+def render_short(answer: Mapping | None, passages: Sequence[Mapping] = ()) -> str:
     """The short answer block (a number, date, body, list or yes/no with its evidence), or ""."""
     if not answer or answer.get("type") not in _SHORT_KINDS or answer.get("text") is None:
         return ""
     alts = answer.get("alternatives") or []
     alt_html = ""
     if alts:
-        alt_html = ('<div class="zq-alts"><div class="zq-alts-head">其他文件的说法（数值不同，请按出处核对）：</div>'
-                    + "".join(_short_block(a, alternative=True) for a in alts) + "</div>")
+        alt_html = ('<div class="zq-alts"><div class="zq-alts-head">其他出处的说法（数值不同，请按出处核对）：</div>'
+                    + "".join(_short_block(a, True, passages) for a in alts) + "</div>")
     return (
         f'<section class="zq-answer zq-answer-{esc(answer["type"])}" aria-label="答案">'
         f'<h3 class="zq-answer-head">答案：<span class="zq-answer-text">{esc(_answer_head(answer))}</span></h3>'
         '<p class="zq-answer-note">答案摘自文件原文，下面是它所在的句子和出处。</p>'
-        + _short_block(answer) + alt_html + "</section>"
+        + _short_block(answer, False, passages) + alt_html + "</section>"
     )
 
 
@@ -332,7 +346,7 @@ def render_answer(result: Mapping) -> str:
     answer = result.get("answer")
     if answer and answer.get("type") == "places":
         return render_places(answer)
-    return render_short(answer)
+    return render_short(answer, result.get("passages") or ())
 
 
 # --- the document view ---------------------------------------------------------------
