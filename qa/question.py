@@ -8,10 +8,10 @@ What a question asks for (`Question.asks`):
 | quantity | 多少, 几(个/项/年…), 多大/多长/多远/多久, 比例/比重, 第几, 百分之几 | 身后一件事整合了多少事项 |
 | date | 何时, 什么时候, 哪年/哪一年/哪天/哪一天/几月, 什么时间, 截至何时 | 首个济源企业家日是哪一天 |
 | body | 谁, 哪个部门/单位/机构/公司, 由谁负责, 牵头单位, 责任单位 | 公平竞争审查由哪个部门牵头 |
-| places | 哪些城市, 哪个区, 哪里 (see `qa.place_questions`) | 哪些城市推行拿地即开工 |
-| list | 哪些措施/举措/办法/机制, 哪两个/哪三项…, 有哪些, 有什么 | 湘潭县为民营企业建立了哪三项机制 |
-| yesno | 是否, 能不能, 能否, 可不可以, 需不需要, 有没有, …吗 | 投标人还需要到现场去吗 |
-| none | anything else (是什么, 怎样, 为什么) | |
+| places | 哪些城市, 哪个区, 哪些地方 (see `qa.place_questions`) | 哪些城市推行拿地即开工 |
+| list | 哪些措施/举措/机制, 哪两个/哪三项…, 什么措施/办法 | 湘潭县为民营企业建立了哪三项机制 |
+| yesno | 是否, 能不能, 能否, 可不可以, 需不需要, 有没有, …吗 (with no other question word) | 投标人还需要到现场去吗 |
+| none | anything else: 是什么, 怎样, 为什么, 有什么作用, and 在哪里 (a location phrase, not places) | |
 
 `about` is the noun or unit the question is about (事项, 城市, 天, 亿元, %, 机制), `unit` the measure word
 asked with (个, 项, 天, 年), `count` the number of items a list question names (哪三项 -> 3).
@@ -125,12 +125,9 @@ def _noun_run(text: str, from_end: bool = False) -> str:
         words.reverse()
     run: list[str] = []
     for word, flag in words:
-        if flag.startswith(_NOUN_FLAGS) or (flag.startswith("nr") and len(word) >= 2) or flag in ("ns", "nt", "nz"):
-            run.append(word)
-        elif run or word in ("的",) or flag.startswith(("u", "d", "p")) and from_end:
+        if not (flag.startswith(_NOUN_FLAGS) or (flag.startswith("nr") and len(word) >= 2) or flag in ("ns", "nt", "nz")):
             break
-        else:
-            break
+        run.append(word)
     if from_end:
         run.reverse()
     return "".join(run)
