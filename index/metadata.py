@@ -253,6 +253,19 @@ def extract_metadata(lines: list[str]) -> Metadata:
             take("date", parse_date(one_line.group("date")), "signature")
             break
 
+    # a date alone on its line right under the title or the 发文字号 (a notice's heading)
+    for n, i in enumerate(content[:6]):
+        if _DATE_LINE.match(lines[i]) and n > 0 and (content[n - 1] in meta.consumed or _DOC_NUMBER_IN.search(lines[content[n - 1]])):
+            take("date", parse_date(lines[i]), "heading")
+            break
+
+    # 成文日期: a date alone on one of the last lines, under a signature that names no authority or after
+    # （此件公开发布）
+    for i in reversed(content[-4:]):
+        if _DATE_LINE.match(lines[i]):
+            take("date", parse_date(lines[i]), "closing")
+            break
+
     # "X办公室 2023 年 9月 18 日印发"
     for i in reversed(content[-15:]):
         m = _PRINTED.match(lines[i])

@@ -258,3 +258,43 @@ def test_reading_a_bad_file_directly_raises_a_clear_error(tmp_path, seeds):
     not_docx.write_bytes(b"this is not a zip archive")
     with pytest.raises(FileRejected, match="not a zip archive"):
         read_document(not_docx, "x")
+
+
+NOTICE = ("山西省人民政府办公厅关于进一步优化营商环境的通知", "晋政办发〔2025〕12号", "2025年3月6日",
+          "各市人民政府，省直各部门：", "为进一步优化营商环境，现将有关事项通知如下。一、全面推行拿地即开工。")
+
+
+def _notice_pdf(path: Path) -> None:
+    """A notice as offices print it: title, 发文字号, the date under them, then the body (reportlab, CJK font)."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    c = canvas.Canvas(str(path))
+    y = 780
+    for n, line in enumerate(NOTICE):
+        c.setFont("STSong-Light", 16 if n == 0 else 12)
+        c.drawString(60, y, line)
+        y -= 30
+    c.save()
+
+
+def _notice_docx(path: Path) -> None:
+    from docx import Document as DocxDocument
+
+    d = DocxDocument()
+    d.add_heading(NOTICE[0], level=1)
+    for line in NOTICE[1:]:
+        d.add_paragraph(line)
+    d.save(str(path))
+
+
+@pytest.mark.parametrize("make, suffix", [(_notice_pdf, ".pdf"), (_notice_docx, ".docx")])
+def test_a_notice_date_under_its_title_and_number_is_its_date(tmp_path, make, suffix):
+    path = tmp_path / f"notice{suffix}"
+    make(path)
+    doc, _ = read_document(path, "notice")
+    assert doc.date == "2025-03-06"
+    assert doc.doc_number == "晋政办发〔2025〕12号"
+    assert "拿地即开工" in doc.text
+    assert cite_document(doc, 0, 5).count("2025-03-06") == 1
