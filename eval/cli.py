@@ -2,6 +2,7 @@
 
     zhqa eval (--questions FILE | --bench DIR) [--retrievers bm25,dense,hybrid] [-k 10] [--json] [--report DIR]
               [--index DIR] [--corpus DIR] [--model M] [--limit N] [--stat-test student|fisher] [--quiet]
+              [--answers open|reading|both] [--unanswerable FILE]
 
 ui/cli.py wires this in with ``add_eval_arguments(parser)`` and ``run_eval_command(args)``.
 Exit codes: 0 done, 2 bad input (unreadable question set or benchmark, unknown retriever or document,
@@ -78,6 +79,9 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPars
     parser.add_argument("--answers", choices=("open", "reading", "both"),
                         help="also score short answers (questions with gold `answers`): open = retrieve then answer, "
                              "reading = answer from the gold paragraph alone")
+    parser.add_argument("--unanswerable", type=Path, metavar="FILE",
+                        help="questions mode: questions the documents do not answer (.jsonl {qid, question, kind}); "
+                             "the share `ask` flags is reported per kind")
     parser.add_argument("--quiet", action="store_true", help="no progress bars or progress messages")
     return parser
 
@@ -121,6 +125,7 @@ def run_eval(args):
         result = evaluate_questions(searcher, qset, retrievers, k=args.k, progress=progress,
                                     stat_test=args.stat_test, max_p=args.max_p)
         _score_answers(result, searcher, args.questions, args, log)
+        _score_shown(result, searcher, qset, args, log)
         return result
     bench = load_bench(args.bench, limit=args.limit)
     for note in bench.skipped:
@@ -138,6 +143,16 @@ def run_eval(args):
     result.info["index_built"] = built
     _score_answers(result, searcher, args.bench, args, log)
     return result
+
+
+def _score_shown(result, searcher, qset, args, log) -> None:
+    """Abstention and leading paragraphs as the page shows them (eval.shown) into result.info["shown"]."""
+    from .shown import evaluate_shown, load_unanswerable
+
+    unanswerable = load_unanswerable(args.unanswerable) if getattr(args, "unanswerable", None) else None
+    log(f"asking {len(qset)} questions{' and ' + str(len(unanswerable)) + ' unanswerable ones' if unanswerable else ''} "
+        "as the page does (answerable or not, leading paragraphs) ...")
+    result.info["shown"] = evaluate_shown(searcher, qset, unanswerable)
 
 
 def _score_answers(result, searcher, source, args, log) -> None:
@@ -210,6 +225,11 @@ def _output(result, args) -> int:
     print(format_table(result))
     print()
     print(format_significance(result.significance))
+    if info.get("shown"):
+        from .shown import format_shown
+
+        print()
+        print(format_shown(info["shown"]))
     for setting, scores in (info.get("answers") or {}).items():
         from .answers import format_answer_table
 

@@ -207,10 +207,10 @@ def score_sentence(analysis: QueryAnalysis, text: str, local_df: dict[str, int] 
 
 def best_sentences(
     question, passage_text: str, base_offset: int = 0, max_sentences: int = 2,
-    tokenizer: Tokenizer = TOKENIZER,
+    tokenizer: Tokenizer = TOKENIZER, best_first: bool = False,
 ) -> list[tuple[int, int]]:
     """The 1-2 sentences of `passage_text` that best answer `question`, as (start, end) offsets
-    into the document (`base_offset` + offsets in the passage), in text order.
+    into the document (`base_offset` + offsets in the passage), in text order (best first with `best_first`).
 
     The best sentence is always returned when it shares anything with the question; a second
     one only when it scores at least 60% of the best. Nothing in common: [].
@@ -225,9 +225,14 @@ def best_sentences(
         if e > s:
             spans.append((s, e, nfkc_without_spaces_or_quotes(passage_text[s:e])))
     local_df = {term: sum(1 for _, _, n in spans if term in n) for term, _ in analysis.terms}
+    # what the question asks about (the noun counted: 事项, 优秀等次) weighs again: the sentence that holds it
+    # answers; one sharing only the question's other words does not
+    asked = [w for words in getattr(question, "about_words", ()) for w in words]
     scored: list[tuple[float, int, int, int]] = []
-    for i, (s, e, _) in enumerate(spans):
+    for i, (s, e, norm) in enumerate(spans):
         sc = score_sentence(analysis, passage_text[s:e], local_df, tokenizer)
+        if sc > 0 and asked:
+            sc += 0.5 * sum(idf(w) for w in asked if w in norm)
         if sc > 0:
             scored.append((sc, i, s, e))
     if not scored:
@@ -235,5 +240,6 @@ def best_sentences(
     scored.sort(key=lambda x: (-x[0], x[1]))
     best = scored[0][0]
     chosen = [scored[0]] + [x for x in scored[1:max_sentences] if x[0] >= 0.6 * best]
-    chosen.sort(key=lambda x: x[1])
+    if not best_first:
+        chosen.sort(key=lambda x: x[1])
     return [(base_offset + s, base_offset + e) for _, _, s, e in chosen]

@@ -5,6 +5,19 @@ from dataclasses import asdict, dataclass, field
 
 
 @dataclass
+class Lead:
+    """The paragraph of a passage that answers: `document.text[start:end]`, inside the passage, with its own
+    paragraph number, pages (PDF) and citation (第4段, 第3页 第12段)."""
+
+    start: int
+    end: int
+    paragraph: int
+    citation: str
+    page_first: int | None = None
+    page_last: int | None = None
+
+
+@dataclass
 class Passage:
     """A search result.
 
@@ -32,6 +45,11 @@ class Passage:
     doc_number: str = ""  # 发文字号, when the document states one
     # other copies of the same document (near-duplicates left out of the index): [{"doc_id", "title", "source"}]
     also_in: list[dict] = field(default_factory=list)
+    # the dense retriever's score (cosine of question and passage, see qa.fusion); None when it was not asked
+    similarity: float | None = None
+    # the paragraph that answers, set by qa.ask (which knows what was asked); None when no sentence of the
+    # passage shares anything with the question
+    lead: "Lead | None" = None
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -15,7 +15,8 @@ passage
      the article is clearly about one place: the subject is that place.
    Places merely mentioned elsewhere near the topic, or inside a 《book title》, stay out.
 
-Resolution says what it did in `PlaceItem.resolved_from` (我市 -> 晋城市 (太行日报)).
+Resolution says what it did in `PlaceItem.resolved_from`, as a sentence a reader can check
+(文中“我市”指晋城市，据出处“太行日报”; 句中未写主体，指保定市，据前文“保定市”).
 Questions for 城市 lift a district or county to its city; 省 questions lift to the province; 县/区
 questions keep only county-level places. Items follow the passage ranking.
 """
@@ -38,7 +39,14 @@ from .question import Question
 
 # a mention right after one of these is an example followed, not an actor
 _NOT_ACTOR_BEFORE = re.compile(r"(借鉴|学习|对标|参照|参考|赴|前往|考察|来自|对接)[^，。；,;]{0,3}$")
-IMPLICIT_SUBJECT = "（未写明主体）"  # resolved_from prefix when the sentence leaves its subject out
+IMPLICIT_SUBJECT = "句中未写主体"  # resolved_from prefix when the sentence leaves its subject out
+
+
+def _basis(basis: str) -> str:
+    """据前文“保定市” / 据出处“太行日报”: what the resolution rests on."""
+    if basis.startswith("前文："):
+        return f"据前文“{basis.removeprefix('前文：')}”"
+    return f"据出处“{basis}”"
 
 
 # ----------------------------------------------------------------------------- answer types
@@ -122,12 +130,12 @@ def _sentence_places(dp: DocPlaces, s: int, e: int, text: str, table: DivisionTa
             continue
         d, basis = found
         if all(d != o and not table.is_ancestor(d, o) for o, _ in out):
-            out.append((d, f"{word} -> {table.display_name(d)} ({basis})"))
+            out.append((d, f"文中“{word}”指{table.display_name(d)}，{_basis(basis)}"))
     if not named and not deictics:
         found = local_place(dp, s, "any", table)
         if found is not None:
             d, basis = found
-            out.append((d, f"{IMPLICIT_SUBJECT} -> {table.display_name(d)} ({basis})"))
+            out.append((d, f"{IMPLICIT_SUBJECT}，指{table.display_name(d)}，{_basis(basis)}"))
     # a place that only contains another actor of the sentence is its setting, not an actor
     # (该县荣获湖南省…典型县: 湘潭县, not 湖南省)
     return [(d, how) for d, how in out if not any(table.is_ancestor(d, o) for o, _ in out)]
@@ -176,8 +184,8 @@ def answer_places(question, passages: Sequence, documents: Mapping[str, object])
                 strength = 0.0 if how is None else (2.0 if how.startswith(IMPLICIT_SUBJECT) else 1.0)
                 if target != d:
                     strength += 0.5
-                    via = how or table.display_name(d)
-                    how = f"{via} -> {table.display_name(target)}"
+                    via = how or f"文中是{table.display_name(d)}"
+                    how = f"{via}；{table.display_name(d)}属{table.display_name(target)}"
                 item = PlaceItem(name=table.display_name(target), evidence=text[s:e], doc_id=doc.doc_id,
                                  start=s, end=e, citation=_citation(doc, s), resolved_from=how)
                 old = found.get(target.code)

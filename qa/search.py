@@ -102,20 +102,25 @@ class Searcher:
         text = question.text
         selection = self.store.select(filters)
         depth = max(self.fusion.candidates, k)
+        dense = self._dense(text) if retriever != "bm25" else None
         if retriever == "bm25":
             ranked = self._bm25(question).top(k, selection)[0]
             scored = [(int(i), 1.0 / (self.fusion.k + r)) for r, i in enumerate(ranked, start=1)]
         elif retriever == "dense":
-            ranked = self._dense(text).top(depth, selection)[0][:k]
+            ranked = dense.top(depth, selection)[0][:k]
             scored = [(int(i), 1.0 / (self.fusion.k + r)) for r, i in enumerate(ranked, start=1)]
         else:
-            scored = self._hybrid(question, selection, depth)[:k]
-        chunks = self.store.chunks([i for i, _ in scored])
-        return [self._passage(rank, chunk, score) for rank, ((_, score), chunk) in enumerate(zip(scored, chunks), start=1)]
+            scored = self._hybrid(question, dense, selection, depth)[:k]
+        ids = [i for i, _ in scored]
+        chunks = self.store.chunks(ids)
+        # how close each passage is in meaning (the dense score), read by qa.answerable
+        similarity = dense.scores(np.asarray(ids, dtype=np.int64)).tolist() if dense is not None and ids else [None] * len(ids)
+        return [self._passage(rank, chunk, score, sim)
+                for rank, ((_, score), chunk, sim) in enumerate(zip(scored, chunks, similarity), start=1)]
 
-    def _hybrid(self, question: Question, selection, depth: int) -> list[tuple[int, float]]:
+    def _hybrid(self, question: Question, dense, selection, depth: int) -> list[tuple[int, float]]:
         f, store = self.fusion, self.store
-        dense, bm25 = self._dense(question.text), self._bm25(question)
+        bm25 = self._bm25(question)
         dense_pool, dense_scores = dense.top(depth, selection)
         dense_ranked = dense_pool[:depth]
         bm25_top, _ = bm25.top(depth, selection)
@@ -162,7 +167,7 @@ class Searcher:
             fused = neighbour_smoothing(fused, candidates.tolist(), neighbours, f.neighbour_bonus)
         return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
 
-    def _passage(self, rank: int, chunk: Chunk, score: float) -> Passage:
+    def _passage(self, rank: int, chunk: Chunk, score: float, similarity: float | None = None) -> Passage:
         doc = self.store.documents[chunk.doc_id]
         return Passage(
             rank=rank, score=round(float(score), 6), doc_id=doc.doc_id, title=doc.title, source=doc.source,
@@ -170,6 +175,7 @@ class Searcher:
             citation=cite_document(doc, chunk.start, chunk.end), page_first=chunk.page_first,
             page_last=chunk.page_last, doc_number=doc.doc_number,
             also_in=[dict(d) for d in self.store.duplicates.get(doc.doc_id, ())],
+            similarity=None if similarity is None else round(float(similarity), 6),
         )
 
     # --- exhaustive references (tests check the candidate path against them) -----

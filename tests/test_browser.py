@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -80,9 +81,9 @@ def shots(tmp_path_factory):
     print(f"\nscreenshots: {folder}")
 
 
-def _new_page(browser, width=1280, height=900):
+def _new_page(browser, width=1280, height=900, locale="zh-CN"):
     ctx = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True,
-                              permissions=["clipboard-read", "clipboard-write"], locale="zh-CN")
+                              permissions=["clipboard-read", "clipboard-write"], locale=locale)
     page = ctx.new_page()
     page.set_default_timeout(60_000)
     errors: list[str] = []
@@ -130,7 +131,7 @@ def test_ask_read_answer_copy_and_open_document(browser, zhqa_server, documents,
 
     # copy a passage: the clipboard holds the document's exact text, a newline and the citation
     first = page.locator("#zq-results .zq-card").first
-    first.locator(".zq-copy").click()
+    first.locator(".zq-actions .zq-copy").first.click()
     page.wait_for_function("document.querySelector('#zq-results .zq-copy').innerText === '已复制'")
     clip = page.evaluate("navigator.clipboard.readText()")
     doc = documents[cards[0]["doc"]]
@@ -139,6 +140,19 @@ def test_ask_read_answer_copy_and_open_document(browser, zhqa_server, documents,
     citation = cite_document(doc, cards[0]["start"], cards[0]["end"])
     assert clip == doc.text[cards[0]["start"]:cards[0]["end"]] + "\n" + citation
     assert "<" not in clip or "<" in doc.text
+    # the card's header, its citation and the copied citation name the same paragraph
+    para = first.locator(".zq-para").inner_text()
+    assert citation.endswith(para) and cards[0]["cite"].endswith(para)
+    # the whole passage is one click away, copied with its range
+    context = first.locator(".zq-context")
+    if context.count():
+        context.locator("summary").click()
+        context.locator(".zq-copy").click()
+        page.wait_for_function("document.querySelector('#zq-results .zq-context .zq-copy').innerText === '已复制'")
+        whole = page.evaluate("navigator.clipboard.readText()")
+        start, end = int(context.locator(".zq-context-text").get_attribute("data-start")), int(context.locator(".zq-context-text").get_attribute("data-end"))
+        assert whole == doc.text[start:end] + "\n" + cite_document(doc, start, end)
+        assert start <= cards[0]["start"] and cards[0]["end"] <= end
 
     # copy an answer item
     page.locator("#zq-answer .zq-copy").first.click()
@@ -169,9 +183,9 @@ def test_basket_reorder_remove_and_export(browser, zhqa_server, documents, shots
     page = _new_page(browser)
     _ask(page, zhqa_server)
     cards = _card_data(page)
-    page.locator("#zq-results .zq-card .zq-add").nth(0).click()
+    page.locator("#zq-results .zq-card > .zq-actions .zq-add").nth(0).click()
     page.get_by_role("tab", name="报告篮（1）").wait_for()
-    page.locator("#zq-results .zq-card .zq-add").nth(1).click()
+    page.locator("#zq-results .zq-card > .zq-actions .zq-add").nth(1).click()
     page.get_by_role("tab", name="报告篮（2）").wait_for()
     page.locator("#zq-answer .zq-add").first.click()
     page.get_by_role("tab", name="报告篮（3）").click()
@@ -325,6 +339,36 @@ def test_phone_width(browser, zhqa_server, shots):
     page.screenshot(path=str(shots / "6-phone-document.png"))
 
 
+# Gradio's own strings a user could meet in English (an English browser gets Gradio's English) and its API link
+ENGLISH_UI = ("Drop File Here", "Click to Upload", "- or -", "Filter...", "Search...", "Use via API", "common.",
+              "Built with Gradio", "Uploading...", "Loading...")
+_ENGLISH_SHOWN = """(words) => {
+    const shown = document.body.innerText + '\\n' + [...document.querySelectorAll('input, textarea')]
+        .filter(e => e.offsetParent).map(e => e.placeholder).join('\\n');
+    return words.filter(w => shown.includes(w));
+}"""
+TABS = {"检索": "#zq-results", "全文": "#zq-doc", "报告篮": "#zq-basket", "评测": "#zq-eval-run", "文档库": "#zq-library"}
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_every_tab_fits_the_window_and_speaks_chinese(browser, zhqa_server, shots, width):
+    # an English browser: Gradio would speak English; the page does not
+    page = _new_page(browser, width, 844, locale="en-US")
+    _ask(page, zhqa_server, "紫色的大象为什么会唱京剧？")
+    # the documents do not answer: said above the passages, which are dimmed
+    flag = page.locator("#zq-results .zq-msg-unanswered")
+    assert "文件中没有找到能直接回答这个问题的内容" in flag.inner_text()
+    assert page.locator("#zq-results .zq-dim .zq-card").count() == 5
+    for tab, panel in TABS.items():
+        page.get_by_role("tab", name=re.compile("^" + tab)).click()
+        page.locator(panel).first.wait_for(state="visible")
+        page.wait_for_function(f"(() => {{ const f = {_ENGLISH_SHOWN}; return f({list(ENGLISH_UI)!r}).length === 0; }})()")
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1, f"{tab} is {overflow}px wider than the {width}px window"
+        page.screenshot(path=str(shots / f"tab-{tab}-{width}.png"), full_page=True)
+    assert not page.zq_errors, page.zq_errors
+
+
 def test_eval_tab_upload_and_run(browser, zhqa_server, tmp_path, shots):
     qfile = tmp_path / "questions.jsonl"
     rows = [
@@ -372,6 +416,8 @@ def test_document_html_is_shown_as_text(browser, evil_searcher, shots):
         page.add_init_script("window.__zq_xss = 0; window.alert = () => { window.__zq_xss += 1; };")
         page.goto(f"http://127.0.0.1:{port}/?q=" + urllib.parse.quote("拿地即开工 代码"))
         page.locator("#zq-results .zq-card").first.wait_for()
+        # the whole passages too (each card's 上下文, opened)
+        page.evaluate("document.querySelectorAll('#zq-results details').forEach(d => { d.open = true; })")
         cards = page.locator("#zq-results").inner_text()
         assert "<script>alert(1)</script>" in cards
         assert "<img src=x onerror=alert(1)>日报" in cards
@@ -380,7 +426,9 @@ def test_document_html_is_shown_as_text(browser, evil_searcher, shots):
         page.locator("#zq-results .zq-title").first.click()
         page.locator("#zq-doc .zq-doc-title").wait_for()
         assert "<script>alert(1)</script>" in page.locator("#zq-doc").inner_text()
-        page.locator("#zq-doc .zq-copy").first.click()
+        para = page.locator("#zq-doc .zq-doc-para", has_text="<script>alert(1)</script>")
+        para.hover()  # a paragraph's buttons show on hover
+        para.locator(".zq-copy").first.click()
         assert "<script>alert(1)</script>" in page.evaluate("navigator.clipboard.readText()")
         page.wait_for_timeout(300)
         page.screenshot(path=str(shots / "8-escaped-html.png"))
@@ -413,7 +461,7 @@ def test_pdf_passage_card_and_copy_carry_the_page(browser, tmp_path_factory, sho
         pages = f"第{page_first}页" if page_first == page_last else f"第{page_first}–{page_last}页"
         assert page.locator("#zq-results .zq-card").first.locator(".zq-page").inner_text() == pages
         assert f"{pages} 第" in first["cite"]
-        page.locator("#zq-results .zq-card").first.locator(".zq-copy").click()
+        page.locator("#zq-results .zq-card").first.locator(".zq-actions .zq-copy").first.click()
         page.wait_for_function("document.querySelector('#zq-results .zq-copy').innerText === '已复制'")
         clip = page.evaluate("navigator.clipboard.readText()")
         assert clip == doc.text[first["start"]:first["end"]] + "\n" + cite_document(doc, first["start"], first["end"])
@@ -481,12 +529,21 @@ def test_library_upload_ask_delete_after_confirmation(browser, library_server, t
     page.goto(url)
     page.get_by_role("tab", name="文档库").click()
     page.wait_for_function(_ROWS.format(5))
-    page.locator("#zq-upload input[type=file]").set_input_files([str(pdf), str(docx)])
+    damaged = tmp_path / "up" / "损坏的文件.pdf"
+    damaged.write_bytes(pdf.read_bytes()[:400])  # a truncated download
+    assert "5 份文件" in page.locator("#zq-header").inner_text()
+    page.locator("#zq-upload input[type=file]").set_input_files([str(pdf), str(docx), str(damaged)])
     page.locator("#zq-upload-btn").click()
     page.wait_for_function("document.querySelectorAll('#zq-library-status li.zq-ok').length === 2", timeout=900_000)
     status = page.locator("#zq-library-status").inner_text()
     assert "标准地.pdf：已加入" in status and "交房即交证.docx：已加入" in status
+    # the damaged file is named, its reason is Chinese, and no path of the server is shown
+    bad = page.locator("#zq-library-status li.zq-bad").inner_text()
+    assert bad == "✗ 损坏的文件.pdf：不是可读取的 PDF（文件损坏或不完整）", bad
+    assert str(tmp_path) not in status and "/" not in status and not re.search("[A-Za-z]{4,}", status.replace("docx", ""))
     page.wait_for_function(_ROWS.format(7))
+    # the header counts follow the index
+    page.wait_for_function("document.querySelector('#zq-header').innerText.includes('7 份文件')")
     assert (corpus / "标准地.pdf").is_file() and (corpus / "交房即交证.docx").is_file()
     page.screenshot(path=str(shots / "10-library-uploaded.png"), full_page=True)
 

@@ -76,6 +76,9 @@ def test_places_answer_and_filters_on_milvus(stores):
     local, milvus, _, _ = stores
     answer = ask(milvus, "哪些城市推行拿地即开工?", k=5)
     assert {"晋城市", "济源市", "保定市"} <= set(answer.places.names)
+    # the cards cover every city named: 济源's passage (001) among the five, not a second passage of a city shown
+    assert {"000_63a4e04b80a11179", "001_82eddd6c6af7ca57", "003_2a0d0da5d2c1eea9"} <= {p.doc_id for p in answer.passages}
+    assert answer.answerable and not ask(milvus, "紫色的大象为什么会唱京剧？", k=5).answerable
     filters = Filters(sources=("太行日报", "济源日报", "中国经济导报"), date_from="2024-01-01")
     for question in ("营商环境改革举措", "企业开办时间压缩", "拿地即开工"):
         got = milvus.search(question, k=10, filters=filters)

@@ -141,8 +141,8 @@ def test_land_question_answers_exactly_the_three_cities(searcher):
     assert set(answer.names) == {"晋城市", "济源市", "保定市"}
     assert len(answer.names) == len(set(answer.names))
     by_name = {i.name: i for i in answer.items}
-    assert by_name["晋城市"].resolved_from == "我市 -> 晋城市 (太行日报)"
-    assert by_name["济源市"].resolved_from == "示范区 -> 济源市 (济源日报)"
+    assert by_name["晋城市"].resolved_from == "文中“我市”指晋城市，据出处“太行日报”"
+    assert by_name["济源市"].resolved_from == "文中“示范区”指济源市，据出处“济源日报”"
     assert by_name["晋城市"].doc_id == JINCHENG and by_name["济源市"].doc_id == JIYUAN
     assert by_name["保定市"].doc_id == PAGE
     assert by_name["晋城市"].citation.startswith("《坚定抓好营商环境,塑造高质量发展新形象》，太行日报，2026-01-19，第")
@@ -197,7 +197,7 @@ def test_deictics_resolve_within_the_article_of_a_page(searcher):
     answer = _answer(searcher, "哪个县荣获“万企兴万村”典型县？")
     (item,) = answer.items
     assert item.doc_id == PAGE and "该县" in item.evidence
-    assert item.resolved_from.startswith("该县 -> 湘潭县")
+    assert item.resolved_from.startswith("文中“该县”指湘潭县")
 
 
 def test_district_evidence_lifts_to_its_city_for_city_questions(searcher):
@@ -251,4 +251,4 @@ def test_deictic_resolves_by_the_nearest_article_on_a_page():
     doc = Document(doc_id="page", title="优化营商环境", source="", text=text)
     answer = answer_places("哪些县推行拿地即开工?", [_P(doc)], {"page": doc})
     assert answer.names == ["湘潭县"]
-    assert answer.items[0].resolved_from.startswith("该县 -> 湘潭县")
+    assert answer.items[0].resolved_from.startswith("文中“该县”指湘潭县")

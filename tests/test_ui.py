@@ -58,7 +58,8 @@ def test_passage_card_escapes_everything_and_copies_exact_text():
     copy = out.split('data-copy="', 1)[1].split('"', 1)[0]
     assert "<" not in copy and "\n" not in copy
     assert html.unescape(copy) == p["text"] + "\n" + p["citation"]
-    assert "排序分 0.0325" in out and "%" not in out
+    # the ranking score is no headline figure: it stands in the card's tooltip, said to be no probability
+    assert "融合相关度 0.033（只用于本次结果之间比较先后，不是概率或匹配度）" in out and "%" not in out
 
 
 def test_passage_card_shows_its_pages_and_other_copies_escaped():

@@ -28,7 +28,7 @@ from . import render, report, workspace
 from .access import Access
 from .evaluation import build_eval_tab
 from .library import build_library_tab
-from .assets import CSS, FONT_STACK, JS_DOCUMENT, JS_PLAIN, JS_RESULTS
+from .assets import CSS, FONT_STACK, JS_DOCUMENT, JS_PAGE, JS_PLAIN, JS_RESULTS
 
 _log = logging.getLogger(__name__)
 
@@ -66,6 +66,15 @@ class Facets:
     def to_dict(self) -> dict:
         return {"sources": list(self.sources), "date_from": self.date_min, "date_to": self.date_max,
                 "documents": self.documents, "undated": self.undated}
+
+
+HEADER_REFRESH_SECONDS = 10
+
+
+def header_html(current) -> str:
+    """The page's title line with the index's counts as they are now."""
+    return (f"<h1>{render.esc(TITLE)}</h1><p>输入问题，直接看文件原文里的相关段落，每段都附出处（标题、来源、日期、第几段）。"
+            f'<span class="zq-counts">当前索引：{len(current.store.documents)} 份文件，{current.store.n_chunks} 个片段。</span></p>')
 
 
 def index_facets(searcher) -> Facets:
@@ -271,11 +280,10 @@ def build_app(searcher, examples=EXAMPLES, access: Access | None = None) -> gr.B
     span = f"{facets.date_min} 至 {facets.date_max}" if facets.date_min else "索引中的文件都没有注明日期"
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=workspace.DELETE_CACHE) as demo:
         gr.HTML(f"<style>{CSS}</style>", elem_id="zq-style", js_on_load=None, padding=False)
-        gr.HTML(
-            f"<h1>{render.esc(TITLE)}</h1><p>输入问题，直接看文件原文里的相关段落，每段都附出处（标题、来源、日期、第几段）。"
-            f"当前索引：{facets.documents} 份文件。</p>",
-            elem_id="zq-header", js_on_load=None,
-        )
+        header = gr.HTML(header_html(live.current), elem_id="zq-header", js_on_load=None)
+        # the counts follow the index: after an upload here, and within seconds of a change made elsewhere
+        gr.Timer(HEADER_REFRESH_SECONDS).tick(lambda: header_html(live.current), outputs=header,
+                                              api_visibility="private", queue=False, show_progress="hidden")
         last = gr.State(None)  # the last answer dict, for highlighting in the document view
         # the basket survives a reload of the page (the browser's localStorage); the key changes with
         # the index, so a basket collected from another index is not offered here
@@ -330,7 +338,7 @@ def build_app(searcher, examples=EXAMPLES, access: Access | None = None) -> gr.B
                 build_eval_tab(live, export_root, access)
 
             with gr.Tab("文档库", id="library") as library_tab:
-                show_library, library_outputs = build_library_tab(live, access)
+                show_library, library_outputs = build_library_tab(live, access, header, header_html)
 
         # --- search -----------------------------------------------------------------
         def on_search(q, k_value, srcs, d_from, d_to):
@@ -498,7 +506,8 @@ def theme():
 
 def launch_options() -> dict:
     """Keyword arguments for `Blocks.launch` that the page needs (theme with local CJK fonts)."""
-    return {"theme": theme(), "ssr_mode": False, "show_error": False, "footer_links": ["api"]}
+    # no footer links: Gradio's API page is English; the JSON API is described in the README
+    return {"theme": theme(), "ssr_mode": False, "show_error": False, "footer_links": [], "js": JS_PAGE}
 
 
 def serve(searcher, host: str = "127.0.0.1", port: int = 7860, block: bool = True, quiet: bool = False,

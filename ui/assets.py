@@ -12,6 +12,8 @@ one delegated click handler through `js_on_load`, which
 """
 from __future__ import annotations
 
+import json
+
 FONT_STACK = (
     '"Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "PingFang SC", "Hiragino Sans GB", '
     '"Microsoft YaHei", "WenQuanYi Micro Hei", system-ui, sans-serif'
@@ -56,7 +58,16 @@ mark.zq-answer-mark { background: #ffe58a; color: inherit; font-weight: 700; pad
 .zq-title:hover { text-decoration: underline; }
 .zq-meta { display: flex; flex-wrap: wrap; gap: .25rem .9rem; font-size: .85rem;
   color: var(--body-text-color-subdued); margin: .3rem 0 .5rem; }
-.zq-score { opacity: .75; }
+.zq-context { margin-top: .4rem; font-size: .92rem; }
+.zq-context > summary { cursor: pointer; color: var(--body-text-color-subdued); font-size: .85rem; }
+.zq-context-text { white-space: pre-wrap; line-height: 1.8; overflow-wrap: anywhere; color: var(--body-text-color-subdued);
+  border-left: 3px solid var(--border-color-primary); padding-left: .6rem; margin-top: .3rem; }
+.zq-lead-in { color: var(--body-text-color); background: rgba(37,99,235,.06); }
+.zq-msg-unanswered { border-left: 4px solid #d97706; background: rgba(217,119,6,.08); padding: .6rem .8rem;
+  margin: .4rem 0 .6rem; line-height: 1.6; }
+.zq-unanswered-why { color: var(--body-text-color-subdued); font-size: .9rem; }
+.zq-dim .zq-card { opacity: .62; }
+.zq-dim .zq-card:hover, .zq-dim .zq-card:focus-within { opacity: 1; }
 .zq-text, .zq-basket-text { white-space: pre-wrap; line-height: 1.8; font-size: 1rem; overflow-wrap: anywhere; }
 .zq-page-mark { display: inline-block; margin: 0 .3rem; padding: 0 .35rem; font-size: .75rem; border-radius: .25rem;
   color: var(--body-text-color-subdued); border: 1px dashed var(--border-color-primary); user-select: none; }
@@ -100,6 +111,12 @@ mark.zq-key { border-bottom: 2px solid rgba(37,99,235,.55); }
 .zq-eval-q summary { cursor: pointer; }
 .zq-eval-miss { color: #e5484d; font-weight: 600; }
 .zq-eval-hit { color: #16a34a; font-weight: 600; }
+/* the library table scrolls inside its own box on a narrow screen; the page never gets wider than the window */
+#zq-library { max-width: 100%%; min-width: 0 !important; }
+.gradio-container { min-width: 0 !important; width: 100%% !important; max-width: min(1080px, 100vw) !important; }
+.gradio-container .main, .gradio-container main.contain, .gradio-container .tabs, .gradio-container .tabitem {
+  min-width: 0 !important; max-width: 100%%; }
+#zq-library .table-wrap, #zq-library .table-container { max-width: 100%%; overflow-x: auto !important; }
 @media (max-width: 640px) {
   .gradio-container { padding: 0 .4rem !important; }
   #zq-header h1 { font-size: 1.2rem; }
@@ -197,3 +214,46 @@ zqOnRender();
 """
 
 JS_PLAIN = _JS_HELPERS
+
+# Gradio's own interface strings that stay English whatever the browser's language (the upload box, the table's
+# filter box) or show a raw key: put into Chinese wherever they appear, now and after every re-render. Document
+# text (cards, the document view, the basket) is never touched.
+UI_STRINGS = {
+    "Drop File Here": "把文件拖到这里", "- or -": "或", "Click to Upload": "点击选择文件", "Filter...": "筛选…",
+    "Search...": "搜索…", "common.complete": "完成", "Uploading...": "正在上传…", "Loading...": "正在加载…",
+    "Error": "出错了", "Close": "关闭", "Clear": "清除", "Copy": "复制", "Copied": "已复制", "Fullscreen": "全屏",
+    "Exit fullscreen mode": "退出全屏", "Copy table data": "复制表格", "Remove": "移除", "Download": "下载",
+    "Sort ascending": "升序", "Sort descending": "降序", "Clear sort": "取消排序", "Filter": "筛选",
+}
+JS_PAGE = r"""
+() => {
+  const words = %(words)s;
+  const keep = '.zq-card, .zq-doc, .zq-answer, .zq-basket, .zq-eval-q';
+  const fixText = (node) => {
+    const t = node.nodeValue && node.nodeValue.trim();
+    if (t && Object.prototype.hasOwnProperty.call(words, t) && !(node.parentElement && node.parentElement.closest(keep)))
+      node.nodeValue = node.nodeValue.replace(t, words[t]);
+  };
+  const fixAttrs = (el) => {
+    for (const a of ['placeholder', 'aria-label', 'title']) {
+      const v = el.getAttribute && el.getAttribute(a);
+      if (v && Object.prototype.hasOwnProperty.call(words, v) && !el.closest(keep)) el.setAttribute(a, words[v]);
+    }
+  };
+  const fix = (root) => {
+    if (root.nodeType === 3) { fixText(root); return; }
+    if (root.nodeType !== 1) return;
+    fixAttrs(root);
+    root.querySelectorAll('[placeholder], [aria-label], [title]').forEach(fixAttrs);
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    let n; while ((n = walker.nextNode())) fixText(n);
+  };
+  fix(document.body);
+  new MutationObserver((changes) => {
+    for (const c of changes) {
+      if (c.type === 'childList') c.addedNodes.forEach(fix); else fix(c.target);
+    }
+  }).observe(document.body, {childList: true, subtree: true, characterData: true, attributes: true,
+                             attributeFilter: ['placeholder', 'aria-label', 'title']});
+}
+""" % {"words": json.dumps(UI_STRINGS, ensure_ascii=False)}

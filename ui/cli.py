@@ -116,9 +116,14 @@ def _copy_name(copy: dict) -> str:
 
 
 def _print_answer(answer, out) -> None:
+    from qa import NOT_ANSWERED  # qa loads the search stack, which only the asking commands need
+
     print(f"问：{answer.question}", file=out)
     if answer.notice:
         print(f"注意：{answer.notice}", file=out)
+    if answer.answerability is not None and not answer.answerable:
+        reason = answer.answerability.reason
+        print(f"！{NOT_ANSWERED}" + (f"（{reason}）" if reason else ""), file=out)
     short = answer.answer if answer.answer is not None and not answer.places else None
     if short is not None:
         head = short.text if short.type != "yesno" else f"{short.verdict}（{short.text}）"
@@ -136,13 +141,17 @@ def _print_answer(answer, out) -> None:
         for item in answer.places.items:
             print(f"  · {item.name}：{item.evidence}", file=out)
             if item.resolved_from:
-                print(f"    指代：{item.resolved_from}", file=out)
+                print(f"    （{item.resolved_from}）", file=out)
             print(f"    —— {item.citation}", file=out)
     if not answer.passages:
         print("  没有找到相关段落。", file=out)
     for p in answer.passages:
-        print(f"\n[{p.rank}] {p.citation}  (融合得分 {p.score:.4f})", file=out)
-        print(p.text, file=out)
+        # the paragraph that answers, with its own citation; the passage's range after it
+        lead = p.lead if p.lead is not None and (p.lead.start, p.lead.end) != (p.start, p.end) else None
+        print(f"\n[{p.rank}] {lead.citation if lead else p.citation}", file=out)
+        print(p.text[lead.start - p.start:lead.end - p.start] if lead else p.text, file=out)
+        if lead:
+            print(f"    （出自检索片段：{p.citation}）", file=out)
         if p.also_in:
             print("    另见：" + "；".join(_copy_name(d) for d in p.also_in), file=out)
     print(file=out)

@@ -21,6 +21,7 @@ from qa import LiveSearcher
 
 from . import render
 from .access import Access
+from .messages import file_problem, reason_in_chinese
 
 _log = logging.getLogger(__name__)
 
@@ -63,19 +64,26 @@ def upload_files(live: LiveSearcher, access: Access, username: str | None, paths
     try:
         index, report, placed, refused = collection.add(live.index_dir, accepted, read=ReadOptions(), progress=True)
     except (UpdateError, IndexWriteError) as e:  # a full disk is said as plainly as a refusal
-        return _lines(ok, bad + [str(e)]), False
-    bad += [r for r in refused]
+        return _lines(ok, bad + [_change_failed(e)]), False
+    bad += [file_problem(r) for r in refused]
     for item in placed:
         name = item.target.name
         problems = [w for w in report.warnings if str(item.target) in w]
         doc_id = next((d for d in index.documents if d not in before and Path(index.documents[d].path).name == name), None)
         if doc_id:
             chunks = index.chunk_counts().get(doc_id, 0)
-            ok.append(f"{name}：已加入（{chunks} 个片段）" + (f"；{problems[0]}" if problems else ""))
+            ok.append(f"{name}：已加入（{chunks} 个片段）" + (f"；注意：{file_problem(problems[0], name).split('：', 1)[1]}" if problems else ""))
         else:
-            bad.append(f"{name}：" + (problems[0] if problems else "没有新内容（与已有文件相同）"))
+            bad.append(file_problem(problems[0], name) if problems else f"{name}：没有新内容（与已有文件相同）")
     live.refresh()
     return _lines(ok, bad), True
+
+
+def _change_failed(e: Exception) -> str:
+    """A failed change of the index, in Chinese, without the server's paths."""
+    if isinstance(e, IndexWriteError):
+        return "写入索引失败（磁盘已满或没有写权限）；原来的索引没有改变。"
+    return f"无法更改索引：{reason_in_chinese(str(e))}"
 
 
 def _refusal(access: Access, username: str | None, chosen, what: str) -> str | None:
@@ -94,9 +102,10 @@ def delete_documents(live: LiveSearcher, access: Access, username: str | None, d
     try:
         _, report, moved = collection.remove(live.index_dir, list(doc_ids), progress=False)
     except (UpdateError, IndexWriteError) as e:
-        return render.message(str(e), "error"), False
+        return render.message(_change_failed(e), "error"), False
     live.refresh()
-    return _lines([f"已删除 {d}" for d in report.removed] + [f"文件已移到 {m.split(' -> ')[-1]}" for m in moved], []), True
+    kept = [f"原文件已移到文档库的 .removed 文件夹：{Path(m.split(' -> ')[-1]).name}" for m in moved]
+    return _lines([f"已删除 {d}" for d in report.removed] + kept, []), True
 
 
 def reindex_documents(live: LiveSearcher, access: Access, username: str | None, doc_ids: list[str]) -> tuple[str, bool]:
@@ -106,22 +115,24 @@ def reindex_documents(live: LiveSearcher, access: Access, username: str | None, 
     try:
         _, report = collection.reindex(live.index_dir, list(doc_ids), progress=True)
     except (UpdateError, IndexWriteError) as e:
-        return render.message(str(e), "error"), False
+        return render.message(_change_failed(e), "error"), False
     live.refresh()
-    return _lines([f"已重新索引 {d}" for d in doc_ids], report.warnings), True
+    return _lines([f"已重新索引 {d}" for d in doc_ids], [file_problem(w) for w in report.warnings]), True
 
 
 def confirmation(live: LiveSearcher, doc_ids: list[str]) -> str:
     """Exactly what a delete would take away."""
     docs = live.current.store.documents
     items = "".join(
-        f"<li><b>{render.esc(d)}</b>　《{render.esc(docs[d].title or '无标题')}》　{render.esc(docs[d].path)}</li>"
+        f"<li><b>{render.esc(d)}</b>　《{render.esc(docs[d].title or '无标题')}》　{render.esc(Path(docs[d].path).name)}</li>"
         for d in doc_ids if d in docs)
     return (f'<div class="zq-confirm"><p>将从索引中删除以下 {len(doc_ids)} 份文件（原文件移到文档库的 .removed 文件夹，'
             f"不会被删掉）：</p><ul>{items}</ul></div>")
 
 
-def build_library_tab(live: LiveSearcher, access: Access) -> None:
+def build_library_tab(live: LiveSearcher, access: Access, header: gr.HTML, header_html) -> tuple:
+    """The tab's components and handlers; `header` (rendered by `header_html(current)`) shows the index's counts
+    and is updated with every change made here. Returns (the handler showing the tab, its outputs)."""
     can_change_somebody = access.login or access.allow_changes
     note = ("需要管理员登录才能上传、删除或重新索引。" if access.login else
             "文档库可以更改（服务以 --allow-changes 启动）。" if access.allow_changes else
@@ -147,10 +158,11 @@ def build_library_tab(live: LiveSearcher, access: Access) -> None:
 
     def refreshed(message: str, changed: bool):
         if not changed:
-            return message, gr.update(), gr.update(), gr.update(visible=False)
-        return message, table_rows(live), gr.update(choices=_choices(live), value=[]), gr.update(visible=False)
+            return message, gr.update(), gr.update(), gr.update(visible=False), gr.update()
+        return (message, table_rows(live), gr.update(choices=_choices(live), value=[]), gr.update(visible=False),
+                header_html(live.current))
 
-    outputs = [status, table, selected, confirm_box]
+    outputs = [status, table, selected, confirm_box, header]
 
     def on_upload(paths, request: gr.Request, progress=gr.Progress(track_tqdm=True)):
         try:
@@ -187,6 +199,7 @@ def build_library_tab(live: LiveSearcher, access: Access) -> None:
 
     def on_show(request: gr.Request):
         # the table as it is now (another admin or `zhqa add` may have changed it); controls for admins only
-        return table_rows(live), gr.update(choices=_choices(live)), gr.update(visible=access.may_change(_username(request)))
+        return (table_rows(live), gr.update(choices=_choices(live)), gr.update(visible=access.may_change(_username(request))),
+                header_html(live.current))
 
-    return on_show, [table, selected, admin_box]
+    return on_show, [table, selected, admin_box, header]

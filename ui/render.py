@@ -19,7 +19,7 @@ import unicodedata
 from typing import Iterable, Mapping, Sequence
 
 from index.tokenization import TOKENIZER, Tokenizer
-from qa import cite_document
+from qa import NOT_ANSWERED, cite_document
 
 _log = logging.getLogger(__name__)
 
@@ -168,7 +168,7 @@ def render_places(answer: Mapping | None) -> str:
             '<li class="zq-place">'
             f'<div class="zq-place-name">{esc(item.get("name", ""))}</div>'
             f'<div class="zq-evidence">{esc(evidence)}</div>'
-            + (f'<div class="zq-resolved">指代：{esc(item["resolved_from"])}</div>' if item.get("resolved_from") else "")
+            + (f'<div class="zq-resolved">{esc(item["resolved_from"])}</div>' if item.get("resolved_from") else "")
             + f'<div class="zq-cite">{esc(citation)}</div>'
             '<div class="zq-actions">'
             + copy_button(copy_text(evidence, citation), "复制依据和出处")
@@ -185,40 +185,75 @@ def render_places(answer: Mapping | None) -> str:
 
 
 def render_passage(p: Mapping, question: str = "", terms: Sequence[str] | None = None) -> str:
-    """One result card for a passage dict (`Passage.to_dict()`)."""
+    """One result card for a passage dict (`Passage.to_dict()`).
+
+    A card leads with the paragraph that answers (its `lead`, set by `qa.ask`), marked, with its own
+    citation; the whole passage is one click away below it as context, with its own copy button and range. The
+    header, the citation line and the copied citation all name the same paragraph."""
     text = p.get("text", "")
-    base = int(p.get("start", 0))
+    base, end = int(p.get("start", 0)), int(p.get("end", 0))
     highlights = [(int(s) - base, int(e) - base) for s, e in (p.get("highlights") or [])]
-    body = layered(text, {"zq-hit": term_spans(question, text, terms), "zq-key": highlights})
+    hits = term_spans(question, text, terms)
+    lead = p.get("lead") or {}
+    ls, le = (int(lead["start"]), int(lead["end"])) if lead else (base, end)
+    has_context = (ls, le) != (base, end)
+    shown = text[ls - base:le - base] if has_context else text
+    citation = lead.get("citation") or p.get("citation", "")
+    paragraph = int(lead.get("paragraph") or p.get("paragraph", 0))
+    page_first, page_last = (lead.get("page_first"), lead.get("page_last")) if lead else (p.get("page_first"), p.get("page_last"))
+
+    def clip(spans):
+        return [(s - (ls - base), e - (ls - base)) for s, e in spans]
+
+    body = layered(shown, {"zq-hit": clip(hits), "zq-key": clip(highlights)})
     meta = [
         f'<span class="zq-source">{esc(p.get("source") or "来源未注明")}</span>',
         f'<span class="zq-date">{esc(p.get("date") or "日期未注明")}</span>',
-        *([f'<span class="zq-page">{esc(_pages(p.get("page_first"), p.get("page_last")))}</span>']
-          if p.get("page_first") else []),
-        f'<span class="zq-para">第{int(p.get("paragraph", 0))}段</span>',
-        f'<span class="zq-score" title="融合排序得分：只用于本次结果之间比较先后，不是概率或匹配度">'
-        f'排序分 {float(p.get("score", 0.0)):.4f}</span>',
+        *([f'<span class="zq-page">{esc(_pages(page_first, page_last))}</span>'] if page_first else []),
+        f'<span class="zq-para">第{paragraph}段</span>',
     ]
+    context = ""
+    if has_context:
+        whole = layered(text, {"zq-hit": hits, "zq-key": highlights, "zq-lead-in": [(ls - base, le - base)]})
+        context = (
+            '<details class="zq-context">'
+            f'<summary>上下文：所在检索片段（{esc(_where(p))}）</summary>'
+            f'<div class="zq-context-text" data-start="{base}" data-end="{end}">{whole}</div>'
+            f'<div class="zq-cite zq-context-cite">出处：{esc(p.get("citation", ""))}</div>'
+            '<div class="zq-actions">'
+            + copy_button(copy_text(text, p.get("citation", "")), "复制整个片段和出处", "复制整个检索片段的原文及其出处")
+            + add_button(p.get("doc_id", ""), base, end)
+            + "</div></details>"
+        )
     title = p.get("title") or p.get("doc_id", "")
+    rank = int(p.get("rank", 0))
+    score_note = (f'排序依据：与问题的融合相关度 {float(p.get("score", 0.0)):.3f}（只用于本次结果之间比较先后，'
+                  '不是概率或匹配度）')
     return (
-        f'<article class="zq-card" id="zq-card-{int(p.get("rank", 0))}" data-rank="{int(p.get("rank", 0))}" '
+        f'<article class="zq-card" id="zq-card-{rank}" data-rank="{rank}" '
         f'data-doc="{attr(p.get("doc_id", ""))}">'
         '<header class="zq-card-head">'
-        f'<span class="zq-rank" aria-label="第{int(p.get("rank", 0))}名">{int(p.get("rank", 0))}</span>'
+        f'<span class="zq-rank" aria-label="第{rank}条" title="{attr(score_note)}">{rank}</span>'
         f'<a href="#" role="button" class="zq-title zq-open" data-doc="{attr(p.get("doc_id", ""))}" '
-        f'data-start="{base}" data-end="{int(p.get("end", 0))}" title="打开全文，定位到这段">{esc(title)}</a>'
+        f'data-start="{ls}" data-end="{le}" title="打开全文，定位到这段">{esc(title)}</a>'
         "</header>"
         f'<div class="zq-meta">{"".join(meta)}</div>'
-        f'<div class="zq-text">{body}</div>'
-        f'<div class="zq-cite">出处：{esc(p.get("citation", ""))}</div>'
+        f'<div class="zq-text" data-start="{ls}" data-end="{le}">{body}</div>'
+        f'<div class="zq-cite">出处：{esc(citation)}</div>'
         + _also_in(p.get("also_in") or ())
         + '<div class="zq-actions">'
-        + copy_button(copy_text(text, p.get("citation", "")))
-        + add_button(p.get("doc_id", ""), base, p.get("end", 0))
+        + copy_button(copy_text(shown, citation), "复制本段和出处" if has_context else "复制段落和出处")
+        + add_button(p.get("doc_id", ""), ls, le)
         + f'<a href="#" role="button" class="zq-btn zq-open zq-open-btn" data-doc="{attr(p.get("doc_id", ""))}" '
-        f'data-start="{base}" data-end="{int(p.get("end", 0))}">查看全文</a>'
-        "</div></article>"
+        f'data-start="{ls}" data-end="{le}">查看全文</a>'
+        "</div>" + context + "</article>"
     )
+
+
+def _where(p: Mapping) -> str:
+    """第1-4段 (or 第3页 第1-4段): where the whole passage stands, read off its citation."""
+    m = re.search(r"(第[\d–-]+页 )?第[\d-]+段$", str(p.get("citation", "")))
+    return m.group(0) if m else f"第{int(p.get('paragraph', 0))}段起"
 
 
 def _pages(first, last) -> str:
@@ -260,7 +295,18 @@ def render_results(result: Mapping, filters_note: str = "", link: str = "") -> s
         head.append(message(result["notice"], "warn"))
     if not passages:
         return "".join(head) + message("没有找到相关段落。可以换个说法，或放宽来源和日期筛选。", "empty")
-    return "".join(head) + "".join(render_passage(p, question, terms) for p in passages)
+    cards = "".join(render_passage(p, question, terms) for p in passages)
+    if result.get("answerable") is False:
+        # the documents do not answer: say so first, and show the closest passages dimmed
+        reason = result.get("unanswerable_reason") or ""
+        head.append(
+            '<div class="zq-msg zq-msg-unanswered" role="status">'
+            f'<strong>{esc(NOT_ANSWERED)}</strong>'
+            + (f'<span class="zq-unanswered-why">（{esc(reason)}）</span>' if reason else "")
+            + "</div>"
+        )
+        return "".join(head) + f'<div class="zq-dim">{cards}</div>'
+    return "".join(head) + cards
 
 
 _SHORT_KINDS = ("quantity", "date", "body", "list", "yesno")
