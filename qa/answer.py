@@ -89,7 +89,7 @@ def lead_paragraphs(question: Question, passages: list[Passage], documents, shor
 
 
 def covering_items(passages: list[Passage], candidates: list[Passage], answer, k: int) -> list[Passage]:
-    """For an answer of several items (the places of 哪些城市…), the `k` cards shown hold each item's evidence
+    """For a places answer of several items (哪些城市…), the `k` cards shown hold each item's evidence
     before a second passage of an item already covered: candidates are read in score order, a passage whose
     items are all covered already waits, and a passage holding a new item is brought in. A single fact keeps
     pure score order."""
@@ -121,10 +121,11 @@ def covering_items(passages: list[Passage], candidates: list[Passage], answer, k
                 shown[j] = p
                 break
     order = {id(p): n for n, p in enumerate(candidates)}
-    shown = sorted(shown + waiting, key=lambda p: (p not in shown, order[id(p)]))[:k]
-    for rank, p in enumerate(shown, start=1):
+    first = {id(p) for p in shown}
+    cards = sorted(shown + waiting, key=lambda p: (id(p) not in first, order[id(p)]))[:k]
+    for rank, p in enumerate(cards, start=1):
         p.rank = rank
-    return shown
+    return cards
 
 
 def ask(searcher: Searcher, question: str | Question, k: int = 5, filters: Filters | None = None) -> Answer:
