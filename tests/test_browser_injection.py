@@ -121,7 +121,7 @@ def test_payloads_in_documents_and_questions_stay_text_in_search_full_text_and_b
     for n in range(5):
         card = page.locator("#zq-results .zq-card").nth(n)
         doc_id = card.locator(".zq-title").get_attribute("data-doc")
-        card.locator(".zq-add").click()  # into the basket as well
+        card.locator(".zq-actions .zq-add").first.click()  # into the basket as well
         page.get_by_role("tab", name=f"报告篮（{n + 1}）").wait_for()
         card.locator(".zq-title").click()
         page.locator("#zq-doc .zq-doc-title").wait_for()
