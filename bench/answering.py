@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 from compare import synthetic_index  # noqa: E402  (bench/ is this script's own folder)
 from speed import QUESTIONS as SEED_QUESTIONS  # noqa: E402
 
-from index.embedding import get_embedder  # noqa: E402
+from index.encoder import get_embedder  # noqa: E402
 from qa import Searcher, analyse_question, answer_from  # noqa: E402
 from qa.answer import ANSWER_DEPTH  # noqa: E402
 

@@ -28,10 +28,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from index import build_index, collection, load_index  # noqa: E402
-from index.building import chunk_sentences, embedded_text  # noqa: E402
-from index.chunking import chunk_document  # noqa: E402
-from index.embedding import get_embedder  # noqa: E402
-from index.loading import read_one  # noqa: E402
+from index.collection import chunk_sentences, embedded_text  # noqa: E402
+from index.text import chunk_document  # noqa: E402
+from index.encoder import get_embedder  # noqa: E402
+from index.ingest import read_one  # noqa: E402
 from index.store import live_version  # noqa: E402
 from qa import LiveSearcher, Searcher  # noqa: E402
 

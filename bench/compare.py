@@ -37,15 +37,15 @@ sys.path.insert(0, str(ROOT))
 from eval.bench import load_bench  # noqa: E402
 from eval.metrics import evaluate_rankings  # noqa: E402
 from index import build_index, load_corpus  # noqa: E402
-from index.ann import is_ann, vector_index  # noqa: E402
-from index.bm25 import bm25_index  # noqa: E402
-from index.building import chunk_sentences, embedded_text  # noqa: E402
-from index.chunking import Chunk  # noqa: E402
+from index.store import is_ann, vector_index  # noqa: E402
+from index.store import bm25_index  # noqa: E402
+from index.collection import chunk_sentences, embedded_text  # noqa: E402
+from index.text import Chunk  # noqa: E402
 from index.document import Document  # noqa: E402
-from index.embedding import get_embedder  # noqa: E402
-from index.neighbours import nearest_chunks  # noqa: E402
+from index.encoder import get_embedder  # noqa: E402
+from index.store import nearest_chunks  # noqa: E402
 from index.store import Index  # noqa: E402
-from index.tokenization import tokenize  # noqa: E402
+from index.text import tokenize  # noqa: E402
 from qa import Searcher  # noqa: E402
 from speed import QUESTIONS as SEED_QUESTIONS  # noqa: E402  (bench/ is this script's own folder)
 

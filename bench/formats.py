@@ -25,9 +25,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from eval import QuestionSet, evaluate_questions  # noqa: E402
 from index import build_index  # noqa: E402
-from index.chunking import chunk_document  # noqa: E402
-from index.duplicates import THRESHOLD, _minhash, _squashed  # noqa: E402
-from index.loading import load_corpus  # noqa: E402
+from index.text import chunk_document  # noqa: E402
+from index.ingest import THRESHOLD, minhash, squashed  # noqa: E402
+from index.ingest import load_corpus  # noqa: E402
 from qa import Searcher  # noqa: E402
 from render_formats import TWO_COLUMNS, render_all, seed_documents  # noqa: E402
 
@@ -102,9 +102,9 @@ def main() -> None:
 
         print(f"\nnear-duplicates: MinHash of character 5-grams, threshold {THRESHOLD}")
         for name in ("pdf", "docx", "html", "scanned"):
-            sims = [_minhash(_squashed(seeds[d].text)).jaccard(_minhash(_squashed(doc.text))) for d, doc in loaded[name].items()]
+            sims = [minhash(squashed(seeds[d].text)).jaccard(minhash(squashed(doc.text))) for d, doc in loaded[name].items()]
             print(f"  seed vs its {name:7} rendering: min {min(sims):.3f} max {max(sims):.3f}")
-        pairs = [_minhash(_squashed(a.text)).jaccard(_minhash(_squashed(b.text))) for a, b in itertools.combinations(seeds.values(), 2)]
+        pairs = [minhash(squashed(a.text)).jaccard(minhash(squashed(b.text))) for a, b in itertools.combinations(seeds.values(), 2)]
         print(f"  different seeds: max {max(pairs):.3f}")
 
 

@@ -11,7 +11,7 @@ encoder (the default int8 model) embeds a pool of --pool sentences (a contiguous
 chunk's sentence vectors are its pool sentences' vectors plus Gaussian noise (sigma 0.02 per dimension, then
 normalised: every vector distinct), and its chunk vector is the normalised mean of those. The index is the
 product's own: HNSW with the product's settings (sentence vectors as 8-bit codes from --coded-from vectors on,
-as index.ann does), chunk neighbours by k-NN over that HNSW, BM25 by index.bm25, written by index.store.save.
+as index.store.ann does), chunk neighbours by k-NN over that HNSW, BM25 by index.store.bm25, written by index.store.disk.save.
 Serving is measured in a fresh process (`zhqa`'s own load and Searcher): load time, resident memory, query
 p50/p95 over --queries questions (encoding included) and recall@10 of the chunk and sentence HNSW searches
 against exact search over the float32 vectors (computed while building, before any coding).
@@ -37,17 +37,17 @@ from tqdm import tqdm
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from index import store  # noqa: E402
-from index.ann import CODED_FROM, hnsw_index, kind, nearest, train_codes, vectors  # noqa: E402
-from index.bm25 import bm25_index  # noqa: E402
-from index.chunk_tokens import ChunkTokens  # noqa: E402
-from index.chunking import Chunk  # noqa: E402
+from index.store import disk as store  # noqa: E402
+from index.store import CODED_FROM, hnsw_index, kind, nearest, train_codes, vectors  # noqa: E402
+from index.store import bm25_index  # noqa: E402
+from index.store import ChunkTokens  # noqa: E402
+from index.text import Chunk  # noqa: E402
 from index.document import Document  # noqa: E402
-from index.embedding import get_embedder  # noqa: E402
-from index.features import index_features  # noqa: E402
-from index.neighbours import NEIGHBOURS, nearest_chunks  # noqa: E402
+from index.encoder import get_embedder  # noqa: E402
+from index.store import index_features  # noqa: E402
+from index.store import NEIGHBOURS, nearest_chunks  # noqa: E402
 from index.store import Index  # noqa: E402
-from index.tokenization import tokenize  # noqa: E402
+from index.text import tokenize  # noqa: E402
 from qa.fusion import FusionSettings  # noqa: E402
 
 BENCH = ROOT.parent / "shared" / "bench"

@@ -27,7 +27,7 @@ from eval.questions import QuestionSet  # noqa: E402
 from eval.runner import evaluate_bench, evaluate_questions  # noqa: E402
 from index import build_index  # noqa: E402
 from index.store import EMBEDDINGS  # noqa: E402
-from index.stores.milvus import MilvusAddress  # noqa: E402
+from index.store import MilvusAddress  # noqa: E402
 from qa import Searcher  # noqa: E402
 
 

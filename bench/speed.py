@@ -31,7 +31,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from index import build_index
-    from index.embedding import get_embedder
+    from index.encoder import get_embedder
     from qa import Searcher
 
     get_embedder()  # load the model outside the timed build

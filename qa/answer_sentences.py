@@ -1,7 +1,7 @@
 """Mark the sentence(s) of a passage that best answer a question.
 
 No model: a sentence scores the IDF-weighted query terms it contains (words of the shared
-`index.tokenization` tokenizer, its stop words left out; jieba's own IDF table gives the weights),
+`index.text` tokenizer, its stop words left out; jieba's own IDF table gives the weights),
 plus a bonus for each multi-character query phrase it holds verbatim (拿地即开工, 无证明城市,
 承诺制+标准地), so the sentence that says exactly what was asked beats one that only shares common words with it. Whitespace, quotes and full-width forms
 are ignored when matching (拿地即开工 matches “拿地即开 工”), never in the offsets returned.
@@ -17,8 +17,8 @@ from functools import lru_cache
 
 from jieba.analyse.tfidf import DEFAULT_IDF, IDFLoader
 
-from index.sentences import split_sentences, strip_span  # the shared splitter: exact (start, end) offsets
-from index.tokenization import TOKENIZER, Tokenizer
+from index.text import split_sentences, strip_span  # the shared splitter: exact (start, end) offsets
+from index.text import TOKENIZER, Tokenizer
 
 from .place_questions import PLACE_QUESTION, place_kind
 

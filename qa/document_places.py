@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from index.sentences import split_sentences
+from index.text import split_sentences
 
 from .divisions import Division, divisions
 from .place_mentions import Mention, find_mentions, most_specific

@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 
 from index.store import live_version
-from index.stores import MilvusAddress, MilvusStore, open_store
+from index.store import MilvusAddress, MilvusStore, open_store
 
 from .search import Searcher
 

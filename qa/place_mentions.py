@@ -10,7 +10,7 @@ from typing import Iterable
 
 from jieba import posseg  # jieba's dictionary with part-of-speech tags (ns: a place name)
 
-from index.tokenization import TOKENIZER, Tokenizer
+from index.text import TOKENIZER, Tokenizer
 
 from .divisions import COUNTY, PREFECTURE, PROVINCE, Division, DivisionTable, divisions
 

@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
-from index.sentences import strip_span
+from index.text import strip_span
 
 from .answer_sentences import analyze, nfkc_without_spaces_or_quotes, phrase_in, phrase_weight, topic_in
 from .citation import cite_document

@@ -25,7 +25,7 @@ from functools import lru_cache
 
 from jieba import posseg  # part-of-speech tags: the noun a question counts is a run of nouns
 
-from index.tokenization import TOKENIZER, Tokenizer
+from index.text import TOKENIZER, Tokenizer
 
 from .answer_sentences import QueryAnalysis, analyze
 from .divisions import Division, divisions

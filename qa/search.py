@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 
 from index import Chunk, Index
-from index.embedding import Embedder, get_embedder
-from index.stores import Filters, LocalStore, Store
-from index.tokenization import PHRASE_MIN as _PHRASE_MIN
+from index.encoder import Embedder, get_embedder
+from index.store import Filters, LocalStore, Store
+from index.text import PHRASE_MIN as _PHRASE_MIN
 
 from .citation import cite_document
 from .fusion import FUSION_METHODS, FusionSettings, ScoreStats, neighbour_smoothing, reciprocal_rank_fusion
@@ -35,7 +35,7 @@ class QuestionError(ValueError):
 
 
 class Searcher:
-    """Answers questions over one store (see index.stores), touching only candidates.
+    """Answers questions over one store (see index.store), touching only candidates.
 
     A question reads the top `FusionSettings.candidates` chunks (and sentences) from the dense retriever and
     the top chunks from BM25, plus those candidates' neighbours, and scores only that pool. The z-score

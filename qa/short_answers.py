@@ -23,7 +23,7 @@ from typing import Mapping, Sequence
 
 from jieba import posseg  # organisations and people are read off part-of-speech tags (nt, nr)
 
-from index.sentences import split_sentences, strip_span
+from index.text import split_sentences, strip_span
 
 from .answer_sentences import nfkc_without_spaces_or_quotes, phrase_in
 from .citation import cite_document

@@ -28,7 +28,7 @@ from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate, Paragraph, 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from index.loading import load_corpus  # noqa: E402
+from index.ingest import load_corpus  # noqa: E402
 
 SEEDS = ROOT / "corpus"
 FONT = "STSong-Light"  # Adobe's CID font: reportlab knows it; a PDF viewer maps it to an installed CJK font

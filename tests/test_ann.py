@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from index import build_index, load_index
-from index.ann import CODED_FROM, is_ann, is_coded, kind, nearest, vector_index, vectors
+from index.store import CODED_FROM, is_ann, is_coded, kind, nearest, vector_index, vectors
 from index.store import live_version
 from qa import Filters, Searcher
 
@@ -89,7 +89,7 @@ def test_an_index_on_hnsw_saves_loads_and_answers(tmp_path, corpus_dir, searcher
 def test_an_index_on_coded_vectors_takes_changes(tmp_path, corpus_dir):
     """Removing and adding a document keeps the graphs on codes (the new vectors join them, coded with the
     trained ranges) and the answers follow."""
-    from index.updating import update_index
+    from index.collection import update_index
 
     index_dir = tmp_path / "idx"
     index, _ = build_index(corpus_dir, index_dir, progress=False, ann_from=1, coded_from=1)

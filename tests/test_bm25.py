@@ -7,11 +7,11 @@ from pathlib import Path
 import bm25s
 import numpy as np
 
-from index import bm25 as bm25_module
-from index.bm25 import NO_TOKENS, bm25_index
-from index.chunk_tokens import ChunkTokens
-from index.sentences import split_sentences
-from index.tokenization import query_tokens, tokenize
+from index.store import bm25 as bm25_module
+from index.store import NO_TOKENS, bm25_index
+from index.store import ChunkTokens
+from index.text import split_sentences
+from index.text import query_tokens, tokenize
 
 ROOT = Path(__file__).resolve().parents[1]
 

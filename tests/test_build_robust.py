@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 from index import build_index, index_exists
-from index.embedding import get_embedder
-from index.embedding_cache import FLUSH_EVERY
+from index.encoder import get_embedder
+from index.encoder import FLUSH_EVERY
 from qa import Searcher
 
 ZHQA = str(Path(sys.executable).with_name("zhqa"))

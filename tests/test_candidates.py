@@ -8,18 +8,18 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from index.bm25 import bm25_index
-from index.chunking import Chunk
+from index.store import bm25_index
+from index.text import Chunk
 from index.document import Document
-from index.neighbours import nearest_chunks
-from index.sentences import split_sentences
+from index.store import nearest_chunks
+from index.text import split_sentences
 from index.store import Index
-from index.stores import base as stores_base
-from index.tokenization import tokenize
+from index.store import base as stores_base
+from index.text import tokenize
 from qa import Filters, Searcher
 from qa.fusion import standardise
-from index.tokenization import PHRASE_MIN as _PHRASE_MIN
-from index.tokenization import phrases as _phrases
+from index.text import PHRASE_MIN as _PHRASE_MIN
+from index.text import phrases as _phrases
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_QUESTIONS = [json.loads(line)["question"] for line in (ROOT / "eval/questions/seed.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]

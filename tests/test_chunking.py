@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from index.chunking import Chunk, chunk_document
+from index.text import Chunk, chunk_document
 from index.config import ChunkSettings
 from index.document import Document
-from index.loading import load_corpus
-from index.sentences import ends_sentence, split_sentences
+from index.ingest import load_corpus
+from index.text import ends_sentence, split_sentences
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 S = ChunkSettings()

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from index.cleaning import clean_body, clean_light, is_chrome_line, remove_wrap_spaces
-from index.metadata import clean_text
-from index.loading import decode_bytes
+from index.ingest import clean_body, clean_light, is_chrome_line, remove_wrap_spaces
+from index.ingest import clean_text
+from index.ingest import decode_bytes
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 SEEDS = sorted(CORPUS.glob("*.txt"))

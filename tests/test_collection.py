@@ -18,9 +18,9 @@ from render_formats import pdf_bytes, scanned_pdf_bytes, seed_documents
 from test_build_robust import CountingEmbedder
 
 from index import build_index, collection, load_index
-from index.embedding import get_embedder
+from index.encoder import get_embedder
 from index.store import EMBEDDINGS
-from index.updating import UpdateError
+from index.collection import UpdateError
 from qa import Searcher, ask
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,7 +68,7 @@ def test_adding_one_document_encodes_only_its_chunks(library, tmp_path):
     assert report.added == ["零成本"] and report.chunks_removed == 0
     new_chunks = [c for c in index.chunks if c.doc_id == "零成本"]
     # the encoder saw the new chunks and their sentences, nothing of the five documents already indexed
-    from index.building import chunk_sentences
+    from index.collection import chunk_sentences
 
     assert counting.encoded == len(new_chunks) + len(chunk_sentences(new_chunks)[0]) == report.encoded
     assert [c.text for c in index.chunks[: len(before.chunks)]] == [c.text for c in before.chunks]
@@ -213,8 +213,8 @@ def test_sigkill_during_add_leaves_the_index_answering(library, tmp_path):
 def test_removal_from_a_large_sentence_index_leaves_tombstones_never_returned(tmp_path, template):
     """Above ANN_FROM vectors the sentence index is an HNSW graph: a removal marks the sentences dead instead of
     rebuilding the graph; they are never returned, and a later rebuild drops them."""
-    from index.ann import is_ann
-    from index.updating import update_index
+    from index.store import is_ann
+    from index.collection import update_index
 
     index_dir = tmp_path / "index"
     shutil.copytree(template, index_dir / EMBEDDINGS)

@@ -9,9 +9,9 @@ import pytest
 from render_formats import docx_bytes, html_page, pdf_bytes, scanned_pdf_bytes, seed_documents
 
 from index import build_index
-from index.duplicates import MIN_CHARS, THRESHOLD, _minhash, _squashed, drop_duplicates
-from index.formats import read_document
-from index.loading import load_corpus
+from index.ingest import MIN_CHARS, THRESHOLD, minhash, squashed, drop_duplicates
+from index.ingest import read_document
+from index.ingest import load_corpus
 from qa import Searcher, ask
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,7 +24,7 @@ def seeds():
 
 
 def _similarity(a: str, b: str) -> float:
-    return _minhash(_squashed(a)).jaccard(_minhash(_squashed(b)))
+    return minhash(squashed(a)).jaccard(minhash(squashed(b)))
 
 
 def test_threshold_separates_copies_from_different_documents(seeds, tmp_path):
@@ -46,7 +46,7 @@ def test_short_texts_that_differ_by_a_word_are_both_kept():
 
     a = Document("a", "委托开发合同的当事人违反约定造成研究开发工作停滞、延误或者失败的，应当承担违约责任。")
     b = Document("b", "合作开发合同的当事人违反约定造成研究开发工作停滞、延误或者失败的，应当承担违约责任。")
-    assert len(_squashed(a.text)) < MIN_CHARS
+    assert len(squashed(a.text)) < MIN_CHARS
     kept, copies, notices = drop_duplicates([a, b])
     assert [d.doc_id for d in kept] == ["a", "b"] and copies == {} and notices == []
 

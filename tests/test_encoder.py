@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from index.building import embedded_text
-from index.embedding import Embedder, ModelError, get_embedder
+from index.collection import embedded_text
+from index.encoder import Embedder, ModelError, get_embedder
 
 
 def test_int8_is_the_default_and_close_to_float32(searcher):

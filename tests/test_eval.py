@@ -180,7 +180,7 @@ def test_every_seed_span_exists_in_its_raw_document():
 
 
 def test_every_seed_span_survives_cleaning():
-    loading = pytest.importorskip("index.loading")
+    loading = pytest.importorskip("index.ingest.loading")
     documents = {d.doc_id: d for d in loading.load_corpus(CORPUS)[0]}
     qs = QuestionSet.load(SEED)
     assert qs.resolve_docs(documents) == []

@@ -17,8 +17,8 @@ from reportlab.pdfgen import canvas
 from eval import QuestionSet, evaluate_questions
 from eval.questions import locate
 from index import build_index
-from index.formats import FileRejected, ReadOptions, read_document
-from index.loading import load_corpus
+from index.ingest import FileRejected, ReadOptions, read_document
+from index.ingest import load_corpus
 from qa import Searcher, ask, cite_document
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -110,7 +110,7 @@ def _stands_on(piece: str, pages: list[str]) -> bool:
 
 
 def test_every_chunk_stands_on_the_pages_it_cites(rendered, loaded):
-    from index.chunking import chunk_document
+    from index.text import chunk_document
 
     checked = wrong = 0
     for doc in loaded["pdf"].values():

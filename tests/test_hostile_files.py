@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 from index import build_index
-from index.loading import load_corpus
+from index.ingest import load_corpus
 from qa import Searcher, ask
 
 ROOT = Path(__file__).resolve().parents[1]

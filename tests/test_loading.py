@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from index.document import Document
-from index.loading import DecodeError, decode_bytes, load_corpus
-from index.metadata import parse_date
+from index.ingest import DecodeError, decode_bytes, load_corpus
+from index.ingest import parse_date
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"

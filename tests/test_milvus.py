@@ -21,8 +21,8 @@ from eval.questions import QuestionSet
 from eval.runner import evaluate_questions
 from index import build_index, collection
 from index.store import EMBEDDINGS
-from index.stores.milvus import MilvusAddress, MilvusProblem, MilvusStore
-from index.updating import UpdateError
+from index.store import MilvusAddress, MilvusProblem, MilvusStore
+from index.collection import UpdateError
 from qa import Filters, Searcher, ask
 
 ROOT = Path(__file__).resolve().parents[1]

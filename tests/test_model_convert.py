@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.model_convert import (
+from index.encoder.model_convert import (
     MARKER_NAME,
     ConversionError,
     build_charsmap,
@@ -167,7 +167,7 @@ def test_malformed_files_are_rejected(tmp_path: Path) -> None:
 
 
 def test_failed_conversion_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import index.model_convert as mc
+    import index.encoder.model_convert as mc
 
     def boom(*args: object) -> None:
         raise RuntimeError("disk full")

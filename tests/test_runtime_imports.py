@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from index.config import converted_model_dir, is_converted
-from index.embedding import ModelError, resolve_model
+from index.encoder import ModelError, resolve_model
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -21,10 +21,10 @@ def _modules_after(statement: str) -> set[str]:
 
 
 def test_embedding_and_search_do_not_import_the_converter():
-    for statement in ("import index.embedding", "import qa", "from index.embedding import resolve_model; "
+    for statement in ("import index.encoder", "import qa", "from index.encoder import resolve_model; "
                       "resolve_model('multilingual-e5-small')"):
-        assert "index.model_convert" not in _modules_after(statement), statement
-    assert "index.model_convert" in _modules_after("import index.onnx_export")  # the check can see it
+        assert "index.encoder.model_convert" not in _modules_after(statement), statement
+    assert "index.encoder.model_convert" in _modules_after("import index.encoder.onnx_export")  # the check can see it
 
 
 def test_the_default_model_resolves_to_the_converted_folder_or_says_how_to_convert(tmp_path, monkeypatch):
@@ -32,6 +32,6 @@ def test_the_default_model_resolves_to_the_converted_folder_or_says_how_to_conve
     assert is_converted(folder), "setup converts the default model"
     assert resolve_model("multilingual-e5-small") == str(folder)
     monkeypatch.setenv("ZHQA_CACHE", str(tmp_path))  # an empty cache: nothing converted there
-    with pytest.raises(ModelError, match="index.model_convert"):
+    with pytest.raises(ModelError, match="index.encoder.model_convert"):
         resolve_model("multilingual-e5-small")
     assert not any(tmp_path.iterdir())  # and nothing converted behind the user's back

@@ -94,8 +94,8 @@ def test_hybrid_score_is_zscore_mix_plus_phrase_and_neighbour_bonus(searcher):
     """The fused score, recomputed by hand over the whole index, gives the same ranking and scores."""
     import numpy as np
 
-    from index.tokenization import PHRASE_MIN as _PHRASE_MIN
-    from index.tokenization import phrases as _phrases
+    from index.text import PHRASE_MIN as _PHRASE_MIN
+    from index.text import phrases as _phrases
 
     index, f = searcher.index, searcher.fusion
     question = "哪些城市推行拿地即开工?"

@@ -8,7 +8,8 @@ import shutil
 import pytest
 
 from index import IndexBroken, IndexMismatch, IndexMissing, build_index, index_exists, load_index
-from index.store import FORMAT_VERSION, IndexWriteError, live_version
+from index import IndexWriteError
+from index.store import FORMAT_VERSION, live_version
 
 
 def _refused_as_damaged(index_dir):
@@ -82,8 +83,8 @@ def test_missing_and_damaged_indexes_get_clear_errors(tmp_path):
 def test_sentence_vectors_are_stored_and_checked(tmp_path):
     import numpy as np
 
-    from index.building import chunk_sentences
-    from index.sentences import split_sentences
+    from index.collection import chunk_sentences
+    from index.text import split_sentences
 
     corpus = _small_corpus(tmp_path)
     (corpus / "c.txt").write_text("第三篇\n\n保定市推行拿地即开工。审批时间缩短一半！\n\n企业满意度明显提高。\n", encoding="utf-8")
@@ -99,7 +100,7 @@ def test_sentence_vectors_are_stored_and_checked(tmp_path):
     assert loaded.sentence_owner.tolist() == owners.tolist()
     assert all(t == t.strip() and t for t in texts)
     # the vectors are the sentences embedded as passages
-    from index.embedding import get_embedder
+    from index.encoder import get_embedder
 
     again = get_embedder(loaded.model).encode_passages(texts[:2])
     assert np.allclose(loaded.sentences.reconstruct_n(0, 2), again, atol=1e-4)
@@ -118,8 +119,8 @@ def test_sentence_vectors_are_stored_and_checked(tmp_path):
 def test_chunks_are_embedded_with_their_title_and_neighbours_stored(tmp_path):
     import numpy as np
 
-    from index.building import embedded_text
-    from index.embedding import get_embedder
+    from index.collection import embedded_text
+    from index.encoder import get_embedder
 
     corpus = _small_corpus(tmp_path)
     (corpus / "c.txt").write_text("第三篇\n\n保定市推行拿地即开工。审批时间缩短一半！\n\n企业满意度明显提高。\n", encoding="utf-8")
@@ -168,7 +169,8 @@ def test_an_older_format_index_is_refused(tmp_path):
 def test_an_unchanged_corpus_is_recognised_without_reading_it(tmp_path, monkeypatch):
     import os
 
-    from index import building, corpus_changed
+    from index import corpus_changed
+    from index.collection import building
 
     corpus = _small_corpus(tmp_path)
     index, _ = build_index(corpus, tmp_path / "idx", progress=False)
@@ -194,7 +196,7 @@ def test_writes_are_locked_durable_and_keep_the_replaced_version_for_readers(tmp
     import threading
     import time
 
-    from index import store
+    from index.store import disk as store
 
     corpus = _small_corpus(tmp_path)
     index, _ = build_index(corpus, tmp_path / "idx", progress=False)

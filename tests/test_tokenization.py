@@ -1,4 +1,4 @@
-"""The one tokenizer (index.tokenization): its cuts, stop words and phrases, and that every consumer
+"""The one tokenizer (index.text.tokenization): its cuts, stop words and phrases, and that every consumer
 uses it, so the page marks exactly what the ranking matched."""
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from index.tokenization import STOPWORDS, TOKENIZER, Tokenizer, phrases, query_tokens, tokenize
+from index.text import STOPWORDS, TOKENIZER, Tokenizer, phrases, query_tokens, tokenize
 from qa.answer_sentences import analyze
 from ui.render import question_terms, term_spans
 

@@ -93,7 +93,7 @@ _DATE_BOUND = re.compile(r"^\s*(\d{4})(?:\s*[-/.年]\s*(\d{1,2})(?:\s*[-/.月]\s
 def date_bound(value: str | None, end: bool = False) -> str:
     """A date filter's bound as the user typed it: '2024', '2024-03', '2024/3/5', '2024年3月5日' -> ISO
     date; a year or month alone means its first day (`end=False`) or last day (`end=True`). '' stays ''.
-    (Dates found in a document's own text are `index.metadata.parse_date`'s job.)"""
+    (Dates found in a document's own text are `index.ingest.metadata.parse_date`'s job.)"""
     text = (value or "").strip()
     if not text:
         return ""

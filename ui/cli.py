@@ -12,7 +12,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from eval.cli import add_eval_arguments  # noqa: E402  (after the environment above is set)
-from index.formats import DEFAULT_MAX_FILE_MB, DEFAULT_OCR_PAGES, FORMATS_READ, ReadOptions  # noqa: E402
+from index.ingest import DEFAULT_MAX_FILE_MB, DEFAULT_OCR_PAGES, FORMATS_READ, ReadOptions  # noqa: E402
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILURE = 1
@@ -67,7 +67,7 @@ def target(args):
     """Where the command's index lives: the --index folder, or the Milvus index for --store milvus."""
     if getattr(args, "store", "local") != "milvus":
         return args.index
-    from index.stores.milvus import MilvusAddress, MilvusProblem
+    from index.store import MilvusAddress, MilvusProblem
 
     try:
         return MilvusAddress(args.uri, args.collection)
@@ -86,7 +86,7 @@ def open_searcher(index_dir: Path, corpus: Path, model: str | None, build_if_sta
 
 # --- commands ------------------------------------------------------------------
 def cmd_build(args) -> int:
-    from index.current import build_and_report
+    from index.collection import build_and_report
 
     build_and_report(args.corpus, target(args), args.model,
                      read=ReadOptions(ocr_pages=args.ocr_pages, max_file_mb=args.max_file_mb))
@@ -176,7 +176,7 @@ def cmd_ask(args) -> int:
 def _need_index(args):
     """The target of a command that changes or lists an existing index: refused with a message when there is none."""
     from index import index_exists
-    from index.stores.milvus import MilvusAddress, MilvusStore
+    from index.store import MilvusAddress, MilvusStore
 
     where = target(args)
     if isinstance(where, MilvusAddress):
@@ -237,7 +237,7 @@ def cmd_sync(args) -> int:
 
 def cmd_list(args) -> int:
     from index import collection
-    from index.stores import open_store
+    from index.store import open_store
 
     where = _need_index(args)
     rows = collection.documents(open_store(where))
@@ -428,10 +428,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_BAD_INPUT
     from index import CorpusError, IndexProblem
-    from index.store import IndexWriteError
-    from index.embedding import ModelError
-    from index.stores.milvus import MilvusProblem
-    from index.updating import UpdateError
+    from index import IndexWriteError
+    from index.encoder import ModelError
+    from index.store import MilvusProblem
+    from index.collection import UpdateError
     from qa import QuestionError
 
     try:

@@ -13,10 +13,10 @@ from pathlib import Path
 import gradio as gr
 
 from index import collection
-from index.formats import FORMATS_READ, ReadOptions
-from index.loading import DOCUMENT_SUFFIXES
-from index.store import IndexWriteError
-from index.updating import UpdateError
+from index.ingest import FORMATS_READ, ReadOptions
+from index.ingest import DOCUMENT_SUFFIXES
+from index import IndexWriteError
+from index.collection import UpdateError
 from qa import LiveSearcher
 
 from . import render

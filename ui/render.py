@@ -18,7 +18,7 @@ import re
 import unicodedata
 from typing import Iterable, Mapping, Sequence
 
-from index.tokenization import TOKENIZER, Tokenizer
+from index.text import TOKENIZER, Tokenizer
 from qa import NOT_ANSWERED, cite_document
 
 _log = logging.getLogger(__name__)

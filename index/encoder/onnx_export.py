@@ -1,6 +1,6 @@
 """A setup step: the default model as an int8 ONNX Runtime encoder, beside the converted float32 folder.
 
-    python -m index.onnx_export [--model-dir DIR] [--force]
+    python -m index.encoder.onnx_export [--model-dir DIR] [--force]
 
 The transformer is exported to ONNX (torch's exporter) and its weight matrix multiplications are quantized
 to int8 with per-channel scales (onnxruntime's dynamic quantization), except each layer's second feed-forward
@@ -21,8 +21,8 @@ from pathlib import Path
 
 import onnx
 
-from .config import int8_path
-from .model_convert import ensure_default_model
+from index.config import int8_path
+from index.encoder.model_convert import ensure_default_model
 
 def _feed_forward_outputs(path: Path) -> list[str]:
     """Names of the MatMuls that project the feed-forward's wide hidden layer back to the model width,
@@ -76,7 +76,7 @@ def export_int8(model_dir: Path, force: bool = False) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m index.onnx_export", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m index.encoder.onnx_export", description=__doc__.split("\n\n")[0])
     parser.add_argument("--model-dir", type=Path, help="sentence-transformers folder (default: the converted default model)")
     parser.add_argument("--force", action="store_true", help="export even if the file already exists")
     args = parser.parse_args(argv)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from .sentences import FINAL, ends_sentence, without_closers
+from index.text.sentences import FINAL, ends_sentence, without_closers
 
 # ---------------------------------------------------------------------------------------------
 # characters

@@ -19,7 +19,7 @@ import re
 import numpy as np
 from datasketch import MinHash, MinHashLSH
 
-from .document import Document
+from index.document import Document
 
 THRESHOLD = 0.8  # Jaccard similarity of character 5-grams
 MIN_CHARS = 200  # shorter documents are only ever exact duplicates
@@ -27,7 +27,7 @@ SHINGLE = 5
 NUM_PERM = 128
 
 
-def _squashed(text: str) -> str:
+def squashed(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
@@ -49,7 +49,7 @@ def _shingle_hashes(text: str) -> np.ndarray:
     return np.unique((h >> np.uint64(32)).astype(np.uint32))
 
 
-def _minhash(text: str) -> MinHash:
+def minhash(text: str) -> MinHash:
     m = MinHash(num_perm=NUM_PERM, hashfunc=int)  # the items are already hashes
     m.update_batch(_shingle_hashes(text).tolist())
     return m
@@ -71,7 +71,7 @@ def drop_duplicates(documents: list[Document]) -> tuple[list[Document], dict[str
     hashes: dict[str, MinHash] = {}
     by_id: dict[str, Document] = {}
     for doc in documents:
-        text = _squashed(doc.text)
+        text = squashed(doc.text)
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
         original = exact.get(digest)
         if original is not None:
@@ -79,7 +79,7 @@ def drop_duplicates(documents: list[Document]) -> tuple[list[Document], dict[str
             notices.append(f"skipped {doc.path or doc.doc_id}: the same text as {original.path or original.doc_id} (indexed once)")
             continue
         if len(text) >= MIN_CHARS:
-            m = _minhash(text)
+            m = minhash(text)
             best, best_sim = None, 0.0
             for key in lsh.query(m):
                 sim = m.jaccard(hashes[key])

@@ -16,10 +16,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .cleaning import clean_light
-from .document import Document
-from .formats import FORMATS_READ, NOT_READ, SUFFIXES, FileRejected, ReadOptions, read_document
-from .metadata import parse_date, parse_document
+from index.ingest.cleaning import clean_light
+from index.document import Document
+from index.ingest.formats import FORMATS_READ, NOT_READ, SUFFIXES, FileRejected, ReadOptions, read_document
+from index.ingest.metadata import parse_date, parse_document
 
 
 TEXT_SUFFIXES = {".txt", ".md"}

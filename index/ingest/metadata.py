@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .cleaning import (
+from index.ingest.cleaning import (
     clean_lines,
     ends_sentence,
     is_chrome_line,

@@ -1,9 +1,18 @@
-"""Where the chunks live: one interface (`Store`), a local folder (`LocalStore`) and Milvus (`MilvusStore`)."""
+"""Where the chunks live and how they are searched: one interface (`Store`), a local folder (`LocalStore` over
+`disk`: the checksummed, versioned, atomically switched index files) and Milvus (`MilvusStore`); the vector indexes
+(`ann`: flat, HNSW, HNSW over 8-bit codes), BM25 (`bm25`, over each chunk's kept tokens, `chunk_tokens`), each
+chunk's nearest chunks (`neighbours`) and the features an index records (`features`)."""
 from pathlib import Path
 
-from .base import STATS_SAMPLE, BM25Query, DenseQuery, Filters, Store
-from .local import LocalStore
-from .milvus import MilvusAddress, MilvusProblem, MilvusStore
+from index.store.ann import CODED_FROM, hnsw_index, is_ann, is_coded, kind, nearest, train_codes, vector_index, vectors
+from index.store.base import STATS_SAMPLE, BM25Query, DenseQuery, Filters, Store
+from index.store.bm25 import NO_TOKENS, bm25_index
+from index.store.chunk_tokens import ChunkTokens
+from index.store.disk import EMBEDDINGS, FORMAT_VERSION, Index, file_sha256, live_version
+from index.store.features import index_features
+from index.store.local import LocalStore
+from index.store.milvus import MilvusAddress, MilvusProblem, MilvusStore
+from index.store.neighbours import NEIGHBOURS, nearest_chunks
 
 
 def open_store(where: Path | MilvusAddress) -> Store:
@@ -11,5 +20,9 @@ def open_store(where: Path | MilvusAddress) -> Store:
     return MilvusStore(where) if isinstance(where, MilvusAddress) else LocalStore.open(Path(where))
 
 
-__all__ = ["BM25Query", "DenseQuery", "Filters", "LocalStore", "MilvusAddress", "MilvusProblem", "MilvusStore",
-           "STATS_SAMPLE", "Store", "open_store"]
+__all__ = [
+    "BM25Query", "CODED_FROM", "ChunkTokens", "DenseQuery", "EMBEDDINGS", "FORMAT_VERSION", "Filters", "Index",
+    "LocalStore", "MilvusAddress", "MilvusProblem", "MilvusStore", "NEIGHBOURS", "NO_TOKENS", "STATS_SAMPLE", "Store",
+    "bm25_index", "file_sha256", "hnsw_index", "index_features", "is_ann", "is_coded", "kind", "live_version",
+    "nearest", "nearest_chunks", "open_store", "train_codes", "vector_index", "vectors",
+]

@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from ..chunking import Chunk
-from ..document import Document
+from index.text.chunking import Chunk
+from index.document import Document
 
 STATS_SAMPLE = 4096  # chunks whose scores stand for the whole index in the z-scores (all, below this size)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import bm25s
 import numpy as np
 
-from .chunk_tokens import ChunkTokens
+from index.store.chunk_tokens import ChunkTokens
 
 K1, B = 1.5, 0.75
 # Stands in for the tokens of a chunk that has none (only punctuation or symbols): bm25s cannot index an

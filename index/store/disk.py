@@ -15,7 +15,6 @@ and two writers never delete each other's version; a replaced version is kept te
 """
 from __future__ import annotations
 
-import errno
 import fcntl
 import hashlib
 import json
@@ -33,10 +32,13 @@ import bm25s
 import faiss
 import numpy as np
 
-from .chunk_tokens import ChunkTokens
-from .chunking import Chunk
-from .document import Document
-from .features import index_features
+from index.durable import (  # noqa: F401  (the store's own problems, re-exported)
+    IndexBroken, IndexMismatch, IndexMissing, IndexProblem, IndexWriteError, fsync_tree, fsync_folder, write_failure,
+)
+from index.store.chunk_tokens import ChunkTokens
+from index.text.chunking import Chunk
+from index.document import Document
+from index.store.features import index_features
 
 FORMAT_VERSION = 5  # 2: BM25 over jieba words + CJK characters and bigrams; manifest "features"
 # 3: sentence vectors (sentences.faiss, sentence_owner.npy) for sentence-level dense scoring
@@ -47,41 +49,6 @@ FORMAT_VERSION = 5  # 2: BM25 over jieba words + CJK characters and bigrams; man
 CURRENT = "CURRENT"
 LOCK = ".lock"
 EMBEDDINGS = "embeddings"
-
-
-class IndexProblem(RuntimeError):
-    """Base for index problems; messages are meant for the user."""
-
-
-class IndexMissing(IndexProblem):
-    pass
-
-
-class IndexBroken(IndexProblem):
-    pass
-
-
-class IndexMismatch(IndexProblem):
-    pass
-
-
-class IndexWriteError(IndexProblem):
-    """A file of the index could not be written (full disk, file-size limit, I/O error); nothing was switched."""
-
-
-def write_failure(exc: BaseException, folder: Path) -> IndexWriteError:
-    """The user's message for a write into `folder` that failed with `exc` (an OSError, or faiss's
-    RuntimeError, which carries the system's reason in its text)."""
-    text = str(exc)
-    code = getattr(exc, "errno", None)
-    if code in (errno.ENOSPC, errno.EDQUOT) or "No space left" in text or "quota exceeded" in text.lower():
-        why = "the disk is full"
-    elif code == errno.EFBIG or "File too large" in text:
-        why = "a file grew beyond the largest file this process may write (file-size limit)"
-    else:
-        why = (getattr(exc, "strerror", None) or text.strip().splitlines()[-1:] or [type(exc).__name__])[0]
-    return IndexWriteError(f"could not write the index at {folder}: {why}; the previous index is unchanged "
-                           "(free some space and run the command again)")
 
 
 @dataclass
@@ -243,26 +210,6 @@ def writer_lock(index_dir: Path, wait_message: Callable[[], None] | None = None)
             os.close(fd)
 
 
-def _fsync_tree(folder: Path) -> None:
-    """Flush every file under `folder`, and the folders themselves, to disk."""
-    for path in sorted(folder.rglob("*"), reverse=True):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    fsync_folder(folder)
-
-
-def fsync_folder(folder: Path) -> None:
-    """Make a rename or a new file in `folder` durable."""
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def save(index: Index, index_dir: Path) -> Path:
     """Write `index` as a new version of `index_dir` and make it live atomically and durably.
 
@@ -307,7 +254,7 @@ def _write_version(index: Index, staging: Path) -> None:
     sums["manifest.json"] = hashlib.sha256(manifest).hexdigest()
     (staging / CHECKSUMS).write_text(json.dumps(sums, indent=1), encoding="utf-8")
     (staging / "manifest.json").write_bytes(manifest)
-    _fsync_tree(staging)
+    fsync_tree(staging)
 
 
 def _switch(staging: Path, index_dir: Path) -> Path:

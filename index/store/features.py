@@ -5,8 +5,8 @@ An index whose recorded features differ from these was made by another version o
 """
 from __future__ import annotations
 
-from .neighbours import NEIGHBOURS
-from .tokenization import BM25_TOKENS
+from index.store.neighbours import NEIGHBOURS
+from index.text.tokenization import BM25_TOKENS
 
 
 def index_features() -> dict[str, str]:

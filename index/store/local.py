@@ -11,13 +11,13 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from .. import store as index_files
-from ..ann import nearest, vectors
-from ..chunking import Chunk
-from ..store import Index
-from ..tokenization import query_tokens
-from . import base
-from .base import BM25Query, DenseQuery, Filters, Store
+from index.store import disk as index_files
+from index.store.ann import nearest, vectors
+from index.text.chunking import Chunk
+from index.store.disk import Index
+from index.text.tokenization import query_tokens
+from index.store import base
+from index.store.base import BM25Query, DenseQuery, Filters, Store
 
 
 class LocalStore(Store):

@@ -15,6 +15,10 @@ bm25s over words, characters and bigrams; the fusion (z-scores, phrase bonus, ne
 What Milvus does not give: transactions (a change that dies halfway leaves the rows it wrote; the manifest is
 written last, so `zhqa sync` sees the same files as changed and replaces those documents again). milvus-lite
 opens a `.db` file in one process at a time (a second one is refused with a message).
+
+Longer than our other modules (~500 lines) because it implements the whole `Store` interface against one engine
+(schema, writes, dense and BM25 queries, filters, statistics); its changes by document live in
+`index.collection.milvus_update`.
 """
 from __future__ import annotations
 
@@ -35,13 +39,13 @@ from pymilvus import DataType, Function, FunctionType, MilvusClient  # noqa: E40
 from pymilvus.exceptions import MilvusException  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from ..chunking import Chunk
-from ..config import cache_dir
-from ..document import Document
-from ..features import index_features
-from . import base
-from .base import BM25Query, DenseQuery, Filters, Store
-from .local import blend, order
+from index.text.chunking import Chunk
+from index.config import cache_dir
+from index.document import Document
+from index.store.features import index_features
+from index.store import base
+from index.store.base import BM25Query, DenseQuery, Filters, Store
+from index.store.local import blend, order
 
 # pymilvus logs every failed call with a traceback at ERROR; our callers turn failures into one clear line
 logging.getLogger("pymilvus").setLevel(logging.CRITICAL)

@@ -6,8 +6,8 @@ from functools import lru_cache
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from .document import Document
-from .sentences import ends_sentence, split_sentences
+from index.document import Document
+from index.text.sentences import ends_sentence, split_sentences
 
 
 @dataclass(frozen=True)

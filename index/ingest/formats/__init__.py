@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..document import Document
-from .base import DEFAULT_MAX_FILE_MB, DEFAULT_OCR_PAGES, FileRejected, ReadOptions
-from .pdf import read_pdf
-from .web import read_html
-from .word import read_docx
+from index.document import Document
+from index.ingest.formats.base import DEFAULT_MAX_FILE_MB, DEFAULT_OCR_PAGES, FileRejected, ReadOptions
+from index.ingest.formats.pdf import read_pdf
+from index.ingest.formats.web import read_html
+from index.ingest.formats.word import read_docx
 
 FORMATS_READ = ".txt .md .pdf .docx .html .htm (and a .jsonl bulk file)"
 SUFFIXES = {".pdf": "PDF", ".docx": "Word", ".html": "web page", ".htm": "web page"}

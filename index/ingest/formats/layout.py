@@ -9,7 +9,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from ..cleaning import is_page_number
+from index.ingest.cleaning import is_page_number
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import threading
 import numpy as np
 from rapidocr import RapidOCR
 
-from .layout import Piece
+from index.ingest.formats.layout import Piece
 
 OCR_DPI = 200  # what PP-OCR reads best at for body text of 10-12 pt
 MIN_SCORE = 0.5

@@ -11,11 +11,11 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 from tqdm import tqdm
 
-from ..document import Document
-from ..metadata import parse_document
-from . import ocr
-from .base import FileRejected, ReadOptions
-from .layout import Page, Piece, align_pages, page_lines
+from index.document import Document
+from index.ingest.metadata import parse_document
+from index.ingest.formats import ocr
+from index.ingest.formats.base import FileRejected, ReadOptions
+from index.ingest.formats.layout import Page, Piece, align_pages, page_lines
 
 BLANK_CONTRAST = 48  # grey levels: a page image with less contrast than this holds no text
 SCANNED_BELOW = 20  # a page with fewer characters in its text layer than this is read by OCR, if it has an image

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import trafilatura
 
-from ..document import Document
-from ..metadata import parse_date, parse_document
-from .base import FileRejected
+from index.document import Document
+from index.ingest.metadata import parse_date, parse_document
+from index.ingest.formats.base import FileRejected
 
 
 def read_html(path: Path, doc_id: str) -> Document:

@@ -9,9 +9,9 @@ import docx
 from docx.opc.exceptions import PackageNotFoundError
 from docx.table import Table
 
-from ..document import Document
-from ..metadata import parse_document
-from .base import FileRejected
+from index.document import Document
+from index.ingest.metadata import parse_document
+from index.ingest.formats.base import FileRejected
 
 MAX_UNPACKED_MB = 256  # a .docx whose parts unpack to more than this is a zip bomb, not a document
 MAX_RATIO = 200  # nor is one that compresses better than this
