@@ -39,6 +39,11 @@ class LiveSearcher:
     def current(self) -> Searcher:
         return self._current
 
+    @property
+    def version(self):
+        """The version answering: its folder (a local index) or the Milvus index's stamp; None if unknown."""
+        return self._version
+
     def swap(self, searcher: Searcher) -> None:
         self._current = searcher
 

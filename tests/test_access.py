@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import stat
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -97,6 +98,9 @@ def test_a_reader_cannot_change_the_collection_over_http(users, library, tmp_pat
     demo = serve(live, port=port, block=False, quiet=True, access=Access.from_file(users))
     try:
         url = f"http://127.0.0.1:{port}/"
+        # monitoring needs no login: /healthz answers, the page's API does not
+        with urllib.request.urlopen(url + "healthz", timeout=30) as r:
+            assert json.loads(r.read().decode("utf-8"))["status"] == "ok"
         with pytest.raises(Exception):
             Client(url, auth=("bob", "wrong password"), verbose=False)
         client = Client(url, auth=READER, verbose=False)

@@ -267,6 +267,20 @@ def test_server_answers_http(server):
     assert {"/ask", "/document", "/index_info"} <= set(info["named_endpoints"])
 
 
+def test_healthz_says_the_index_state_without_login(server, searcher):
+    from qa import LiveSearcher
+    from ui.app import health
+
+    with urllib.request.urlopen(server + "healthz", timeout=30) as r:
+        assert r.status == 200 and r.headers["content-type"].startswith("application/json")
+        body = json.loads(r.read().decode("utf-8"))
+    assert body["status"] == "ok" and body["documents"] == 5 and body["chunks"] == searcher.store.n_chunks > 0
+    assert body["index_version"].startswith("v-") and body["last_change"][:4].isdigit()
+    live = LiveSearcher(searcher)
+    live.swap(None)  # no searcher can serve (an index that failed to load)
+    assert health(live) == (503, {"status": "unavailable", "reason": "no index can serve"})
+
+
 def test_api_ask_has_the_cli_json_structure(server, searcher):
     from gradio_client import Client
 

@@ -17,6 +17,7 @@ import re
 import urllib.parse
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -510,6 +511,39 @@ def launch_options() -> dict:
     return {"theme": theme(), "ssr_mode": False, "show_error": False, "footer_links": [], "js": JS_PAGE}
 
 
+def health(live: LiveSearcher) -> tuple[int, dict]:
+    """What `GET /healthz` answers, without login, for an operations team's monitoring: 200 with the index's
+    version, documents, chunks and the time of its last change; 503 while no index can serve."""
+    try:
+        store = live.current.store
+        documents, chunks = len(store.documents), int(store.n_chunks)
+    except Exception:  # no searcher, or its store cannot be read
+        _log.warning("health check: the index cannot serve", exc_info=True)
+        return 503, {"status": "unavailable", "reason": "no index can serve"}
+    if chunks <= 0:
+        return 503, {"status": "unavailable", "reason": "the index is empty"}
+    version = live.version
+    changed = None
+    if isinstance(version, Path) and version.exists():
+        changed = datetime.fromtimestamp(version.stat().st_mtime, timezone.utc).isoformat(timespec="seconds")
+    name = version.name if isinstance(version, Path) else (str(version) if version is not None else None)
+    return 200, {"status": "ok", "index_version": name, "documents": documents, "chunks": chunks,
+                 "last_change": changed}
+
+
+def _add_health_route(demo: gr.Blocks, live: LiveSearcher) -> None:
+    """GET /healthz on the running app, ahead of Gradio's own routes and outside its login."""
+    from fastapi.responses import JSONResponse  # Gradio's own web framework, loaded with it
+
+    def healthz():
+        status, body = health(live)
+        return JSONResponse(body, status_code=status)
+
+    demo.app.add_api_route("/healthz", healthz, methods=["GET"], include_in_schema=False)
+    routes = demo.app.router.routes
+    routes.insert(0, routes.pop())
+
+
 def serve(searcher, host: str = "127.0.0.1", port: int = 7860, block: bool = True, quiet: bool = False,
           access: Access | None = None, concurrency: int = DEFAULT_CONCURRENCY) -> gr.Blocks:
     """Serve the page on http://host:port (this machine only by default). With `block=False`
@@ -523,6 +557,9 @@ def serve(searcher, host: str = "127.0.0.1", port: int = 7860, block: bool = Tru
     if not quiet:
         print(f"zhqa: serving on http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}", flush=True)
     login = {"auth": access.authenticate, "auth_message": "请登录（管理员可以管理文档库）"} if access.login else {}
-    demo.launch(server_name=host, server_port=port, prevent_thread_lock=not block, quiet=quiet,
+    demo.launch(server_name=host, server_port=port, prevent_thread_lock=True, quiet=quiet,
                 inbrowser=False, share=False, **login, **launch_options())
+    _add_health_route(demo, live)
+    if block:
+        demo.block_thread()
     return demo
