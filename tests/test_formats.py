@@ -298,3 +298,16 @@ def test_a_notice_date_under_its_title_and_number_is_its_date(tmp_path, make, su
     assert doc.doc_number == "晋政办发〔2025〕12号"
     assert "拿地即开工" in doc.text
     assert cite_document(doc, 0, 5).count("2025-03-06") == 1
+
+
+def test_page_map_survives_a_caption_moved_by_the_cleaning():
+    from index.ingest.formats.layout import align_pages
+
+    # the caption interrupts a paragraph on page 1; the cleaning moves it after the paragraph. Its first
+    # characters (保, 定) also stand on page 2: matching one character at a time walked the position there.
+    page1 = "聚焦企业群众急难愁盼，建立全面受理、高效办理、未诉先办的\n保定市政务服务中心一角（供图）\n12345热线接诉即办工作机制。\n畅通渠道，开发保省心移动端。\n"
+    page2 = "一个平台构建四端五全新模式，保定市政务服务中心提供帮办代办。\n"
+    body = ("聚焦企业群众急难愁盼，建立全面受理、高效办理、未诉先办的12345热线接诉即办工作机制。\n保定市政务服务中心一角（供图）\n"
+            "畅通渠道，开发保省心移动端。\n一个平台构建四端五全新模式，保定市政务服务中心提供帮办代办。")
+    starts = align_pages(page1 + page2, [0, len(page1)], body)
+    assert body[starts[1]:].startswith("一个平台")

@@ -154,30 +154,38 @@ def page_lines(pages: list[Page]) -> list[list[str]]:
     return out
 
 
-def align_pages(raw: str, raw_page_starts: list[int], body: str, window: int = 4000) -> tuple[int, ...]:
+def align_pages(raw: str, raw_page_starts: list[int], body: str, window: int = 20000) -> tuple[int, ...]:
     """Where each page begins in `body`, the cleaned form of `raw`.
 
-    Cleaning only drops characters (wrap spaces, line breaks, metadata and chrome lines), so `body` without
-    whitespace is, in order, a subsequence of `raw`: each body character is matched to the next equal raw
-    character within `window` (a character that cannot be matched, such as a moved caption, keeps the
-    current position). Page p begins at the first body character matched at or after its raw start.
+    Cleaning drops characters (wrap spaces, line breaks, metadata and chrome lines) and may move a caption
+    after the paragraph it interrupted, so `body` is only nearly in order a subsequence of `raw`. Both are
+    compared without whitespace, in runs of `RUN` characters: each run of the body is looked for in the raw
+    text from the last match on (within `window`). A run that is not found there (a moved caption, a line
+    the cleaning rewrote) is skipped, so a few characters can never drag the position pages ahead, as
+    matching one character at a time did. Page p begins at the first body character matched at or after its
+    raw start; pages after the last match (blank or dropped pages) begin at the end.
     """
+    raw_at = [i for i, c in enumerate(raw) if not c.isspace()]
+    body_at = [i for i, c in enumerate(body) if not c.isspace()]
+    raw_bare = "".join(raw[i] for i in raw_at)
+    body_bare = "".join(body[i] for i in body_at)
     starts = [0] * len(raw_page_starts)
     page = 0
     r = 0
-    next_start = raw_page_starts[1] if len(raw_page_starts) > 1 else None
-    for i, ch in enumerate(body):
-        if ch.isspace():
-            continue
-        found = raw.find(ch, r, r + window)
+    for b in range(0, len(body_bare), RUN):
+        run = body_bare[b:b + RUN]
+        found = raw_bare.find(run, r, r + window)
         if found < 0:
             continue
-        r = found + 1
-        while next_start is not None and found >= next_start:
-            page += 1
-            starts[page] = i
-            next_start = raw_page_starts[page + 1] if page + 1 < len(raw_page_starts) else None
-    # pages after the last matched character (blank or dropped pages) begin at the end
+        r = found + len(run)
+        for k in range(len(run)):
+            while page + 1 < len(raw_page_starts) and raw_at[found + k] >= raw_page_starts[page + 1]:
+                page += 1
+                starts[page] = body_at[b + k]
     for p in range(page + 1, len(starts)):
         starts[p] = len(body)
     return tuple(starts)
+
+
+RUN = 6  # characters compared at once: long enough to be found only where they belong, short enough to fit
+# between two places the cleaning changed
