@@ -85,7 +85,8 @@ def lead_paragraphs(question: Question, passages: list[Passage], documents, shor
         ls, le = max(ps, p.start), min(pe, p.end)
         if le > ls:
             page_first, page_last = doc.page_range(ls, le)
-            p.lead = Lead(ls, le, paragraph, cite_document(doc, ls, le), page_first, page_last)
+            rows = doc.row_range(ls, le) or (None, None, None, None)
+            p.lead = Lead(ls, le, paragraph, cite_document(doc, ls, le), page_first, page_last, rows[0], rows[1], rows[3])
 
 
 def covering_items(passages: list[Passage], candidates: list[Passage], answer, k: int) -> list[Passage]:

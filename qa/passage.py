@@ -15,6 +15,9 @@ class Lead:
     citation: str
     page_first: int | None = None
     page_last: int | None = None
+    sheet: str | None = None  # a spreadsheet's sheet and rows, as for `Passage`
+    row_first: int | None = None
+    row_last: int | None = None
 
 
 @dataclass
@@ -43,6 +46,10 @@ class Passage:
     page_first: int | None = None  # pages it stands on, for documents with pages (PDF); else None
     page_last: int | None = None
     doc_number: str = ""  # 发文字号, when the document states one
+    # for a spreadsheet: the sheet and the rows (as the spreadsheet numbers them) it stands on; else None
+    sheet: str | None = None
+    row_first: int | None = None
+    row_last: int | None = None
     # other copies of the same document (near-duplicates left out of the index): [{"doc_id", "title", "source"}]
     also_in: list[dict] = field(default_factory=list)
     # the dense retriever's score (cosine of question and passage, see qa.fusion); None when it was not asked

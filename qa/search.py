@@ -169,11 +169,12 @@ class Searcher:
 
     def _passage(self, rank: int, chunk: Chunk, score: float, similarity: float | None = None) -> Passage:
         doc = self.store.documents[chunk.doc_id]
+        rows = doc.row_range(chunk.start, chunk.end) or (None, None, None, None)
         return Passage(
             rank=rank, score=round(float(score), 6), doc_id=doc.doc_id, title=doc.title, source=doc.source,
             date=doc.date, paragraph=chunk.paragraph_first, start=chunk.start, end=chunk.end, text=chunk.text,
             citation=cite_document(doc, chunk.start, chunk.end), page_first=chunk.page_first,
-            page_last=chunk.page_last, doc_number=doc.doc_number,
+            page_last=chunk.page_last, doc_number=doc.doc_number, sheet=rows[0], row_first=rows[1], row_last=rows[3],
             also_in=[dict(d) for d in self.store.duplicates.get(doc.doc_id, ())],
             similarity=None if similarity is None else round(float(similarity), 6),
         )

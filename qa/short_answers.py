@@ -53,6 +53,7 @@ class Evidence:
     rank: int  # rank of the passage it stands in
     specific: bool  # the document is about a place the question names (or the question names none)
     own: float = 0.0  # coverage by the sentence alone, without the words around it
+    row: bool = False  # the sentence is a spreadsheet's whole row ("header：value；header：value")
 
 
 @dataclass
@@ -149,8 +150,11 @@ def gather_evidence(question: Question, passages: Sequence, documents: Mapping[s
         specific = True
         if place_codes:
             specific = bool(place_codes & set(doc_places(doc).scores))
-        for s, e in split_sentences(text[p.start:p.end]):
-            s, e = strip_span(text, p.start + s, p.start + e)
+        # a spreadsheet row is one fact: its cells are one sentence, not one each
+        spans = ([(a - p.start, b - p.start) for a, b in doc.paragraph_spans() if a < p.end and b > p.start]
+                 if getattr(doc, "rows", ()) else split_sentences(text[p.start:p.end]))
+        for s, e in spans:
+            s, e = strip_span(text, max(p.start, p.start + s), min(p.end, p.start + e))
             lead = _LEADING_FIELDS.match(text, s, e)
             if lead:  # 〔牵头单位：…〕 closing the previous item of an action plan is not part of this sentence
                 s = lead.end()
@@ -160,7 +164,8 @@ def gather_evidence(question: Question, passages: Sequence, documents: Mapping[s
             ps, pe = _paragraph(text, s, e)
             norm = nfkc_without_spaces_or_quotes(text[s:e])
             cov = _coverage(weights, norm, nfkc_without_spaces_or_quotes(text[max(ps, s - 200):min(pe, e + 100)]))
-            out.append(Evidence(p.doc_id, s, e, cov, getattr(p, "rank", 0), specific, _coverage(weights, norm, "")))
+            out.append(Evidence(p.doc_id, s, e, cov, getattr(p, "rank", 0), specific, _coverage(weights, norm, ""),
+                                row=bool(getattr(doc, "rows", ()))))
     out.sort(key=lambda ev: (-ev.coverage, ev.rank, ev.start))
     return out
 
@@ -276,13 +281,17 @@ def _dates(question: Question, text: str, ev: Evidence, weights, doc_date: str) 
 
 
 def _body_fields(question: Question, text: str, ev: Evidence) -> list[_Candidate]:
-    """〔牵头单位：区发改局；责任单位：…〕 after the sentence, in the same paragraph (an action plan's item)."""
+    """〔牵头单位：区发改局；责任单位：…〕 after the sentence, in the same paragraph (an action plan's item); or
+    the 牵头单位：… field of a spreadsheet row (任务：…；牵头单位：区发改局；…), the row being one paragraph."""
     wanted = "责任单位" if "责任" in question.text else "牵头单位"
-    _, pe = _paragraph(text, ev.start, ev.end)
+    ps, pe = _paragraph(text, ev.start, ev.end)
     bracket = text.find("〔", ev.end - 1, pe)
-    if bracket < 0 or bracket - ev.end > 400:
+    if bracket < 0 and ev.row:
+        bracket, close = ps, -1  # the whole row
+    elif bracket < 0 or bracket - ev.end > 400:
         return []
-    close = text.find("〕", bracket, pe)
+    else:
+        close = text.find("〕", bracket, pe)
     for m in _FIELD.finditer(text, bracket, close if close > 0 else pe):
         if m.group("name").startswith(wanted[:2]):
             value_start = m.start("value")
@@ -343,10 +352,16 @@ def _entity_after(text: str, pos: int, hi: int) -> tuple[int, int] | None:
     return _name_in(text, pos, stop, at_end=False) if stop - pos >= 2 else None
 
 
+_LEADING_PREPOSITIONS = "由被把将向从"
+
+
 def _holds_phrases(question: Question, sentence: str) -> bool:
     """Every topic phrase of the question (公平竞争审查; not 城区营商环境行动方案) is in the sentence."""
     ask_words = _ASK_WORDS.get(question.asks)
-    phrases = [p for p in (question.analysis.phrases if question.analysis else ())
+    # a phrase cut where the question turns to what it asks keeps the preposition that leads there
+    # (拿地即开工由|哪个部门): the document's sentence says 拿地即开工 without it
+    phrases = [p.rstrip(_LEADING_PREPOSITIONS) if len(p) > 3 else p
+               for p in (question.analysis.phrases if question.analysis else ())
                if not (ask_words and ask_words.search(p) and len(p) <= 4)]
     norm = nfkc_without_spaces_or_quotes(sentence)
     return all(phrase_in(p, norm) for p in phrases)

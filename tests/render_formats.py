@@ -8,12 +8,17 @@ knows exactly what each file says. Run as a script to look at them:
 """
 from __future__ import annotations
 
+import datetime
 import html
 import io
+import os
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+import openpyxl
 import pypdfium2 as pdfium
 from docx import Document as DocxDocument
 from docx.shared import Pt
@@ -196,6 +201,46 @@ def render_all(out: Path, scanned: tuple[str, ...] = (TWO_COLUMNS,)) -> dict[str
         if doc.doc_id in scanned:
             (folders["scanned"] / f"{doc.doc_id}.pdf").write_bytes(scanned_pdf_bytes(pdf))
     return folders
+
+
+def soffice_convert(sources: list[Path], target: str, out: Path) -> list[Path]:
+    """Convert `sources` with the real LibreOffice (one process, a private profile) into `out`: the writer of
+    .doc, .xls and .rtf files, as an office's own would have written them."""
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as profile:
+        subprocess.run(["soffice", "--headless", "--norestore", f"-env:UserInstallation={Path(profile).as_uri()}",
+                        "--convert-to", target, "--outdir", str(out), *map(str, sources)],
+                       check=True, capture_output=True, env={**os.environ, "HOME": profile})
+    made = [out / f"{Path(s).stem}.{target.split(':')[0]}" for s in sources]
+    missing = [m for m in made if not m.is_file()]
+    assert not missing, f"LibreOffice did not write {missing}"
+    return made
+
+
+def task_list_xlsx(path: Path) -> Path:
+    """A task list laid out as offices lay one out: a title row merged across the table, a two-row header (完成情况
+    over 进度 and 完成时限), a 牵头单位 merged down two rows, a percentage, a date cell, a formula with no saved
+    value, an empty row and an empty second sheet."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "任务清单"
+    sheet.append(["晋城市城区2023年营商环境重点任务清单"])
+    sheet.merge_cells("A1:E1")
+    sheet.append(["序号", "任务", "牵头单位", "完成情况", None])
+    sheet.append([None, None, None, "进度", "完成时限"])
+    for cells in ("D2:E2", "A2:A3", "B2:B3", "C2:C3"):
+        sheet.merge_cells(cells)
+    sheet.append([1, "推行“拿地即开工”审批模式", "区发改局", 0.8, datetime.date(2023, 12, 31)])
+    sheet.append([2, "开展工程建设项目审批提速", "区住建局", 0.5, "2023年12月"])
+    sheet.append([3, "推进“一件事一次办”", None, 1, "2023年10月"])
+    sheet.merge_cells("C5:C6")
+    for cell in ("D4", "D5", "D6"):
+        sheet[cell].number_format = "0%"
+    sheet.append([])
+    sheet.append([4, "=A4*2", "区财政局", None, None])
+    book.create_sheet("空表")
+    book.save(path)
+    return path
 
 
 if __name__ == "__main__":

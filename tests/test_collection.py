@@ -114,10 +114,10 @@ def test_folders_keep_their_path_as_doc_id_and_deleted_files_leave(library, tmp_
     folder = tmp_path / "收文" / "2024"
     folder.mkdir(parents=True)
     (folder / "零成本.txt").write_text(NEW_NOTICE, encoding="utf-8")
-    (folder / "notes.csv").write_text("a,b\n", encoding="utf-8")
+    (folder / "notes.numbers").write_text("a,b\n", encoding="utf-8")
     index, report, placed, refused = collection.add(index_dir, [tmp_path / "收文"], progress=False)
     assert "收文/2024/零成本" in index.documents
-    assert any("notes.csv" in r for r in refused)
+    assert any("notes.numbers" in r for r in refused)
     (corpus / "收文" / "2024" / "零成本.txt").unlink()
     (corpus / "003_2a0d0da5d2c1eea9.txt").unlink()
     index, report, changes = collection.sync(index_dir, progress=False)

@@ -92,7 +92,7 @@ def mixed_corpus(tmp_path) -> Path:
     (tmp_path / "h_random.txt").write_bytes(bytes(rng.randrange(256) for _ in range(4000)) + b"\x00\x00\x07")
     (tmp_path / "i_undecodable.txt").write_bytes(b"\x81\x30\xff\xfe\x80\xc3\x28" * 50)
     (tmp_path / "j_empty.txt").write_bytes(b"\n \n")
-    (tmp_path / "notes.csv").write_text("a,b\n", encoding="utf-8")
+    (tmp_path / "notes.numbers").write_text("a,b\n", encoding="utf-8")
     (tmp_path / ".hidden" / "k.txt").write_text("隐藏文件。", encoding="utf-8")
     return tmp_path
 
@@ -108,7 +108,7 @@ def test_encodings_binary_and_undecodable_files(mixed_corpus):
         assert "\ufeff" not in doc.text
     assert len(warnings) == 5
     # a file of a format that is not read is named too, with the formats that are
-    assert any("notes.csv" in w and "formats read: .txt .md .pdf" in w for w in warnings), warnings
+    assert any("notes.numbers" in w and "formats read: .txt .md .bmp .csv .doc" in w for w in warnings), warnings
     for name in ("g_image.txt", "h_random.txt", "i_undecodable.txt", "j_empty.txt"):
         assert sum(name in w for w in warnings) == 1, (name, warnings)
     assert any("binary" in w for w in warnings if "g_image" in w)

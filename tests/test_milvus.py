@@ -198,9 +198,9 @@ def test_milvus_folders_keep_their_path_as_doc_id_and_deleted_files_leave(milvus
     folder = tmp_path / "收文" / "2024"
     folder.mkdir(parents=True)
     (folder / "零成本.txt").write_text(NEW_NOTICE, encoding="utf-8")
-    (folder / "notes.csv").write_text("a,b\n", encoding="utf-8")
+    (folder / "notes.numbers").write_text("a,b\n", encoding="utf-8")
     store, _, _, refused = collection.add(address, [tmp_path / "收文"], progress=False, embedder=embedder)
-    assert "收文/2024/零成本" in store.documents and any("notes.csv" in r for r in refused)
+    assert "收文/2024/零成本" in store.documents and any("notes.numbers" in r for r in refused)
     (corpus / "收文" / "2024" / "零成本.txt").unlink()
     (corpus / "003_2a0d0da5d2c1eea9.txt").unlink()
     store, _, changes = collection.sync(address, progress=False, embedder=embedder)

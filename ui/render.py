@@ -201,6 +201,12 @@ def render_passage(p: Mapping, question: str = "", terms: Sequence[str] | None =
     citation = lead.get("citation") or p.get("citation", "")
     paragraph = int(lead.get("paragraph") or p.get("paragraph", 0))
     page_first, page_last = (lead.get("page_first"), lead.get("page_last")) if lead else (p.get("page_first"), p.get("page_last"))
+    where = lead if lead else p
+    if where.get("sheet") is not None and where.get("row_first"):
+        first, last = int(where["row_first"]), int(where.get("row_last") or where["row_first"])
+        place = f'工作表“{where["sheet"]}” ' + (f"第{first}-{last}行" if last != first else f"第{first}行")
+    else:
+        place = f"第{paragraph}段"
 
     def clip(spans):
         return [(s - (ls - base), e - (ls - base)) for s, e in spans]
@@ -210,7 +216,7 @@ def render_passage(p: Mapping, question: str = "", terms: Sequence[str] | None =
         f'<span class="zq-source">{esc(p.get("source") or "来源未注明")}</span>',
         f'<span class="zq-date">{esc(p.get("date") or "日期未注明")}</span>',
         *([f'<span class="zq-page">{esc(_pages(page_first, page_last))}</span>'] if page_first else []),
-        f'<span class="zq-para">第{paragraph}段</span>',
+        f'<span class="zq-para">{esc(place)}</span>',
     ]
     context = ""
     if has_context:
@@ -251,8 +257,8 @@ def render_passage(p: Mapping, question: str = "", terms: Sequence[str] | None =
 
 
 def _where(p: Mapping) -> str:
-    """第1-4段 (or 第3页 第1-4段): where the whole passage stands, read off its citation."""
-    m = re.search(r"(第[\d–-]+页 )?第[\d-]+段$", str(p.get("citation", "")))
+    """第1-4段 (or 第3页 第1-4段, 工作表“X” 第3-9行): where the whole passage stands, read off its citation."""
+    m = re.search(r"(第[\d–-]+页 )?第[\d-]+段$|(工作表“[^”]*” )?第[\d-]+行$", str(p.get("citation", "")))
     return m.group(0) if m else f"第{int(p.get('paragraph', 0))}段起"
 
 

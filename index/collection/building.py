@@ -183,6 +183,14 @@ def embed_chunks(
     return vectors, sentences, reused + reused_sentences
 
 
+def reading_for(read: ReadOptions, index_dir) -> ReadOptions:
+    """`read` with the index folder's cache of converted office files, unless it names one (a Milvus index has
+    no local folder: its conversions go to a private temporary one)."""
+    if read.converted is None and isinstance(index_dir, (str, Path)):
+        return replace(read, converted=Path(index_dir) / store.CONVERTED)
+    return read
+
+
 def build_index(
     corpus: Path,
     index_dir: Path,
@@ -208,7 +216,7 @@ def build_index(
     # taken before reading: a file edited during the build shows as changed afterwards
     stat_before, hashes_before = corpus_stat(corpus), corpus_fingerprint(corpus)
     try:
-        documents, warnings = load_corpus(corpus, replace(read, progress=progress))
+        documents, warnings = load_corpus(corpus, replace(reading_for(read, index_dir), progress=progress))
     except ValueError as exc:  # an unsupported corpus file
         raise CorpusError(str(exc)) from exc
     documents = [d for d in documents if d.text.strip()]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from index.store import disk as store
-from index.collection.building import CorpusChanges, corpus_changes, file_sha256
+from index.collection.building import CorpusChanges, corpus_changes, file_sha256, reading_for
 from index.encoder.embedding import Embedder
 from index.ingest.formats import ReadOptions
 from index.ingest.loading import DOCUMENT_SUFFIXES, doc_id_for, load_folder
@@ -90,7 +90,7 @@ def _sync(index_dir: Target, index: Current, read: ReadOptions, progress: bool,
     known = set(index.documents) | {c["doc_id"] for cs in index.duplicates.values() for c in cs}
     gone = {doc_id_for(corpus / p, corpus) for p in changes.deleted + changes.changed} & known
     read_now = set(changes.added + changes.changed) | _orphaned_copies(index, gone, corpus)
-    docs, warnings = load_folder(corpus, read, only=read_now)
+    docs, warnings = load_folder(corpus, reading_for(read, index_dir), only=read_now)
     index, report = _update(index_dir, index, add=docs, remove=gone - {d.doc_id for d in docs},
                             corpus_files=changes.hashes, corpus_stat=changes.stat, progress=progress, embedder=embedder)
     report.warnings = warnings + report.warnings
@@ -187,7 +187,8 @@ def remove(index_dir: Target, doc_ids: list[str], progress: bool = True,
             files.pop(str(relative), None)
             stats.pop(str(relative), None)
             moved.append(f"{path} -> {target}")
-        orphans, warnings = load_folder(corpus, ReadOptions(), only=_orphaned_copies(index, set(doc_ids), corpus))
+        orphans, warnings = load_folder(corpus, reading_for(ReadOptions(), index_dir),
+                                        only=_orphaned_copies(index, set(doc_ids), corpus))
         index, report = _update(index_dir, index, add=orphans, remove=set(doc_ids), corpus_files=files, corpus_stat=stats,
                                 progress=progress, embedder=embedder)
         report.warnings = warnings + report.warnings
@@ -207,7 +208,7 @@ def reindex(index_dir: Target, doc_ids: list[str], read: ReadOptions = ReadOptio
         missing = [str(p) for p in paths if not p.is_file() or not p.is_relative_to(corpus)]
         if missing:
             raise UpdateError(f"no file to read again for: {', '.join(missing)}")
-        docs, warnings = load_folder(corpus, read, only={p.relative_to(corpus).as_posix() for p in paths})
+        docs, warnings = load_folder(corpus, reading_for(read, index_dir), only={p.relative_to(corpus).as_posix() for p in paths})
         index, report = _update(index_dir, index, add=docs, remove=set(doc_ids) - {d.doc_id for d in docs},
                                 progress=progress, embedder=embedder)
         report.warnings = warnings + report.warnings

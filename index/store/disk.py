@@ -9,6 +9,8 @@ Layout of an index folder:
                      file, checked at load: a damaged file is named, never answered from)
     embeddings/      vectors computed by builds of this folder, kept so no build encodes a text twice
                      (see embedding_cache)
+    converted/       office files converted by LibreOffice, under their content hash, so no sync converts
+                     a file twice (see ingest.formats.office)
 A build writes a new version folder completely and flushes it to disk, then swaps CURRENT with
 os.replace under a writer lock (.lock), so a build that dies halfway leaves the previous index usable
 and two writers never delete each other's version; a replaced version is kept ten minutes for readers.
@@ -49,6 +51,7 @@ FORMAT_VERSION = 5  # 2: BM25 over jieba words + CJK characters and bigrams; man
 CURRENT = "CURRENT"
 LOCK = ".lock"
 EMBEDDINGS = "embeddings"
+CONVERTED = "converted"
 
 
 @dataclass

@@ -1,27 +1,34 @@
-"""Reading the formats documents come in: PDF (text layer, or OCR for scanned pages), Word (.docx) and web
-pages (.html/.htm). Plain text, Markdown and JSONL are read by `index.loading`, which asks this package for
-everything else."""
+"""Reading the formats documents come in: PDF (text layer, or OCR for scanned pages), Word (.docx), web pages
+(.html/.htm), spreadsheets (.xlsx, .csv), scans saved as images (OCR), and through LibreOffice the office formats we do not read ourselves
+(.doc, .wps, .rtf, .xls, .et, .ppt, .pptx, .dps; see `office`). Plain text, Markdown and JSONL are read by
+`index.ingest.loading`, which asks this package for everything else."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from index.document import Document
+from index.ingest.formats import office
+from index.ingest.formats import image
 from index.ingest.formats.base import DEFAULT_MAX_FILE_MB, DEFAULT_OCR_PAGES, FileRejected, ReadOptions
+from index.ingest.formats.office import OLE
 from index.ingest.formats.pdf import read_pdf
+from index.ingest.formats.sheet import read_csv, read_xlsx
 from index.ingest.formats.web import read_html
 from index.ingest.formats.word import read_docx
 
-FORMATS_READ = ".txt .md .pdf .docx .html .htm (and a .jsonl bulk file)"
-SUFFIXES = {".pdf": "PDF", ".docx": "Word", ".html": "web page", ".htm": "web page"}
+SUFFIXES = {".pdf": "PDF", ".docx": "Word", ".html": "web page", ".htm": "web page",
+            ".xlsx": "Excel", ".xlsm": "Excel", ".csv": "CSV", **office.SUFFIXES, **image.SUFFIXES}
+FORMATS_READ = ".txt .md " + " ".join(sorted(SUFFIXES)) + " (and a .jsonl bulk file)"
 # formats people will have and that are not read, named so the message can say what to do
-NOT_READ = {".doc": "old Word format: save it as .docx", ".wps": "WPS format: save it as .docx",
-            ".ofd": "OFD: export it as PDF", ".rtf": "save it as .docx"}
+NOT_READ = {".ofd": "OFD: export it as PDF"}
 
-__all__ = ["FORMATS_READ", "DEFAULT_MAX_FILE_MB", "DEFAULT_OCR_PAGES", "FileRejected", "ReadOptions", "SUFFIXES", "NOT_READ", "read_document"]
+__all__ = ["FORMATS_READ", "DEFAULT_MAX_FILE_MB", "DEFAULT_OCR_PAGES", "FileRejected", "ReadOptions", "SUFFIXES",
+           "NOT_READ", "read_document", "prepare"]
 
 
 def read_document(path: Path, doc_id: str, options: ReadOptions = ReadOptions()) -> tuple[Document, list[str]]:
-    """(document, notes) of a PDF, Word or web page file. Raises `FileRejected` with the reason."""
+    """(document, notes) of a file of any format in `SUFFIXES`. Raises `FileRejected` with the reason."""
     path = Path(path)
     size = path.stat().st_size
     if size == 0:
@@ -31,8 +38,67 @@ def read_document(path: Path, doc_id: str, options: ReadOptions = ReadOptions())
     suffix = path.suffix.lower()
     if suffix == ".pdf":
         return read_pdf(path, doc_id, options)
+    if suffix in (".docx", ".xlsx", ".xlsm") and _starts_with(path, OLE):
+        return _read_office(path, doc_id, options)  # an encrypted OOXML file, or an old binary one renamed
     if suffix == ".docx":
         return read_docx(path, doc_id), []
+    if suffix in (".xlsx", ".xlsm"):
+        return read_xlsx(path, doc_id), []
+    if suffix == ".csv":
+        return read_csv(path, doc_id), []
     if suffix in (".html", ".htm"):
         return read_html(path, doc_id), []
+    if suffix in office.SUFFIXES:
+        return _read_office(path, doc_id, options)
+    if suffix in image.SUFFIXES:
+        return image.read_image(path, doc_id, options)
     raise FileRejected(f"not a format this reads ({suffix})")
+
+
+def _starts_with(path: Path, magic: bytes) -> bool:
+    with open(path, "rb") as f:
+        return f.read(len(magic)) == magic
+
+
+def prepare(paths: list[Path], options: ReadOptions = ReadOptions()) -> None:
+    """Convert the office files among `paths` in batches before they are read one by one (a file that cannot
+    be planned is left for `read_document` to refuse with its reason)."""
+    plans = []
+    for path in paths:
+        if path.suffix.lower() in office.SUFFIXES:
+            try:
+                plan = office.plan_for(path)
+            except (FileRejected, OSError):
+                continue
+            if plan.reader == "convert":
+                plans.append((path, plan))
+    if plans:
+        office.converter(options).convert(plans, progress=options.progress)
+
+
+def _read_office(path: Path, doc_id: str, options: ReadOptions) -> tuple[Document, list[str]]:
+    plan = office.plan_for(path)
+    fmt = path.suffix.lower().lstrip(".")
+    if plan.reader == "docx":
+        doc, notes = read_docx(path, doc_id), []
+    elif plan.reader == "xlsx":
+        doc, notes = read_xlsx(path, doc_id), []
+    elif plan.reader == "pdf":
+        doc, notes = read_pdf(path, doc_id, options)
+    elif plan.reader == "html":
+        doc, notes = read_html(path, doc_id), []
+    else:
+        converter = office.converter(options)
+        key = office.content_key(path)
+        converted = converter.cached(key, plan.target)
+        if converted is None:
+            converter.convert([(path, plan)])
+            converted = converter.cached(key, plan.target)
+        if converted is None:
+            raise FileRejected(converter.failures.get(key) or "LibreOffice could not convert it")
+        if plan.target == "pdf":
+            doc, notes = read_pdf(converted, doc_id, options)
+            notes = [n.replace(str(converted), str(path)) for n in notes]
+        else:
+            doc, notes = read_xlsx(converted, doc_id), []
+    return replace(doc, path=str(path), format=fmt), notes

@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from index.ingest.cleaning import is_page_number
+from index.ingest.metadata import Metadata, parse_document
 
 
 @dataclass(frozen=True)
@@ -189,3 +190,18 @@ def align_pages(raw: str, raw_page_starts: list[int], body: str, window: int = 2
 
 RUN = 6  # characters compared at once: long enough to be found only where they belong, short enough to fit
 # between two places the cleaning changed
+
+
+def pages_text(pages: list[Page]) -> tuple[str, Metadata, tuple[int, ...]]:
+    """(body, stated metadata, page starts in the body) of laid-out pages: lines in reading order without
+    running headers, footers and page numbers, cleaned like every format, with the page map."""
+    lines_per_page = page_lines(pages)
+    raw_parts, raw_starts, pos = [], [], 0
+    for lines in lines_per_page:
+        raw_starts.append(pos)
+        part = "\n".join(lines) + "\n"
+        raw_parts.append(part)
+        pos += len(part)
+    raw = "".join(raw_parts)
+    body, meta = parse_document(raw, wrapped=True)
+    return body, meta, align_pages(raw, raw_starts, body)

@@ -12,6 +12,7 @@ from index.ingest.formats.layout import Piece
 
 OCR_DPI = 200  # what PP-OCR reads best at for body text of 10-12 pt
 MIN_SCORE = 0.5
+BLANK_CONTRAST = 48  # grey levels: a page image with less contrast than this holds no text
 
 _engine: RapidOCR | None = None
 _engine_lock = threading.Lock()
@@ -28,6 +29,11 @@ def engine() -> RapidOCR:
             # rapidocr logs every model it loads at INFO through its own logger; users need none of it
             logging.getLogger("RapidOCR").setLevel(logging.ERROR)
         return _engine
+
+
+def blank(image: np.ndarray) -> bool:
+    """A page with nothing for OCR to find (it would take half a second to say so)."""
+    return int(image.max()) - int(image.min()) < BLANK_CONTRAST
 
 
 def recognise(image: np.ndarray, scale: float, page_height: float) -> list[Piece]:

@@ -12,54 +12,77 @@ import pypdfium2.raw as pdfium_c
 from tqdm import tqdm
 
 from index.document import Document
-from index.ingest.metadata import parse_document
 from index.ingest.formats import ocr
 from index.ingest.formats.base import FileRejected, ReadOptions
-from index.ingest.formats.layout import Page, Piece, align_pages, page_lines
+from index.ingest.formats.layout import Page, Piece, pages_text
 
-BLANK_CONTRAST = 48  # grey levels: a page image with less contrast than this holds no text
 SCANNED_BELOW = 20  # a page with fewer characters in its text layer than this is read by OCR, if it has an image
 
 
 def _text_pieces(page: pdfium.PdfPage) -> list[Piece]:
-    """The text layer as pieces: PDFium's lines, cut where a wide gap separates two columns."""
+    """The text layer as pieces: PDFium's characters grouped into lines, each line in left-to-right order (a
+    writer may draw a line's quote marks, set in a Latin font, after its Chinese characters), cut where a wide
+    gap separates two columns."""
     textpage = page.get_textpage()
     try:
         n = textpage.count_chars()
         text = textpage.get_text_range(0, n) if n else ""
         pieces: list[Piece] = []
-        cur: list[str] = []
-        box: list[float] | None = None
+        line: list[tuple[str, tuple[float, float, float, float]]] = []
+        band: list[float] | None = None  # the line's bottom and top
 
         def close() -> None:
-            nonlocal cur, box
-            if box is not None and "".join(cur).strip():
-                pieces.append(Piece("".join(cur), *box))
-            cur, box = [], None
+            nonlocal line, band
+            pieces.extend(_cut_at_gaps(sorted(line, key=lambda c: c[1][0])))
+            line, band = [], None
 
         for i, ch in enumerate(text[:n]):
             if ch in "\r\n":
                 close()
                 continue
+            # loose: the font's full height, so a quote mark (a small box high on the line) stays on its line
+            box = textpage.get_charbox(i, loose=True)
+            left, bottom, right, top = box
             if ch.isspace():
-                if box is not None:
-                    cur.append(ch)
+                if band is not None:
+                    line.append((ch, box))
                 continue
-            left, bottom, right, top = textpage.get_charbox(i)
-            if box is not None:
-                height = max(box[3] - box[1], top - bottom, 1.0)
-                new_line = abs((top + bottom) / 2 - (box[1] + box[3]) / 2) > 0.6 * height
-                if new_line or left - box[2] > 2.5 * height:
+            if band is not None:
+                height = max(band[1] - band[0], top - bottom, 1.0)
+                if abs((top + bottom) / 2 - (band[0] + band[1]) / 2) > 0.6 * height:
                     close()
-            if box is None:
-                box = [left, bottom, right, top]
-            else:
-                box = [min(box[0], left), min(box[1], bottom), max(box[2], right), max(box[3], top)]
-            cur.append(ch)
+            band = [bottom, top] if band is None else [min(band[0], bottom), max(band[1], top)]
+            line.append((ch, box))
         close()
         return pieces
     finally:
         textpage.close()
+
+
+def _cut_at_gaps(chars: list[tuple[str, tuple[float, float, float, float]]]) -> list[Piece]:
+    """A line's characters (left to right) as pieces, cut where a gap wider than 2.5 character heights stands."""
+    pieces: list[Piece] = []
+    cur: list[str] = []
+    box: list[float] | None = None
+
+    def close() -> None:
+        nonlocal cur, box
+        if box is not None and "".join(cur).strip():
+            pieces.append(Piece("".join(cur), *box))
+        cur, box = [], None
+
+    for ch, (left, bottom, right, top) in chars:
+        if ch.isspace():
+            if box is not None:
+                cur.append(ch)
+            continue
+        if box is not None and left - box[2] > 2.5 * max(box[3] - box[1], top - bottom, 1.0):
+            close()
+        box = [left, bottom, right, top] if box is None else [min(box[0], left), min(box[1], bottom),
+                                                                max(box[2], right), max(box[3], top)]
+        cur.append(ch)
+    close()
+    return pieces
 
 
 def _has_image(page: pdfium.PdfPage) -> bool:
@@ -72,8 +95,8 @@ def _ocr_pieces(page: pdfium.PdfPage) -> list[Piece]:
     image = np.ascontiguousarray(bitmap.to_numpy())
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[:, :, 0]
-    if int(image.max()) - int(image.min()) < BLANK_CONTRAST:
-        return []  # a blank page: nothing for OCR to find, and it would take half a second to say so
+    if ocr.blank(image):
+        return []
     image = np.stack([image] * 3, axis=-1) if image.ndim == 2 else image[:, :, :3]
     return ocr.recognise(image, scale, page.get_height())
 
@@ -136,18 +159,10 @@ def read_pdf(path: Path, doc_id: str, options: ReadOptions) -> tuple[Document, l
     finally:
         pdf.close()
 
-    lines_per_page = page_lines(pages)
-    raw_parts, raw_starts, pos = [], [], 0
-    for lines in lines_per_page:
-        raw_starts.append(pos)
-        part = "\n".join(lines) + "\n"
-        raw_parts.append(part)
-        pos += len(part)
-    raw = "".join(raw_parts)
-    body, meta = parse_document(raw, wrapped=True)
-    page_starts = align_pages(raw, raw_starts, body)
+    body, meta, page_starts = pages_text(pages)
     doc = Document(
         doc_id=doc_id, text=body, title=meta.title or title_field, source=meta.source, date=meta.date, url=meta.url,
         path=str(path), doc_number=meta.doc_number, format="pdf", pages=page_starts,
     )
     return doc, notes
+
