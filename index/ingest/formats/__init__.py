@@ -1,5 +1,5 @@
 """Reading the formats documents come in: PDF (text layer, or OCR for scanned pages), Word (.docx), web pages
-(.html/.htm), spreadsheets (.xlsx, .csv), scans saved as images (OCR), and through LibreOffice the office formats we do not read ourselves
+(.html/.htm), OFD (read natively), spreadsheets (.xlsx, .csv), scans saved as images (OCR), and through LibreOffice the office formats we do not read ourselves
 (.doc, .wps, .rtf, .xls, .et, .ppt, .pptx, .dps; see `office`). Plain text, Markdown and JSONL are read by
 `index.ingest.loading`, which asks this package for everything else."""
 from __future__ import annotations
@@ -12,16 +12,17 @@ from index.ingest.formats import office
 from index.ingest.formats import image
 from index.ingest.formats.base import DEFAULT_MAX_FILE_MB, DEFAULT_OCR_PAGES, FileRejected, ReadOptions
 from index.ingest.formats.office import OLE
+from index.ingest.formats.ofd import read_ofd
 from index.ingest.formats.pdf import read_pdf
 from index.ingest.formats.sheet import read_csv, read_xlsx
 from index.ingest.formats.web import read_html
 from index.ingest.formats.word import read_docx
 
 SUFFIXES = {".pdf": "PDF", ".docx": "Word", ".html": "web page", ".htm": "web page",
-            ".xlsx": "Excel", ".xlsm": "Excel", ".csv": "CSV", **office.SUFFIXES, **image.SUFFIXES}
+            ".xlsx": "Excel", ".xlsm": "Excel", ".csv": "CSV", ".ofd": "OFD", **office.SUFFIXES, **image.SUFFIXES}
 FORMATS_READ = ".txt .md " + " ".join(sorted(SUFFIXES)) + " (and a .jsonl bulk file)"
 # formats people will have and that are not read, named so the message can say what to do
-NOT_READ = {".ofd": "OFD: export it as PDF"}
+NOT_READ = {".rar": "unpack it, or pack it as .zip", ".7z": "unpack it, or pack it as .zip"}
 
 __all__ = ["FORMATS_READ", "DEFAULT_MAX_FILE_MB", "DEFAULT_OCR_PAGES", "FileRejected", "ReadOptions", "SUFFIXES",
            "NOT_READ", "read_document", "prepare"]
@@ -48,6 +49,8 @@ def read_document(path: Path, doc_id: str, options: ReadOptions = ReadOptions())
         return read_csv(path, doc_id), []
     if suffix in (".html", ".htm"):
         return read_html(path, doc_id), []
+    if suffix == ".ofd":
+        return read_ofd(path, doc_id, options)
     if suffix in office.SUFFIXES:
         return _read_office(path, doc_id, options)
     if suffix in image.SUFFIXES:

@@ -17,18 +17,18 @@ MAX_UNPACKED_MB = 256  # a .docx whose parts unpack to more than this is a zip b
 MAX_RATIO = 200  # nor is one that compresses better than this
 
 
-def check_zip(path: Path) -> None:
+def check_zip(path: Path, kind: str = ".docx") -> None:
     """Refuse a file that is not a zip archive or that would unpack to far more than it weighs."""
     try:
         with zipfile.ZipFile(path) as z:
             infos = z.infolist()
     except (zipfile.BadZipFile, OSError) as e:
-        raise FileRejected(f"not a readable .docx (not a zip archive: {e})") from None
+        raise FileRejected(f"not a readable {kind} (not a zip archive: {e})") from None
     unpacked = sum(i.file_size for i in infos)
     packed = max(1, sum(i.compress_size for i in infos))
     if unpacked > MAX_UNPACKED_MB * 2**20 or (unpacked > 10 * 2**20 and unpacked / packed > MAX_RATIO):
         raise FileRejected(f"refused: it would unpack to {unpacked / 2**20:.0f} MB from {packed / 2**20:.1f} MB "
-                           "(a zip bomb, not a Word document)")
+                           f"(a zip bomb, not a {'Word document' if kind == '.docx' else kind + ' file'})")
 
 
 def _row_line(row) -> str:
