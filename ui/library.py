@@ -13,8 +13,7 @@ from pathlib import Path
 import gradio as gr
 
 from index import collection
-from index.ingest import FORMATS_READ, ReadOptions
-from index.ingest import DOCUMENT_SUFFIXES
+from index.ingest import DOCUMENT_SUFFIXES, ReadOptions, is_readable
 from index import IndexWriteError
 from index.collection import UpdateError
 from qa import LiveSearcher
@@ -27,6 +26,8 @@ _log = logging.getLogger(__name__)
 
 COLUMNS = ["文件编号", "标题", "来源", "日期", "格式", "页数", "片段数", "加入时间"]
 NO_RIGHTS = "只有管理员可以更改文档库。"
+FORMATS_ZH = ("文本（txt、md）、PDF（含扫描件）、Word（doc、docx）、WPS（wps、et、dps）、OFD、表格（xlsx、xls、csv）、"
+              "演示文稿（ppt、pptx）、RTF、网页、图片（png、jpg、tif、bmp）、压缩包（zip、tar.gz）")
 
 
 def table_rows(live: LiveSearcher) -> list[list]:
@@ -54,8 +55,8 @@ def upload_files(live: LiveSearcher, access: Access, username: str | None, paths
         return refusal, False
     ok, bad, accepted = [], [], []
     for p in map(Path, paths):
-        if p.suffix.lower() not in DOCUMENT_SUFFIXES:
-            bad.append(f"{p.name}：不支持的格式（可读取 {FORMATS_READ}）")
+        if not is_readable(p):
+            bad.append(f"{p.name}：不支持的格式（{FORMATS_ZH}）")
         else:
             accepted.append(p)
     if not accepted:
@@ -141,8 +142,8 @@ def build_library_tab(live: LiveSearcher, access: Access, header: gr.HTML, heade
     table = gr.Dataframe(value=table_rows(live), headers=COLUMNS, interactive=False, show_search="filter",
                          wrap=True, max_height=520, min_width=0, elem_id="zq-library")
     with gr.Group(visible=can_change_somebody, elem_id="zq-library-admin") as admin_box:
-        files = gr.File(label=f"上传文件（{FORMATS_READ.split(' (')[0]}，可多选）", file_count="multiple",
-                        file_types=sorted(DOCUMENT_SUFFIXES), min_width=0, elem_id="zq-upload")
+        files = gr.File(label=f"上传文件（可多选）：{FORMATS_ZH}", file_count="multiple",
+                        file_types=sorted(DOCUMENT_SUFFIXES | {".gz"}), min_width=0, elem_id="zq-upload")
         upload_btn = gr.Button("加入文档库", variant="primary", elem_id="zq-upload-btn")
         selected = gr.Dropdown(choices=_choices(live), value=[], multiselect=True, label="选择文件（删除或重新索引）",
                                elem_id="zq-library-select")

@@ -21,7 +21,8 @@ from index.store import disk as store
 from index.collection.building import CorpusChanges, corpus_changes, file_sha256, reading_for
 from index.encoder.embedding import Embedder
 from index.ingest.formats import ReadOptions
-from index.ingest.loading import DOCUMENT_SUFFIXES, doc_id_for, load_folder
+from index.ingest.loading import archive_id, doc_id_for, is_readable, load_folder
+from index.ingest.archives import is_archive
 from index.store.disk import Index
 from index.store import Store
 from index.store.milvus import MilvusAddress, MilvusStore
@@ -88,7 +89,14 @@ def _sync(index_dir: Target, index: Current, read: ReadOptions, progress: bool,
     if not changes:
         return index, UpdateReport(), changes
     known = set(index.documents) | {c["doc_id"] for cs in index.duplicates.values() for c in cs}
-    gone = {doc_id_for(corpus / p, corpus) for p in changes.deleted + changes.changed} & known
+    gone = set()
+    for p in changes.deleted + changes.changed:
+        if is_archive(corpus / p):  # an archive's members: every doc id under the archive's own
+            prefix = archive_id(corpus / p, corpus) + "/"
+            gone |= {d for d in known if d.startswith(prefix)}
+        else:
+            gone.add(doc_id_for(corpus / p, corpus))
+    gone &= known
     read_now = set(changes.added + changes.changed) | _orphaned_copies(index, gone, corpus)
     docs, warnings = load_folder(corpus, reading_for(read, index_dir), only=read_now)
     index, report = _update(index_dir, index, add=docs, remove=gone - {d.doc_id for d in docs},
@@ -142,7 +150,7 @@ def add(index_dir: Target, paths: list[Path], read: ReadOptions = ReadOptions(),
             else:
                 files = [(path, Path((name_as or {}).get(path, path.name)))]
             for source, relative in files:
-                if source.suffix.lower() not in DOCUMENT_SUFFIXES:
+                if not is_readable(source):
                     refused.append(f"{source}: {source.suffix or 'no extension'} is not a format that is read")
                     continue
                 if source.resolve().is_relative_to(corpus):

@@ -12,19 +12,27 @@ import json
 import os
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from tqdm import tqdm
 
+from index.ingest import archives
 from index.ingest.cleaning import clean_light
 from index.document import Document
-from index.ingest.formats import FORMATS_READ, NOT_READ, SUFFIXES, FileRejected, ReadOptions, prepare, read_document
+from index.ingest.formats import NOT_READ, SUFFIXES, FileRejected, ReadOptions, prepare, read_document
 from index.ingest.decoding import DecodeError, decode_bytes
 from index.ingest.metadata import parse_date, parse_document
 
 
 TEXT_SUFFIXES = {".txt", ".md"}
-DOCUMENT_SUFFIXES = TEXT_SUFFIXES | set(SUFFIXES)
+DOCUMENT_SUFFIXES = TEXT_SUFFIXES | set(SUFFIXES) | {".zip", ".tgz"}
+FORMATS_READ = ".txt .md " + " ".join(sorted(SUFFIXES)) + " .zip .tar.gz (archives of these) (and a .jsonl bulk file)"
+
+
+def is_readable(path: Path) -> bool:
+    """Is `path` of a format read (by its name; its bytes decide the reader)?"""
+    return path.suffix.lower() in DOCUMENT_SUFFIXES or archives.is_archive(path)
 _MD_HEADING = re.compile(r"(?m)^[ \t]{0,3}#{1,6}[ \t]+")
 JSONL_SUFFIXES = {".jsonl"}
 
@@ -70,7 +78,7 @@ def _document_files(folder: Path) -> tuple[list[Path], list[Path]]:
         if any(part.startswith(".") for part in rel.parts):
             continue  # hidden files and folders (.git, .ipynb_checkpoints, editor backups)
         if p.is_file():
-            (files if p.suffix.lower() in DOCUMENT_SUFFIXES else others).append(p)
+            (files if is_readable(p) else others).append(p)
         elif p.is_symlink() and not p.exists():
             others.append(p)  # a link to nothing: said, like a file that is not read
     key = lambda p: p.relative_to(folder).as_posix()  # noqa: E731
@@ -135,16 +143,59 @@ def load_folder(folder: Path, options: ReadOptions = ReadOptions(), only: set[st
     slow = sum(1 for f in files if f.suffix.lower() not in TEXT_SUFFIXES)  # PDF, Word, HTML: a bar is worth it
     prepare(files, options)  # office files converted in batches, not one LibreOffice start per file
     for path in tqdm(files, desc="reading", unit="file", disable=not (options.progress and slow), file=sys.stderr):
-        doc, problems = read_one(path, options, doc_id_for(path, folder))
+        if archives.is_archive(path):
+            found, problems = read_archive(path, options, archive_id(path, folder))
+        else:
+            doc, problems = read_one(path, options, doc_id_for(path, folder))
+            found = [doc] if doc is not None else []
         warnings += problems
-        if doc is None:
-            continue
-        if doc.doc_id in seen:
-            # doc ids are file names without their extension: a.pdf and a.html cannot both be "a"
-            _warn(warnings, f"skipped {path}: its doc id {doc.doc_id!r} is already taken by {seen[doc.doc_id]} (rename one of them)")
-            continue
-        seen[doc.doc_id] = path
-        docs.append(doc)
+        for doc in found:
+            if doc.doc_id in seen:
+                # doc ids are file names without their extension: a.pdf and a.html cannot both be "a"
+                _warn(warnings, f"skipped {doc.path or path}: its doc id {doc.doc_id!r} is already taken by "
+                                f"{seen[doc.doc_id]} (rename one of them)")
+                continue
+            seen[doc.doc_id] = Path(doc.path or path)
+            docs.append(doc)
+    return docs, warnings
+
+
+def archive_id(path: Path, root: Path | None = None) -> str:
+    """The doc id prefix of an archive's members: its path in the corpus with its extension ("收文/批次3.zip")."""
+    relative = Path(path).relative_to(root) if root is not None else Path(Path(path).name)
+    return relative.as_posix().encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def read_archive(path: Path, options: ReadOptions, prefix: str, depth: int = 1) -> tuple[list[Document], list[str]]:
+    """The documents in an archive (see `archives`), their doc ids under `prefix`; never raises for a bad one."""
+    docs: list[Document] = []
+    warnings: list[str] = []
+    try:
+        with archives.unpacked(path, wanted=DOCUMENT_SUFFIXES) as (members, notes):
+            warnings += notes
+            if not members and not notes:
+                _warn(warnings, f"skipped {path}: the archive holds no files")
+            prepare([m.path for m in members], options)
+            for member in members:
+                shown = f"{path}/{member.name}"
+                if archives.is_archive(member.path):
+                    if depth >= archives.MAX_DEPTH:
+                        _warn(warnings, f"skipped {shown}: an archive nested {depth + 1} deep is not read "
+                                        f"(at most {archives.MAX_DEPTH})")
+                        continue
+                    inner, problems = read_archive(member.path, options, f"{prefix}/{member.name}", depth + 1)
+                    docs += inner
+                    warnings += [w.replace(str(member.path), shown) for w in problems]
+                    continue
+                name = member.name.rsplit(".", 1)[0] if "." in member.name.rsplit("/", 1)[-1] else member.name
+                doc, problems = read_one(member.path, options, f"{prefix}/{name}")
+                warnings += [w.replace(str(member.path), shown) for w in problems]
+                if doc is not None:
+                    docs.append(replace(doc, path=shown))
+    except archives.FileRejected as e:
+        _warn(warnings, f"skipped {path}: {e}")
+    except OSError as e:
+        _warn(warnings, f"skipped {path}: cannot read it ({e})")
     return docs, warnings
 
 
@@ -226,6 +277,8 @@ def load_corpus(path, options: ReadOptions = ReadOptions()) -> tuple[list[Docume
     suffix = path.suffix.lower()
     if suffix in JSONL_SUFFIXES:
         return load_jsonl(path)
+    if archives.is_archive(path):
+        return read_archive(path, options, archive_id(path))
     if suffix in DOCUMENT_SUFFIXES:
         doc, warnings = read_one(path, options)
         return ([doc] if doc else []), warnings

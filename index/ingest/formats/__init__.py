@@ -20,11 +20,10 @@ from index.ingest.formats.word import read_docx
 
 SUFFIXES = {".pdf": "PDF", ".docx": "Word", ".html": "web page", ".htm": "web page",
             ".xlsx": "Excel", ".xlsm": "Excel", ".csv": "CSV", ".ofd": "OFD", **office.SUFFIXES, **image.SUFFIXES}
-FORMATS_READ = ".txt .md " + " ".join(sorted(SUFFIXES)) + " (and a .jsonl bulk file)"
 # formats people will have and that are not read, named so the message can say what to do
 NOT_READ = {".rar": "unpack it, or pack it as .zip", ".7z": "unpack it, or pack it as .zip"}
 
-__all__ = ["FORMATS_READ", "DEFAULT_MAX_FILE_MB", "DEFAULT_OCR_PAGES", "FileRejected", "ReadOptions", "SUFFIXES",
+__all__ = ["DEFAULT_MAX_FILE_MB", "DEFAULT_OCR_PAGES", "FileRejected", "ReadOptions", "SUFFIXES",
            "NOT_READ", "read_document", "prepare"]
 
 
