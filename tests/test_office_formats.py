@@ -15,6 +15,7 @@ from rapidfuzz.distance import Levenshtein
 from render_formats import docx_bytes, seed_documents, soffice_convert, task_list_xlsx
 
 from index import build_index
+from index.text import chunk_document
 from index.ingest import ReadOptions, load_corpus
 from index.ingest.formats import office
 from qa import Searcher, ask, cite_document
@@ -76,6 +77,9 @@ def test_doc_and_wps_read_like_the_seed(word_docs, seeds):
     gov = docs[GOV]
     assert (gov.doc_number, gov.source, gov.date) == ("城政发〔2023〕7号", "晋城市城区人民政府", "2023-09-18")
     assert len(gov.pages) > 3
+    for doc in docs.values():  # offsets into the converted text round-trip
+        for chunk in chunk_document(doc):
+            assert doc.text[chunk.start:chunk.end] == chunk.text
 
 
 def test_a_converted_page_is_the_page_of_the_doc(word_docs, word_files):

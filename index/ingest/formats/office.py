@@ -43,15 +43,20 @@ TIME_LIMIT_S = 60.0  # one file's conversion; a batch may take this per file
 BATCH = 20  # files per LibreOffice process: its start (~1 s) is paid once per batch
 WORKERS = 2  # processes at once; measured on 2 cores by bench/formats.py
 
+_NO_NETWORK = "http://127.0.0.1:9"  # the discard port: nothing listens, every request fails at once
 OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP = b"PK\x03\x04"
-# the profile's settings: the highest macro security (macros never run), no update check, no recovery
+# the profile's settings: the highest macro security (macros never run), no update check, no recovery, links to
+# other files and images on the network never followed or updated
 _PROFILE = """<?xml version="1.0" encoding="UTF-8"?>
 <oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
 <item oor:path="/org.openoffice.Office.Common/Security/Scripting"><prop oor:name="MacroSecurityLevel" oor:op="fuse"><value>3</value></prop></item>
 <item oor:path="/org.openoffice.Office.Common/Security/Scripting"><prop oor:name="DisableMacrosExecution" oor:op="fuse"><value>true</value></prop></item>
 <item oor:path="/org.openoffice.Office.Jobs/Jobs/org.openoffice.Office.Jobs:Job['UpdateCheck']/Arguments"><prop oor:name="AutoCheckEnabled" oor:op="fuse"><value>false</value></prop></item>
 <item oor:path="/org.openoffice.Office.Recovery/RecoveryInfo"><prop oor:name="Enabled" oor:op="fuse"><value>false</value></prop></item>
+<item oor:path="/org.openoffice.Office.Common/Security/Scripting"><prop oor:name="BlockUntrustedRefererLinks" oor:op="fuse"><value>true</value></prop></item>
+<item oor:path="/org.openoffice.Office.Writer/Content/Update"><prop oor:name="Link" oor:op="fuse"><value>2</value></prop></item>
+<item oor:path="/org.openoffice.Office.Calc/Content/Update"><prop oor:name="Link" oor:op="fuse"><value>2</value></prop></item>
 </oor:items>
 """
 
@@ -210,7 +215,9 @@ class Converter:
                    "--nodefault", "--nofirststartwizard", f"-env:UserInstallation={profile.as_uri()}",
                    "--convert-to", filter_name, "--outdir", str(out), *names]
         # its HOME and temporary files go to the private folder too: nothing is written anywhere else
-        env = {**os.environ, "HOME": str(tmp), "TMPDIR": str(tmp), "SAL_USE_VCLPLUGIN": "svp"}
+        # and any network access it still tries goes to a proxy that is not there
+        env = {**os.environ, "HOME": str(tmp), "TMPDIR": str(tmp), "SAL_USE_VCLPLUGIN": "svp",
+               "http_proxy": _NO_NETWORK, "https_proxy": _NO_NETWORK, "ftp_proxy": _NO_NETWORK, "no_proxy": ""}
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
                                    start_new_session=True)
         timed_out = False
