@@ -33,3 +33,21 @@ def test_an_index_is_queried_with_the_encoder_it_was_built_with(searcher):
 def test_unknown_encoder_is_refused():
     with pytest.raises(ModelError, match="unknown encoder"):
         Embedder(encoder="int4")
+
+
+def test_the_lean_tokenizer_gives_sentence_transformers_own_ids_and_cuts(searcher):
+    """The int8 path tokenizes from tokenizer.json with `tokenizers` alone: the same ids and the same cut at the
+    token limit as the sentence-transformers model's tokenizer, so the same vectors."""
+    lean = get_embedder()
+    full = get_embedder(encoder="float32")
+    assert lean.encoder == "int8" and lean.model is None and full.model is not None
+    index = searcher.index
+    chunk_texts = [embedded_text(c, index.documents[c.doc_id].title) for c in index.chunks]
+    texts = chunk_texts + ["营商环境" * 600, "", "A b\tc\n中文 123%，“引号”"]
+    for prompt in ("query: ", "passage: "):
+        wanted = full.model.tokenizer([prompt + t for t in texts], truncation=True, max_length=512)["input_ids"]
+        assert lean._tokens.ids([prompt + t for t in texts]) == wanted
+    assert all(lean.fit_to_limit(t) == full.fit_to_limit(t) for t in texts)
+    assert len(lean.fit_to_limit(texts[-3])) < len(texts[-3])
+    # the very vectors the index was built with
+    assert np.array_equal(lean.encode_passages(chunk_texts[:5]), index.dense.reconstruct_n(0, 5))

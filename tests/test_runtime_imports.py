@@ -35,3 +35,25 @@ def test_the_default_model_resolves_to_the_converted_folder_or_says_how_to_conve
     with pytest.raises(ModelError, match="index.encoder.model_convert"):
         resolve_model("multilingual-e5-small")
     assert not any(tmp_path.iterdir())  # and nothing converted behind the user's back
+
+
+def test_asking_with_the_int8_encoder_imports_no_torch_and_no_file_reader(seed_index_dir):
+    """`zhqa ask` end to end (the seed index, the int8 encoder): neither torch, transformers nor
+    sentence-transformers is loaded, nor any file format's reader or the near-duplicate finder."""
+    code = (
+        "import io, sys, contextlib, json\n"
+        "from ui import cli\n"
+        "out = io.StringIO()\n"
+        "with contextlib.redirect_stdout(out):\n"
+        "    code = cli.main(['ask', '--no-sync', '--json', '--index', sys.argv[1], '身后一件事整合了多少事项'])\n"
+        "answer = json.loads(out.getvalue())\n"
+        "assert answer['passages'], answer\n"
+        "print(' '.join(sorted(sys.modules)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(seed_index_dir)], cwd=ROOT, capture_output=True, text=True,
+                         check=True)
+    loaded = set(out.stdout.split())
+    for heavy in ("torch", "transformers", "sentence_transformers", "pypdfium2", "rapidocr", "trafilatura", "docx",
+                  "openpyxl", "PIL", "datasketch"):
+        assert heavy not in loaded, heavy
+    assert "onnxruntime" in loaded and "tokenizers" in loaded

@@ -19,12 +19,14 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+import json  # noqa: E402
 import logging  # noqa: E402
 import threading  # noqa: E402
 from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 
 import numpy as np  # noqa: E402
 import onnxruntime  # noqa: E402
+from tokenizers import Tokenizer  # noqa: E402
 
 from index.config import DEFAULT_MODEL, converted_model_dir, int8_path, is_converted
 
@@ -58,43 +60,49 @@ class Embedder:
     """Encodes passages and queries into L2-normalised float32 vectors."""
 
     def __init__(self, name: str = DEFAULT_MODEL, device: str = "cpu", encoder: str | None = None):
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()  # the weight-loading bar is noise to users
-
         self.name = name
         location = resolve_model(name)
-        try:
-            self.model = SentenceTransformer(location, device=device, local_files_only=True)
-        except Exception as exc:  # the library raises many types; the user needs one message
-            raise ModelError(
-                f"cannot load embedding model {name!r} ({location}): {exc}. "
-                "Give --model a local sentence-transformers folder; nothing can be downloaded here."
-            ) from exc
-        # what embedding caches key vectors by: the same name always means the same weights here
-        self.identity = name
         wanted = encoder or os.environ.get("ZHQA_ENCODER") or "int8"
         if wanted not in ENCODERS:
             raise ModelError(f"unknown encoder {wanted!r}; choose one of {', '.join(ENCODERS)} (ZHQA_ENCODER)")
         self.encoder = "float32"
         self._session = None
-        if wanted == "int8" and name in DEFAULT_ALIASES:
-            exported = int8_path(Path(location))
-            if exported.is_file():
-                self._exported = str(exported)
-                self._session = self._new_session()
-                self._helpers: list[onnxruntime.InferenceSession] = []
-                self._helpers_lock = threading.Lock()
-                self.encoder = "int8"
-                self._export = exported.stem
-            else:
+        self.model = None  # the sentence-transformers model: loaded for float32 only
+        exported = int8_path(Path(location)) if wanted == "int8" and name in DEFAULT_ALIASES else None
+        if exported is not None and exported.is_file():
+            # the lean path: the tokenizer from its tokenizer.json and the int8 session; neither torch, transformers
+            # nor sentence-transformers is imported (opening them took most of a question's 18 s end to end)
+            self._tokens = _LeanTokens(Path(location))
+            self._exported = str(exported)
+            self._session = self._new_session()
+            self._helpers: list[onnxruntime.InferenceSession] = []
+            self._helpers_lock = threading.Lock()
+            self.encoder = "int8"
+            self._export = exported.stem
+            self.dimension, self.max_tokens = self._tokens.dimension, self._tokens.max_tokens
+            prompts = self._tokens.prompts
+        else:
+            if exported is not None:
                 log.warning(f"no int8 encoder at {exported}; using float32 (make it with: python -m index.encoder.onnx_export)")
+            # imported here: only the float32 path (or another --model) needs them, and they take seconds to load
+            from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()  # the weight-loading bar is noise to users
+            try:
+                self.model = SentenceTransformer(location, device=device, local_files_only=True)
+            except Exception as exc:  # the library raises many types; the user needs one message
+                raise ModelError(
+                    f"cannot load embedding model {name!r} ({location}): {exc}. "
+                    "Give --model a local sentence-transformers folder; nothing can be downloaded here."
+                ) from exc
+            self._tokens = _ModelTokens(self.model)
+            self.dimension = int(self.model.get_embedding_dimension())
+            self.max_tokens = int(self.model.max_seq_length)
+            prompts = self.model.prompts or {}
         # what embedding caches key vectors by: the same name and encoder always mean the same weights here
         self.identity = name if self.encoder == "float32" else f"{name}@{self._export}"
-        self.dimension = int(self.model.get_embedding_dimension())
-        self.max_tokens = int(self.model.max_seq_length)
-        prompts = self.model.prompts or {}
+        self._prompts = prompts
         # e5-style models need their "query: " / "passage: " prefixes; others have none
         self._query_prompt = "query" if prompts.get("query") else None
         self._passage_prompt = "passage" if prompts.get("passage") else None
@@ -106,14 +114,13 @@ class Embedder:
         batched text's vector would depend on its neighbours in the batch; alone, each vector depends only on
         its text (and no padding is computed: on two cores this was also the fastest, 2.1 s for the 72 seed
         chunks against 3.4 s in batches of 32 and 6.8 s for float32)."""
-        prompt = self.model.prompts.get(prompt_name, "") if prompt_name else ""
+        prompt = self._prompts.get(prompt_name, "") if prompt_name else ""
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         if not texts:
             return out
-        # tokenized in one call (the fast tokenizer batches in Rust), then run one by one
-        enc = self.model.tokenizer([prompt + t for t in texts], truncation=True, max_length=self.max_tokens)
-        feeds = [{"input_ids": np.asarray([ids], dtype=np.int64), "attention_mask": np.asarray([mask], dtype=np.int64)}
-                 for ids, mask in zip(enc["input_ids"], enc["attention_mask"])]
+        # tokenized in one call (the tokenizer batches in Rust), then run one by one
+        feeds = [{"input_ids": np.asarray([ids], dtype=np.int64), "attention_mask": np.ones((1, len(ids)), dtype=np.int64)}
+                 for ids in self._tokens.ids([prompt + t for t in texts])]
 
         def run(session: onnxruntime.InferenceSession, rows: range) -> None:
             for row in rows:
@@ -171,14 +178,57 @@ class Embedder:
 
     def fit_to_limit(self, text: str) -> str:
         """`text` cut to what the model reads (its token limit, less the prompt and specials)."""
-        prompt = self.model.prompts.get("query", "") if self._query_prompt else ""
-        budget = self.max_tokens - 2 - len(self.model.tokenizer(prompt, add_special_tokens=False)["input_ids"])
-        # the whole text is read on purpose, to find where to cut: no warning that it is longer than the limit
-        enc = self.model.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
-        offsets = enc["offset_mapping"]
+        prompt = self._prompts.get("query", "") if self._query_prompt else ""
+        budget = self.max_tokens - 2 - len(self._tokens.offsets(prompt))
+        offsets = self._tokens.offsets(text)
         if len(offsets) <= budget:
             return text
         return text[: offsets[budget - 1][1]]
+
+
+class _LeanTokens:
+    """The converted default model's tokenizer, prompts, token limit and dimension, read from its own files with
+    `tokenizers` (the Rust tokenizer sentence-transformers runs too: the same ids, see tests/test_encoder.py)."""
+
+    def __init__(self, folder: Path):
+        try:
+            prompts = json.loads((folder / "config_sentence_transformers.json").read_text(encoding="utf-8"))
+            limits = json.loads((folder / "sentence_bert_config.json").read_text(encoding="utf-8"))
+            pooling = json.loads((folder / "1_Pooling" / "config.json").read_text(encoding="utf-8"))
+            self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        except (OSError, ValueError, KeyError, Exception) as exc:  # tokenizers raises its own Exception type
+            raise ModelError(f"the converted model in {folder} is incomplete ({exc}): run "
+                             "`python -m index.encoder.model_convert` again") from exc
+        self.prompts = dict(prompts.get("prompts") or {})
+        self.max_tokens = int(limits["max_seq_length"])
+        self.dimension = int(pooling["word_embedding_dimension"])
+        # truncation is a setting of a tokenizer: one that cuts at the model's limit, one that reads it all
+        self._tokenizer.no_padding()
+        self._whole = Tokenizer.from_str(self._tokenizer.to_str())
+        self._whole.no_truncation()
+        self._tokenizer.enable_truncation(self.max_tokens)
+
+    def ids(self, texts: list[str]) -> list[list[int]]:
+        return [e.ids for e in self._tokenizer.encode_batch(texts)]
+
+    def offsets(self, text: str) -> list[tuple[int, int]]:
+        """Character spans of the text's tokens, without the special ones, however long the text."""
+        return list(self._whole.encode(text, add_special_tokens=False).offsets)
+
+
+class _ModelTokens:
+    """The same, from a loaded sentence-transformers model (the float32 path and other models)."""
+
+    def __init__(self, model):
+        self._tokenizer = model.tokenizer
+        self._max_tokens = int(model.max_seq_length)
+
+    def ids(self, texts: list[str]) -> list[list[int]]:
+        return self._tokenizer(texts, truncation=True, max_length=self._max_tokens)["input_ids"]
+
+    def offsets(self, text: str) -> list[tuple[int, int]]:
+        # the whole text is read on purpose, to find where to cut: no warning that it is longer than the limit
+        return self._tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)["offset_mapping"]
 
 
 @lru_cache(maxsize=4)

@@ -17,7 +17,6 @@ import hashlib
 import re
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
 
 from index.document import Document
 
@@ -49,7 +48,11 @@ def _shingle_hashes(text: str) -> np.ndarray:
     return np.unique((h >> np.uint64(32)).astype(np.uint32))
 
 
-def minhash(text: str) -> MinHash:
+def minhash(text: str) -> "MinHash":  # noqa: F821
+    # datasketch (with scipy) is imported by a build, not by every process that imports the index: a question
+    # never needs it
+    from datasketch import MinHash
+
     m = MinHash(num_perm=NUM_PERM, hashfunc=int)  # the items are already hashes
     m.update_batch(_shingle_hashes(text).tolist())
     return m
@@ -67,6 +70,8 @@ def drop_duplicates(documents: list[Document]) -> tuple[list[Document], dict[str
     copies: dict[str, list[dict]] = {}
     notices: list[str] = []
     exact: dict[str, Document] = {}
+    from datasketch import MinHashLSH  # see minhash
+
     lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)
     hashes: dict[str, MinHash] = {}
     by_id: dict[str, Document] = {}

@@ -9,17 +9,17 @@ from pathlib import Path
 
 from index.document import Document
 from index.ingest.formats import office
-from index.ingest.formats import image
 from index.ingest.formats.base import DEFAULT_MAX_FILE_MB, DEFAULT_OCR_PAGES, FileRejected, ReadOptions
 from index.ingest.formats.office import OLE
-from index.ingest.formats.ofd import read_ofd
-from index.ingest.formats.pdf import read_pdf
-from index.ingest.formats.sheet import read_csv, read_xlsx
-from index.ingest.formats.web import read_html
-from index.ingest.formats.word import read_docx
+
+# Each reader is imported when a file of its format is read, not with this package: their libraries (PDFium,
+# RapidOCR and its models, Pillow, trafilatura, python-docx, openpyxl) take most of a second to import, and
+# answering a question reads no file.
+IMAGES = {".png": "PNG image", ".jpg": "JPEG image", ".jpeg": "JPEG image", ".tif": "TIFF image",
+          ".tiff": "TIFF image", ".bmp": "BMP image"}
 
 SUFFIXES = {".pdf": "PDF", ".docx": "Word", ".html": "web page", ".htm": "web page",
-            ".xlsx": "Excel", ".xlsm": "Excel", ".csv": "CSV", ".ofd": "OFD", **office.SUFFIXES, **image.SUFFIXES}
+            ".xlsx": "Excel", ".xlsm": "Excel", ".csv": "CSV", ".ofd": "OFD", **office.SUFFIXES, **IMAGES}
 # formats people will have and that are not read, named so the message can say what to do
 NOT_READ = {".rar": "unpack it, or pack it as .zip", ".7z": "unpack it, or pack it as .zip"}
 
@@ -37,23 +37,37 @@ def read_document(path: Path, doc_id: str, options: ReadOptions = ReadOptions())
         raise FileRejected(f"{size / 2**20:.0f} MB is more than the {options.max_file_mb:g} MB limit (--max-file-mb)")
     suffix = path.suffix.lower()
     if suffix == ".pdf":
+        from index.ingest.formats.pdf import read_pdf
+
         return read_pdf(path, doc_id, options)
     if suffix in (".docx", ".xlsx", ".xlsm") and _starts_with(path, OLE):
         return _read_office(path, doc_id, options)  # an encrypted OOXML file, or an old binary one renamed
     if suffix == ".docx":
+        from index.ingest.formats.word import read_docx
+
         return read_docx(path, doc_id), []
     if suffix in (".xlsx", ".xlsm"):
+        from index.ingest.formats.sheet import read_xlsx
+
         return read_xlsx(path, doc_id), []
     if suffix == ".csv":
+        from index.ingest.formats.sheet import read_csv
+
         return read_csv(path, doc_id), []
     if suffix in (".html", ".htm"):
+        from index.ingest.formats.web import read_html
+
         return read_html(path, doc_id), []
     if suffix == ".ofd":
+        from index.ingest.formats.ofd import read_ofd
+
         return read_ofd(path, doc_id, options)
     if suffix in office.SUFFIXES:
         return _read_office(path, doc_id, options)
-    if suffix in image.SUFFIXES:
-        return image.read_image(path, doc_id, options)
+    if suffix in IMAGES:
+        from index.ingest.formats.image import read_image
+
+        return read_image(path, doc_id, options)
     raise FileRejected(f"not a format this reads ({suffix})")
 
 
@@ -81,14 +95,9 @@ def prepare(paths: list[Path], options: ReadOptions = ReadOptions()) -> None:
 def _read_office(path: Path, doc_id: str, options: ReadOptions) -> tuple[Document, list[str]]:
     plan = office.plan_for(path)
     fmt = path.suffix.lower().lstrip(".")
-    if plan.reader == "docx":
-        doc, notes = read_docx(path, doc_id), []
-    elif plan.reader == "xlsx":
-        doc, notes = read_xlsx(path, doc_id), []
-    elif plan.reader == "pdf":
-        doc, notes = read_pdf(path, doc_id, options)
-    elif plan.reader == "html":
-        doc, notes = read_html(path, doc_id), []
+    if plan.reader != "convert":  # a file that is really another format of ours: read as that format
+        real = Path(path)
+        doc, notes = read_document_as(real, doc_id, options, "." + plan.reader)
     else:
         converter = office.converter(options)
         key = office.content_key(path)
@@ -98,9 +107,25 @@ def _read_office(path: Path, doc_id: str, options: ReadOptions) -> tuple[Documen
             converted = converter.cached(key, plan.target)
         if converted is None:
             raise FileRejected(converter.failures.get(key) or "LibreOffice could not convert it")
-        if plan.target == "pdf":
-            doc, notes = read_pdf(converted, doc_id, options)
-            notes = [n.replace(str(converted), str(path)) for n in notes]
-        else:
-            doc, notes = read_xlsx(converted, doc_id), []
+        doc, notes = read_document_as(converted, doc_id, options, "." + plan.target)
+        notes = [n.replace(str(converted), str(path)) for n in notes]
     return replace(doc, path=str(path), format=fmt), notes
+
+
+def read_document_as(path: Path, doc_id: str, options: ReadOptions, suffix: str) -> tuple[Document, list[str]]:
+    """Read `path` with the reader of `suffix` (.pdf, .docx, .xlsx, .html), whatever its own name says."""
+    if suffix == ".pdf":
+        from index.ingest.formats.pdf import read_pdf
+
+        return read_pdf(path, doc_id, options)
+    if suffix == ".docx":
+        from index.ingest.formats.word import read_docx
+
+        return read_docx(path, doc_id), []
+    if suffix == ".xlsx":
+        from index.ingest.formats.sheet import read_xlsx
+
+        return read_xlsx(path, doc_id), []
+    from index.ingest.formats.web import read_html
+
+    return read_html(path, doc_id), []

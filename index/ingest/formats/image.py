@@ -16,8 +16,6 @@ from index.ingest.formats import ocr
 from index.ingest.formats.base import FileRejected, ReadOptions
 from index.ingest.formats.layout import Page, pages_text
 
-SUFFIXES = {".png": "PNG image", ".jpg": "JPEG image", ".jpeg": "JPEG image", ".tif": "TIFF image",
-            ".tiff": "TIFF image", ".bmp": "BMP image"}
 MAX_PIXELS = 60_000_000  # per page: an A3 scan at 400 dpi is 31 M; more is a decompression bomb, not a page
 DEFAULT_DPI = 200  # when the file does not say; only scales the page size, OCR reads the pixels as they are
 
