@@ -180,7 +180,7 @@ class Embedder:
         """`text` cut to what the model reads (its token limit, less the prompt and specials)."""
         prompt = self._prompts.get("query", "") if self._query_prompt else ""
         budget = self.max_tokens - 2 - len(self._tokens.offsets(prompt))
-        offsets = self._tokens.offsets(text)
+        offsets = self._tokens.offsets(text)  # a text longer than the limit gives at least the limit's worth
         if len(offsets) <= budget:
             return text
         return text[: offsets[budget - 1][1]]
@@ -202,18 +202,16 @@ class _LeanTokens:
         self.prompts = dict(prompts.get("prompts") or {})
         self.max_tokens = int(limits["max_seq_length"])
         self.dimension = int(pooling["word_embedding_dimension"])
-        # truncation is a setting of a tokenizer: one that cuts at the model's limit, one that reads it all
         self._tokenizer.no_padding()
-        self._whole = Tokenizer.from_str(self._tokenizer.to_str())
-        self._whole.no_truncation()
         self._tokenizer.enable_truncation(self.max_tokens)
 
     def ids(self, texts: list[str]) -> list[list[int]]:
         return [e.ids for e in self._tokenizer.encode_batch(texts)]
 
     def offsets(self, text: str) -> list[tuple[int, int]]:
-        """Character spans of the text's tokens, without the special ones, however long the text."""
-        return list(self._whole.encode(text, add_special_tokens=False).offsets)
+        """Character spans of the text's first tokens (up to the model's limit), without the special ones: all a
+        cut at the limit needs to know."""
+        return list(self._tokenizer.encode(text, add_special_tokens=False).offsets)
 
 
 class _ModelTokens:
