@@ -203,12 +203,13 @@ def render_all(out: Path, scanned: tuple[str, ...] = (TWO_COLUMNS,)) -> dict[str
     return folders
 
 
-def soffice_convert(sources: list[Path], target: str, out: Path) -> list[Path]:
+def soffice_convert(sources: list[Path], target: str, out: Path, infilter: str = "") -> list[Path]:
     """Convert `sources` with the real LibreOffice (one process, a private profile) into `out`: the writer of
     .doc, .xls and .rtf files, as an office's own would have written them."""
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as profile:
         subprocess.run(["soffice", "--headless", "--norestore", f"-env:UserInstallation={Path(profile).as_uri()}",
+                        *([f"--infilter={infilter}"] if infilter else []),
                         "--convert-to", target, "--outdir", str(out), *map(str, sources)],
                        check=True, capture_output=True, env={**os.environ, "HOME": profile})
     made = [out / f"{Path(s).stem}.{target.split(':')[0]}" for s in sources]

@@ -154,6 +154,35 @@ def test_the_reader_is_chosen_by_the_bytes_not_the_name(word_files, seeds, tmp_p
     assert all(len(w.splitlines()) == 1 for w in warnings)
 
 
+def test_presentations_and_rtf_read_slide_by_slide(seeds, tmp_path):
+    """A .pptx (LibreOffice Impress made it from LibreOffice's PDF of the seed, a slide per page), the same as an
+    old .ppt and as a WPS .dps, and the seed as .rtf from its Word rendering."""
+    seed = seeds["001_82eddd6c6af7ca57"]
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "说明.docx").write_bytes(docx_bytes(seed))
+    pdf = soffice_convert([source / "说明.docx"], "pdf", tmp_path / "pdf")[0]
+    (source / "汇报.pdf").write_bytes(pdf.read_bytes())
+    slides = len(pdfium.PdfDocument(str(pdf)))
+    folder = tmp_path / "corpus"
+    pptx = soffice_convert([source / "汇报.pdf"], "pptx", folder, infilter="impress_pdf_import")[0]
+    ppt = soffice_convert([pptx], "ppt", tmp_path / "old")[0]
+    shutil.copy(ppt, folder / "汇报旧版.ppt")
+    shutil.copy(ppt, folder / "汇报WPS.dps")
+    soffice_convert([source / "说明.docx"], "rtf", folder)
+    docs, warnings = load_corpus(folder, ReadOptions(converted=tmp_path / "cache"))
+    assert warnings == []
+    by_id = {d.doc_id: d for d in docs}
+    assert {d.format for d in docs} == {"pptx", "ppt", "dps", "rtf"}
+    for doc_id in ("汇报", "汇报旧版", "汇报WPS"):
+        doc = by_id[doc_id]
+        text = "\n".join(p for p in doc.paragraphs if not p.startswith(("发布单位", "发布日期", "文件编号")))
+        # a slide imported from a PDF is a text box per line: a few lines come out of order after two conversions
+        assert len(doc.pages) == slides and similarity(seed.text, text) >= 0.93, (doc_id, similarity(seed.text, text))
+    rtf = "\n".join(p for p in by_id["说明"].paragraphs if not p.startswith(("发布单位", "发布日期", "文件编号")))
+    assert similarity(seed.text, rtf) >= 0.98
+
+
 # ----------------------------------------------------------------------------- spreadsheets
 TASK_ROWS = [
     (4, "序号：1；任务：推行“拿地即开工”审批模式；牵头单位：区发改局；完成情况-进度：80%；完成情况-完成时限：2023年12月31日"),
