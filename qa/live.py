@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 
 from index.store import live_version
-from index.store import MilvusAddress, MilvusStore, open_store
+from index.store import MilvusAddress, open_store
 
 from .search import Searcher
 
@@ -28,7 +28,7 @@ class LiveSearcher:
         self._current = searcher
         store = searcher.store
         if index_dir is None:
-            index_dir = store.address if isinstance(store, MilvusStore) else getattr(store, "path", None)
+            index_dir = getattr(store, "address", None) or getattr(store, "path", None)  # Milvus, or a folder
         self.index_dir = index_dir if index_dir is None or isinstance(index_dir, MilvusAddress) else Path(index_dir)
         self._version = self._live_version()
         self._reload_lock = threading.Lock()
@@ -56,6 +56,8 @@ class LiveSearcher:
             if version is None or version == self._version:
                 return False
             if isinstance(self.index_dir, MilvusAddress):  # the same connection: a milvus-lite file has one owner
+                from index.store.milvus import MilvusStore  # imported only for a Milvus index (see index.store)
+
                 store = MilvusStore(self.index_dir, self._current.store.client)
             else:
                 store = open_store(self.index_dir)

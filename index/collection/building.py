@@ -27,7 +27,7 @@ from index.ingest.loading import load_corpus
 from index.store.neighbours import NEIGHBOURS, nearest_chunks
 from index.text.sentences import split_sentences
 from index.store.disk import EMBEDDINGS, Index, file_sha256
-from index.store.milvus import MilvusAddress, MilvusStore, write_index
+from index.store.milvus_address import MilvusAddress
 from index.text.tokenization import tokenize
 
 
@@ -202,7 +202,7 @@ def build_index(
     coded_from: int = CODED_FROM,
     read: ReadOptions = ReadOptions(),
     milvus: MilvusAddress | None = None,
-) -> tuple[Index | MilvusStore, BuildReport]:
+) -> tuple[Index | "MilvusStore", BuildReport]:  # noqa: F821
     """Index `corpus` (a folder of documents in any format read, or a .jsonl file) into `index_dir`.
 
     `read` holds the limits for reading files (OCR pages per file, file size); progress bars follow `progress`.
@@ -274,6 +274,8 @@ def build_index(
     }
     if milvus is not None:
         manifest.update(corpus=str(corpus.resolve()), vector_indexes={"chunks": "milvus hnsw", "sentences": "milvus hnsw"})
+        from index.store.milvus import write_index  # imported only for a Milvus index (see index.store)
+
         index = write_index(milvus, manifest, by_id, chunks, vectors, sentence_vectors, owners, neighbours, progress)
     else:
         index = Index(manifest, by_id, chunks, dense, bm25, sentences=sentences, sentence_owner=owners,

@@ -24,7 +24,7 @@ from index.ingest.formats import ReadOptions
 from index.store.disk import Index, IndexBroken, IndexMismatch, live_version
 from index.store.disk import exists as index_exists
 from index.store.disk import load as load_index
-from index.store import LocalStore, MilvusAddress, MilvusProblem, MilvusStore, Store
+from index.store import LocalStore, MilvusAddress, MilvusProblem, Store
 
 
 def say(msg: str) -> None:
@@ -119,8 +119,10 @@ def _ensure_current_local(index_dir: Path, corpus: Path, model: str | None, rebu
 
 
 def _ensure_current_milvus(address: MilvusAddress, corpus: Path, model: str | None, rebuild_stale: bool,
-                           progress: bool, log: Callable[[str], None]) -> MilvusStore:
+                           progress: bool, log: Callable[[str], None]) -> "MilvusStore":  # noqa: F821
     """As ensure_current, for an index on Milvus: built when missing, brought up to date with its corpus folder."""
+    from index.store.milvus import MilvusStore  # imported only for a Milvus index (see index.store)
+
     try:
         store = MilvusStore(address)
     except MilvusProblem:

@@ -25,14 +25,13 @@ from index.ingest.loading import archive_id, doc_id_for, is_readable, load_folde
 from index.ingest.archives import is_archive
 from index.store.disk import Index
 from index.store import Store
-from index.store.milvus import MilvusAddress, MilvusStore
-from index.collection.milvus_update import update_milvus
+from index.store.milvus_address import MilvusAddress
 from index.collection.updating import UpdateError, UpdateReport, update_index
 
 REMOVED = ".removed"
 
 Target = Path | MilvusAddress  # a local index folder, or a Milvus index
-Current = Index | MilvusStore  # what a change reads and returns: the local index in memory, or the Milvus store
+Current = Index | Store  # what a change reads and returns: the local index in memory, or the Milvus store
 
 
 def writer_lock(target: Target):
@@ -42,11 +41,17 @@ def writer_lock(target: Target):
 
 
 def open_current(target: Target) -> Current:
-    return MilvusStore(target) if isinstance(target, MilvusAddress) else store.load(Path(target))
+    if isinstance(target, MilvusAddress):
+        from index.store.milvus import MilvusStore  # imported only for a Milvus index (see index.store)
+
+        return MilvusStore(target)
+    return store.load(Path(target))
 
 
 def _update(target: Target, current: Current, **change) -> tuple[Current, UpdateReport]:
     if isinstance(target, MilvusAddress):
+        from index.collection.milvus_update import update_milvus  # see index.store
+
         return update_milvus(current, **change)
     return update_index(Path(target), current=current, **change)
 

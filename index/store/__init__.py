@@ -11,13 +11,27 @@ from index.store.chunk_tokens import ChunkTokens
 from index.store.disk import EMBEDDINGS, FORMAT_VERSION, Index, file_sha256, live_version
 from index.store.features import index_features
 from index.store.local import LocalStore
-from index.store.milvus import MilvusAddress, MilvusProblem, MilvusStore
+from index.store.milvus_address import MilvusAddress, MilvusProblem
 from index.store.neighbours import NEIGHBOURS, nearest_chunks
 
 
 def open_store(where: Path | MilvusAddress) -> Store:
     """The store at `where`: a local index folder, or a Milvus index."""
-    return MilvusStore(where) if isinstance(where, MilvusAddress) else LocalStore.open(Path(where))
+    if isinstance(where, MilvusAddress):
+        from index.store.milvus import MilvusStore  # see __getattr__
+
+        return MilvusStore(where)
+    return LocalStore.open(Path(where))
+
+
+def __getattr__(name: str):
+    # the Milvus store is imported when it is first named: pymilvus (with pandas) takes half a second to import,
+    # and a local index never needs it
+    if name == "MilvusStore":
+        from index.store.milvus import MilvusStore
+
+        return MilvusStore
+    raise AttributeError(f"module 'index.store' has no attribute {name!r}")
 
 
 __all__ = [

@@ -25,9 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 # gRPC's core prints keep-alive chatter with milvus-lite's in-process server ("too_many_pings", a reconnect
@@ -40,11 +38,11 @@ from pymilvus.exceptions import MilvusException  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from index.text.chunking import Chunk
-from index.config import cache_dir
 from index.document import Document
 from index.store.features import index_features
 from index.store import base
 from index.store.base import BM25Query, DenseQuery, Filters, Store
+from index.store.milvus_address import MilvusAddress, MilvusProblem
 from index.store.local import blend, order
 
 # pymilvus logs every failed call with a traceback at ERROR; our callers turn failures into one clear line
@@ -60,41 +58,6 @@ EF_SEARCH = 256
 INSERT_BATCH = 512
 ROW_CACHE = 200_000  # chunk rows (text, vector, neighbours) kept client-side between questions
 NO_PAGE = -1
-
-
-class MilvusProblem(RuntimeError):
-    """Milvus refused or failed; the message is meant for the user."""
-
-
-@dataclass(frozen=True)
-class MilvusAddress:
-    """Where a Milvus index lives: a server URI (http://host:19530) or a milvus-lite file (`*.db`), and a name."""
-
-    uri: str
-    name: str = "zhqa"
-
-    def __post_init__(self):
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,200}", self.name):
-            raise MilvusProblem(f"{self.name!r} is not a Milvus collection name: use letters, digits and _")
-
-    @property
-    def is_lite(self) -> bool:
-        return not re.match(r"^[a-z]+://", self.uri)
-
-    @property
-    def work_dir(self) -> Path:
-        """A local folder for the writer lock and the embedding cache: beside a milvus-lite file, or in the
-        cache folder for a server (one machine writes to a server index at a time)."""
-        if self.is_lite:
-            path = Path(self.uri).resolve()
-            return path.with_name(f".{path.name}.zhqa-{self.name}")
-        return cache_dir() / "milvus" / re.sub(r"[^A-Za-z0-9]+", "_", self.uri) / self.name
-
-    def __str__(self) -> str:
-        return f"{self.uri} (collection {self.name})"
-
-    def collection(self, kind: str) -> str:
-        return f"{self.name}_{kind}"
 
 
 def connect(address: MilvusAddress) -> MilvusClient:
