@@ -4,6 +4,7 @@ index/: the on-disk store and the embedding cache both write through it."""
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 from pathlib import Path
 
@@ -61,3 +62,13 @@ def fsync_folder(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file, read in blocks: the store's checksums, the corpus fingerprint and the cache key of a
+    converted office file."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

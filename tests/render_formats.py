@@ -12,6 +12,7 @@ import datetime
 import html
 import io
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -23,6 +24,7 @@ import pypdfium2 as pdfium
 from docx import Document as DocxDocument
 from docx.shared import Pt
 from PIL import Image
+from rapidfuzz.distance import Levenshtein
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
@@ -45,6 +47,16 @@ _BODY = ParagraphStyle("body", fontName=FONT, fontSize=11, leading=19, firstLine
 _TITLE = ParagraphStyle("title", fontName=FONT, fontSize=17, leading=26, alignment=1, wordWrap="CJK", spaceAfter=10)
 _LINE = ParagraphStyle("line", fontName=FONT, fontSize=11, leading=19, alignment=1, wordWrap="CJK")
 _RIGHT = ParagraphStyle("right", fontName=FONT, fontSize=11, leading=19, alignment=2, wordWrap="CJK")
+
+
+def squash(text: str) -> str:
+    """Text without whitespace: how two renderings of one document are compared."""
+    return re.sub(r"\s+", "", text)
+
+
+def similarity(a: str, b: str) -> float:
+    """1 - normalised edit distance of two texts, whitespace aside."""
+    return 1 - Levenshtein.normalized_distance(squash(a), squash(b))
 
 
 def seed_documents():

@@ -9,8 +9,7 @@ import zipfile
 import pypdfium2 as pdfium
 import pytest
 from ofd_writer import OLD, ofd_bytes
-from rapidfuzz.distance import Levenshtein
-from render_formats import pdf_bytes, seed_documents
+from render_formats import pdf_bytes, seed_documents, similarity, squash
 
 from index import build_index
 from index.ingest import ReadOptions, load_corpus, read_document
@@ -23,14 +22,6 @@ SHAPES = {
     "a text object per character, in page blocks": {"per_char": True, "nested": True},
     "a CTM and the old namespace": {"ctm": True, "namespace": OLD},
 }
-
-
-def squash(text: str) -> str:
-    return re.sub(r"\s+", "", text)
-
-
-def similarity(a: str, b: str) -> float:
-    return 1 - Levenshtein.normalized_distance(squash(a), squash(b))
 
 
 @pytest.fixture(scope="module")

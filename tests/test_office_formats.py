@@ -11,8 +11,7 @@ from pathlib import Path
 import pypdfium2 as pdfium
 import pytest
 from msoffcrypto.format.ooxml import OOXMLFile
-from rapidfuzz.distance import Levenshtein
-from render_formats import docx_bytes, seed_documents, soffice_convert, task_list_xlsx
+from render_formats import docx_bytes, seed_documents, similarity, soffice_convert, squash, task_list_xlsx
 
 from index import build_index
 from index.text import chunk_document
@@ -23,17 +22,9 @@ from qa import Searcher, ask, cite_document
 GOV = "004_6a50f008523c6f36"  # the action plan: 发文字号, issuing body, date, many pages
 
 
-def squash(text: str) -> str:
-    return re.sub(r"\s+", "", text)
-
-
 def bare(text: str) -> str:
     """Without whitespace and quote marks (PDFium gives a PDF's quote marks in drawing order, not reading order)."""
     return re.sub(r"[\s“”‘’\"']+", "", text)
-
-
-def similarity(a: str, b: str) -> float:
-    return 1 - Levenshtein.normalized_distance(squash(a), squash(b))
 
 
 @pytest.fixture(scope="module")

@@ -73,6 +73,15 @@ def _limits(count: int, unpacked: int, packed: int) -> None:
                            "(a zip bomb)")
 
 
+def _suffix(name: str) -> str:
+    """The suffix a member's copy keeps, so it is read as its format (.tar.gz whole)."""
+    return ".tar.gz" if name.lower().endswith(".tar.gz") else PurePosixPath(name).suffix
+
+
+def _wanted(name: str, wanted: set[str] | None) -> bool:
+    return wanted is None or PurePosixPath(name).suffix.lower() in wanted or is_archive(Path(name))
+
+
 def _copy(source, target: Path, limit: int, name: str) -> None:
     """Copy at most `limit` bytes: a member that unpacks to more than its header said is a bomb."""
     written = 0
@@ -115,13 +124,13 @@ def _unzip(path: Path, folder: Path, wanted: set[str] | None) -> tuple[list[Memb
                 raise FileRejected(f"refused: its member “{name}” is a link")
             names.append(name)
         for n, (info, name) in enumerate(zip(infos, names)):
-            if wanted is not None and PurePosixPath(name).suffix.lower() not in wanted and not is_archive(Path(name)):
+            if not _wanted(name, wanted):
                 notes.append(f"{path}/{name}: not a format that is read; left in the archive")
                 continue
             if info.flag_bits & 0x1:
                 notes.append(f"skipped {path}/{name}: the member is encrypted (password protected)")
                 continue
-            target = folder / f"m{n}{''.join(PurePosixPath(name).suffixes[-2:]) if is_archive(Path(name)) else PurePosixPath(name).suffix}"
+            target = folder / f"m{n}{_suffix(name)}"
             try:
                 with archive.open(info) as source:
                     _copy(source, target, info.file_size, name)
@@ -149,10 +158,10 @@ def _untar(path: Path, folder: Path, wanted: set[str] | None) -> tuple[list[Memb
                 raise FileRejected(f"refused: its member “{name}” is a link or a device, not a file")
         for n, info in enumerate(files):
             name = _safe_name(info.name)
-            if wanted is not None and PurePosixPath(name).suffix.lower() not in wanted and not is_archive(Path(name)):
+            if not _wanted(name, wanted):
                 notes.append(f"{path}/{name}: not a format that is read; left in the archive")
                 continue
-            target = folder / f"m{n}{PurePosixPath(name).suffix}"
+            target = folder / f"m{n}{_suffix(name)}"
             source = archive.extractfile(info)
             if source is None:
                 continue

@@ -13,7 +13,7 @@ import os
 import re
 import sys
 from dataclasses import replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from tqdm import tqdm
 
@@ -187,8 +187,7 @@ def read_archive(path: Path, options: ReadOptions, prefix: str, depth: int = 1) 
                     docs += inner
                     warnings += [w.replace(str(member.path), shown) for w in problems]
                     continue
-                name = member.name.rsplit(".", 1)[0] if "." in member.name.rsplit("/", 1)[-1] else member.name
-                doc, problems = read_one(member.path, options, f"{prefix}/{name}")
+                doc, problems = read_one(member.path, options, f"{prefix}/{PurePosixPath(member.name).with_suffix('').as_posix()}")
                 warnings += [w.replace(str(member.path), shown) for w in problems]
                 if doc is not None:
                     docs.append(replace(doc, path=shown))

@@ -34,8 +34,9 @@ import bm25s
 import faiss
 import numpy as np
 
-from index.durable import (  # noqa: F401  (the store's own problems, re-exported)
-    IndexBroken, IndexMismatch, IndexMissing, IndexProblem, IndexWriteError, fsync_tree, fsync_folder, write_failure,
+from index.durable import (  # noqa: F401  (the store's own problems and file hash, re-exported)
+    IndexBroken, IndexMismatch, IndexMissing, IndexProblem, IndexWriteError, file_sha256, fsync_tree, fsync_folder,
+    write_failure,
 )
 from index.store.chunk_tokens import ChunkTokens
 from index.text.chunking import Chunk
@@ -117,15 +118,6 @@ class Index:
 # A file name that is not UTF-8 reaches Python with lone surrogates (os.fsdecode) and paths carry them into
 # JSON strings; "backslashreplace" writes such a character as \udcXX, which is that very character's JSON escape,
 # so it reads back the same.
-def file_sha256(path: Path) -> str:
-    """sha256 of a file, read in blocks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 CHECKSUMS = "checksums.json"
 
 

@@ -36,39 +36,17 @@ def read_document(path: Path, doc_id: str, options: ReadOptions = ReadOptions())
     if size > options.max_file_mb * 2**20:
         raise FileRejected(f"{size / 2**20:.0f} MB is more than the {options.max_file_mb:g} MB limit (--max-file-mb)")
     suffix = path.suffix.lower()
-    if suffix == ".pdf":
-        from index.ingest.formats.pdf import read_pdf
-
-        return read_pdf(path, doc_id, options)
     if suffix in (".docx", ".xlsx", ".xlsm") and _starts_with(path, OLE):
         return _read_office(path, doc_id, options)  # an encrypted OOXML file, or an old binary one renamed
-    if suffix == ".docx":
-        from index.ingest.formats.word import read_docx
-
-        return read_docx(path, doc_id), []
-    if suffix in (".xlsx", ".xlsm"):
-        from index.ingest.formats.sheet import read_xlsx
-
-        return read_xlsx(path, doc_id), []
-    if suffix == ".csv":
-        from index.ingest.formats.sheet import read_csv
-
-        return read_csv(path, doc_id), []
-    if suffix in (".html", ".htm"):
-        from index.ingest.formats.web import read_html
-
-        return read_html(path, doc_id), []
-    if suffix == ".ofd":
-        from index.ingest.formats.ofd import read_ofd
-
-        return read_ofd(path, doc_id, options)
     if suffix in office.SUFFIXES:
         return _read_office(path, doc_id, options)
-    if suffix in IMAGES:
-        from index.ingest.formats.image import read_image
-
-        return read_image(path, doc_id, options)
+    if suffix in _READER_OF:
+        return read_document_as(path, doc_id, options, _READER_OF[suffix])
     raise FileRejected(f"not a format this reads ({suffix})")
+
+
+_READER_OF = {".pdf": "pdf", ".docx": "docx", ".xlsx": "xlsx", ".xlsm": "xlsx", ".csv": "csv", ".html": "html",
+              ".htm": "html", ".ofd": "ofd", **{suffix: "image" for suffix in IMAGES}}
 
 
 def _starts_with(path: Path, magic: bytes) -> bool:
@@ -96,8 +74,7 @@ def _read_office(path: Path, doc_id: str, options: ReadOptions) -> tuple[Documen
     plan = office.plan_for(path)
     fmt = path.suffix.lower().lstrip(".")
     if plan.reader != "convert":  # a file that is really another format of ours: read as that format
-        real = Path(path)
-        doc, notes = read_document_as(real, doc_id, options, "." + plan.reader)
+        doc, notes = read_document_as(path, doc_id, options, plan.reader)
     else:
         converter = office.converter(options)
         key = office.content_key(path)
@@ -107,25 +84,33 @@ def _read_office(path: Path, doc_id: str, options: ReadOptions) -> tuple[Documen
             converted = converter.cached(key, plan.target)
         if converted is None:
             raise FileRejected(converter.failures.get(key) or "LibreOffice could not convert it")
-        doc, notes = read_document_as(converted, doc_id, options, "." + plan.target)
+        doc, notes = read_document_as(converted, doc_id, options, plan.target)
         notes = [n.replace(str(converted), str(path)) for n in notes]
     return replace(doc, path=str(path), format=fmt), notes
 
 
-def read_document_as(path: Path, doc_id: str, options: ReadOptions, suffix: str) -> tuple[Document, list[str]]:
-    """Read `path` with the reader of `suffix` (.pdf, .docx, .xlsx, .html), whatever its own name says."""
-    if suffix == ".pdf":
+def read_document_as(path: Path, doc_id: str, options: ReadOptions, reader: str) -> tuple[Document, list[str]]:
+    """Read `path` with one of our readers (pdf, docx, xlsx, csv, html, ofd, image), whatever its name says."""
+    if reader == "pdf":
         from index.ingest.formats.pdf import read_pdf
 
         return read_pdf(path, doc_id, options)
-    if suffix == ".docx":
+    if reader == "ofd":
+        from index.ingest.formats.ofd import read_ofd
+
+        return read_ofd(path, doc_id, options)
+    if reader == "image":
+        from index.ingest.formats.image import read_image
+
+        return read_image(path, doc_id, options)
+    if reader == "docx":
         from index.ingest.formats.word import read_docx
 
         return read_docx(path, doc_id), []
-    if suffix == ".xlsx":
-        from index.ingest.formats.sheet import read_xlsx
+    if reader in ("xlsx", "csv"):
+        from index.ingest.formats.sheet import read_csv, read_xlsx
 
-        return read_xlsx(path, doc_id), []
+        return (read_xlsx if reader == "xlsx" else read_csv)(path, doc_id), []
     from index.ingest.formats.web import read_html
 
     return read_html(path, doc_id), []

@@ -15,7 +15,6 @@ its content hash, so a sync or a rebuild never converts the same bytes twice.
 from __future__ import annotations
 
 import atexit
-import hashlib
 import os
 import shutil
 import signal
@@ -30,6 +29,7 @@ from pathlib import Path
 import olefile
 from tqdm import tqdm
 
+from index.durable import file_sha256
 from index.ingest.formats.base import FileRejected, ReadOptions
 
 # the Debian packages that hold LibreOffice without its desktop parts (about 250 MB)
@@ -129,11 +129,8 @@ def plan_for(path: Path) -> Plan:
 
 
 def content_key(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    """What a converted copy is kept under: its source's sha256, as the corpus fingerprint hashes it."""
+    return file_sha256(path)
 
 
 class Converter:

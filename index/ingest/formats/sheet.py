@@ -23,6 +23,7 @@ from index.ingest.formats.base import FileRejected
 
 MAX_CELLS = 5_000_000  # a sheet larger than this is a data dump, not a document
 HEADER_JOIN = "-"
+_ERRORS = {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA"}
 
 
 def _cell_text(value, number_format: str = "General") -> str:
@@ -43,7 +44,7 @@ def _cell_text(value, number_format: str = "General") -> str:
             return str(int(value))
         return f"{value:.10g}" if isinstance(value, float) else str(value)
     text = str(value)
-    if text.startswith("#") and text.rstrip("!?/0AEFILMNRUV") in ("#", "#N/"):  # #REF!, #DIV/0!, #N/A, #VALUE!
+    if text in _ERRORS:  # a formula that failed says nothing a reader can use
         return ""
     return " ".join(text.split())  # a cell's line breaks would split its row into paragraphs
 
