@@ -9,6 +9,7 @@ import pytest
 from index.ingest import clean_body, clean_light, is_chrome_line, remove_wrap_spaces
 from index.ingest import clean_text
 from index.ingest import decode_bytes
+from index.ingest.metadata import parse_document
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 SEEDS = sorted(CORPUS.glob("*.txt"))
@@ -195,3 +196,14 @@ def test_content_lines_are_not_chrome(line):
 
 def test_clean_light():
     assert clean_light("第一行\r\n\r\n  第二行  \n\n") == "第一行\n第二行"
+
+
+def test_a_masthead_above_the_doc_number_is_not_the_title():
+    """GB/T 9704: 发文机关标志, then 发文字号, then the title. A web page that puts the title above the
+    发文字号 keeps it."""
+    notice = "晋城市城区人民政府文件\n城政发〔2023〕7号\n关于印发城区优化营商环境实施方案的通知\n各街道办事处：\n现将方案印发给你们。"
+    body, meta = parse_document(notice)
+    assert meta.title == "关于印发城区优化营商环境实施方案的通知" and meta.doc_number == "城政发〔2023〕7号"
+    assert body.startswith("晋城市城区人民政府文件\n城政发〔2023〕7号\n各街道办事处：")
+    page = "晋城市城区人民政府关于印发城区优化营商环境实施方案的通知\n城政发〔2023〕7号\n各街道办事处：\n现将方案印发给你们。"
+    assert parse_document(page)[1].title == "晋城市城区人民政府关于印发城区优化营商环境实施方案的通知"

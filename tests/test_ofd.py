@@ -11,7 +11,7 @@ import pytest
 from ofd_writer import OLD, ofd_bytes
 from render_formats import pdf_bytes, seed_documents, similarity, squash
 
-from index import build_index
+from index import Document, build_index
 from index.ingest import ReadOptions, load_corpus, read_document
 from qa import Searcher, ask
 
@@ -126,3 +126,20 @@ def test_an_ofd_passage_is_cited_to_its_page(seeds, tmp_path):
     doc = index.documents[GOV]
     assert doc.text[top["start"]:top["end"]] == top["text"]
     assert answer["answer"]["text"] == doc.text[answer["answer"]["start"]:answer["answer"]["end"]]
+
+
+def test_a_one_page_notice_has_its_own_title_and_salutation(tmp_path):
+    """One page cannot show which lines repeat, so the template's masthead stays on the page; the title is
+    still the line under the 发文字号, and the centred title is not joined to the salutation under it."""
+    body = "自2024年5月1日起，全区工程建设项目推行“多测合一”改革，测绘成果一次委托、联合测绘、成果共享，由区自然资源局牵头负责。"
+    notice = Document(doc_id="notice", title="关于推行工程建设项目“多测合一”改革的通知", source="晋城市城区人民政府",
+                      doc_number="城政办发〔2024〕3号", date="2024-04-08",
+                      text="\n".join(["城政办发〔2024〕3号", "各有关单位：", body, "晋城市城区人民政府办公室", "2024年4月8日"]))
+    path = tmp_path / "notice.ofd"
+    path.write_bytes(ofd_bytes(notice))
+    doc, notes = read_document(path, "notice")
+    assert notes == [] and doc.title == notice.title
+    assert doc.doc_number == "城政办发〔2024〕3号" and doc.date == "2024-04-08"
+    paragraphs = doc.text.split("\n")
+    assert "各有关单位：" in paragraphs and body in paragraphs
+    assert not any(notice.title in p for p in paragraphs)

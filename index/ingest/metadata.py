@@ -135,6 +135,8 @@ _DATELINE = re.compile(rf"^(?P<media>{_MEDIA})[\u4e00-\u9fff]{{2,8}}\d{{1,2}}月
 _DOC_NUMBER = re.compile(r"^[\u4e00-\u9fff]{1,10}[〔\[［【(（]\d{4}[〕\]］】)）]\s*\d+\s*号$")
 # a 发文字号 inside a line: 城政发〔2023〕7号, 国办发[2024]3号
 _DOC_NUMBER_IN = re.compile(r"[\u4e00-\u9fff]{1,10}[〔\[［【(（]\s*\d{4}\s*[〕\]］】)）]\s*\d+\s*号")
+# 发文机关标志 (the masthead, 红头) above a 发文字号: an issuing body's name, maybe with 文件 / 电子公文
+_MASTHEAD = re.compile(r"^(?P<org>[\u4e00-\u9fff（）()·、\s]{2,60}?)\s*(?:文件|电子公文|公文|文件处理笺)?$")
 _TITLE_LABEL = re.compile(r"^(?:摘要|编者按|导读|核心提示|内容提要|提要|关键词|按)\s*[:：]?")
 _NOTICE_TITLE = re.compile(r"(?:现将|现把|特将|关于印发|关于转发|印发|转发)\s*《(?P<title>[^《》]{2,100}?)》")
 
@@ -161,6 +163,11 @@ def _title_like(line: str) -> bool:
     if re.fullmatch(r"[\d\W_]+", s):
         return False
     return True
+
+
+def _is_masthead(line: str) -> bool:
+    m = _MASTHEAD.match(line.strip())
+    return bool(m) and bool(_AUTHORITY.match(re.sub(r"[\s、]+", "", m.group("org"))))
 
 
 def _normalise_title(s: str) -> str:
@@ -218,12 +225,15 @@ def extract_metadata(lines: list[str]) -> Metadata:
             break
 
     # title: the first content line, if it is shaped like one
-    for i in content[:6]:
+    numbered = [n for n, i in enumerate(content[:6]) if _DOC_NUMBER_IN.search(lines[i]) and len(lines[i]) <= 60]
+    for n, i in enumerate(content[:6]):
         line = lines[i]
         if i in meta.consumed:
             continue
         if _DOC_NUMBER.match(line) or re.fullmatch(r"[\d\s]+", line):
             continue  # 城政发〔2023〕7号 / a stray number above the title
+        if numbered and n < numbered[0] and _is_masthead(line):
+            continue  # 某某市人民政府文件 above the 发文字号: the title stands under them
         candidate = _normalise_title(line)
         if _title_like(candidate):
             if not footer_title or _squash(candidate) == _squash(footer_title):

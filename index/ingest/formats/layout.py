@@ -136,9 +136,28 @@ def _indented(pieces: list[Piece], width: float) -> set[int]:
     return out
 
 
+def _ending_short(pieces: list[Piece], width: float) -> set[int]:
+    """Positions of lines that end well before their column's right edge: a paragraph's last line, a
+    centred title, a salutation. The edge is the second rightmost end, so one line drawn past the
+    margin (a long number, a table) does not make every line look short."""
+    columns = two_columns(pieces, width)
+    side = (lambda p: _column_of(p, width)) if columns else (lambda p: "page")
+    rights: dict[str, list[float]] = {}
+    for p in pieces:
+        rights.setdefault(side(p), []).append(p.right)
+    edges = {k: sorted(v)[-2] for k, v in rights.items() if len(v) >= 2}
+    out = set()
+    for i, p in enumerate(pieces):
+        height = max(p.top - p.bottom, 1.0)
+        if side(p) in edges and p.right < edges[side(p)] - 2 * height:
+            out.add(i)
+    return out
+
+
 def page_lines(pages: list[Page]) -> list[list[str]]:
     """Each page's lines in reading order, without running headers/footers and page numbers. An empty
-    line is put before a line that starts indented: in wrapped text it is where a paragraph begins."""
+    line is put before a line that starts indented and after one that ends short: in wrapped text that
+    is where a paragraph begins and ends (a centred title is not joined to the salutation under it)."""
     ordered = [merge_lines(reading_order(p), p.width) for p in pages]
     running = running_lines(pages, ordered)
     out = []
@@ -146,9 +165,10 @@ def page_lines(pages: list[Page]) -> list[list[str]]:
         kept = [p for p in pieces if p.text.strip() and not (
             _in_margin(p, page) and (_margin_key(p.text) in running or is_page_number(p.text.strip())))]
         indented = _indented(kept, page.width)
+        short = _ending_short(kept, page.width)
         lines = []
         for i, p in enumerate(kept):
-            if i in indented:
+            if i in indented or (i - 1 in short and lines[-1]):
                 lines.append("")
             lines.append(p.text.strip())
         out.append(lines)
