@@ -21,7 +21,8 @@ from test_hostile import dates, ks, questions, sources  # noqa: E402
 
 from index import build_index  # noqa: E402
 from qa import Searcher  # noqa: E402
-from ui.app import UserProblem, ask_json, search_page  # noqa: E402
+from ui.app import search_page  # noqa: E402
+from ui.handlers import UserProblem, ask_json  # noqa: E402
 
 
 def main() -> None:

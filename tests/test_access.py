@@ -2,10 +2,14 @@
 and a reader who cannot upload or delete through the page's handlers or the HTTP API of a real server."""
 from __future__ import annotations
 
+import base64
+import http.cookiejar
 import json
 import os
 import shutil
 import stat
+import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -101,6 +105,21 @@ def test_a_reader_cannot_change_the_collection_over_http(users, library, tmp_pat
         # monitoring needs no login: /healthz answers, the page's API does not
         with urllib.request.urlopen(url + "healthz", timeout=30) as r:
             assert json.loads(r.read().decode("utf-8"))["status"] == "ok"
+        # the plain HTTP API wants the same login: none or a wrong one is 401, HTTP Basic or the page's cookie answers
+        body = json.dumps({"question": "哪些城市推行拿地即开工?"}).encode("utf-8")
+        for auth in (None, "bob:wrong password"):
+            headers = {"Authorization": "Basic " + base64.b64encode(auth.encode()).decode()} if auth else {}
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(urllib.request.Request(url + "api/ask", body, headers, method="POST"), timeout=30)
+            assert refused.value.code == 401 and "需要登录" in json.loads(refused.value.read().decode("utf-8"))["error"]
+        basic = {"Authorization": "Basic " + base64.b64encode(":".join(READER).encode()).decode()}
+        with urllib.request.urlopen(urllib.request.Request(url + "api/ask", body, basic, method="POST"), timeout=60) as r:
+            assert json.loads(r.read().decode("utf-8"))["passages"]
+        browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        form = urllib.parse.urlencode({"username": READER[0], "password": READER[1]}).encode()
+        browser.open(url + "login", form, timeout=30).close()
+        with browser.open(urllib.request.Request(url + "api/ask", body, method="POST"), timeout=60) as r:
+            assert json.loads(r.read().decode("utf-8"))["passages"]
         with pytest.raises(Exception):
             Client(url, auth=("bob", "wrong password"), verbose=False)
         client = Client(url, auth=READER, verbose=False)

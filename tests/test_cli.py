@@ -181,7 +181,8 @@ def test_two_builders_at_once_leave_one_whole_index(tmp_path, seed_index_dir):
 
 @pytest.mark.parametrize("doc_id", ["../../etc/passwd", "/etc/passwd", "", "000_63a4e04b80a11179/../x", "\x00", "a" * 10000])
 def test_document_api_never_reads_outside_the_index(searcher, doc_id):
-    from ui.app import UserProblem, document_json
+    from ui.app import document_json
+    from ui.handlers import UserProblem
 
     with pytest.raises(UserProblem):
         document_json(searcher, doc_id)

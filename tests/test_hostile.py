@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qa import QuestionError, ask
-from ui.app import UserProblem, ask_json, search_page
+from ui.app import search_page
+from ui.handlers import UserProblem, ask_json
 
 EXAMPLES = 1000
 NASTY = ["<script>alert(1)</script>", "{0}{1}%s%n%d", "\u202e\u200f\u200b\ufeff", "\ud800", "\udfff", "\x00\x07\x1b",

@@ -110,7 +110,7 @@ def test_places_block_and_basket_escape():
 
 
 def test_dates_and_filters():
-    from ui.app import UserProblem, date_bound, make_filters
+    from ui.handlers import UserProblem, date_bound, make_filters
 
     assert date_bound("2024") == "2024-01-01"
     assert date_bound("2024", end=True) == "2024-12-31"
@@ -269,7 +269,7 @@ def test_server_answers_http(server):
 
 def test_healthz_says_the_index_state_without_login(server, searcher):
     from qa import LiveSearcher
-    from ui.app import health
+    from ui.http_api import health
 
     with urllib.request.urlopen(server + "healthz", timeout=30) as r:
         assert r.status == 200 and r.headers["content-type"].startswith("application/json")
@@ -307,6 +307,42 @@ def test_api_ask_has_the_cli_json_structure(server, searcher):
 
     with pytest.raises(Exception, match="请输入问题"):
         client.predict("   ", 5, [], "", "", api_name="/ask")
+
+
+def _post_api_ask(server: str, body: bytes, headers: dict | None = None) -> tuple[int, dict]:
+    request = urllib.request.Request(server + "api/ask", data=body, method="POST",
+                                     headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=120) as r:
+            return r.status, json.loads(r.read().decode("utf-8"))
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read().decode("utf-8"))
+
+
+def test_plain_http_api_ask_answers_like_gradio_s(server, searcher, capfd):
+    """POST /api/ask: the same object as the Gradio endpoint and `zhqa ask --json`, in one round trip; bad
+    arguments are HTTP 400 with the Chinese message the Gradio endpoint gives, never a traceback."""
+    from gradio_client import Client
+
+    from qa import ask
+
+    status, got = _post_api_ask(server, json.dumps({"question": QUESTION, "k": 5}).encode("utf-8"))
+    assert status == 200
+    assert got == Client(server, verbose=False).predict(QUESTION, 5, [], "", "", api_name="/ask")
+    assert got == json.loads(json.dumps(ask(searcher, QUESTION, k=5).to_dict(), ensure_ascii=False))
+    for p in got["passages"]:
+        assert p["text"] == searcher.index.documents[p["doc_id"]].text[p["start"]:p["end"]]
+    status, only = _post_api_ask(server, json.dumps({"question": QUESTION, "k": 3, "sources": ["太行日报"]}).encode())
+    assert status == 200 and {p["source"] for p in only["passages"]} == {"太行日报"} and len(only["passages"]) <= 3
+    capfd.readouterr()
+    for body, message in [(b"not json", "JSON"), (b"[1, 2]", "JSON"), (b'{"question": "  "}', "请输入问题"),
+                          (b'{"question": 3}', "question"), (b'{"question": "x", "k": 0}', "k 应在"),
+                          (b'{"question": "x", "date_from": "abc"}', "看不懂"), (b'{"q": "x"}', "不认识的字段"),
+                          ("\xff".encode("latin-1"), "JSON"), (json.dumps({"question": "拿地" * 40000}).encode(), "太大")]:
+        status, answer = _post_api_ask(server, body)
+        assert status in (400, 413) and message in answer["error"], (body[:40], answer)
+    out, err = capfd.readouterr()
+    assert "Traceback" not in out + err
 
 
 def test_bad_api_input_is_a_message_not_a_server_traceback(server, capfd):

@@ -4,29 +4,29 @@ Tabs: 检索 (question, filters, answer block, result cards), 全文 (the cleane
 scrolled to a passage), 报告篮 (collected excerpts, reordered and exported to DOCX and
 Markdown), 评测 (upload a question set, run it, see and download the report).
 
-The JSON API (see ui/API.md): named Gradio endpoints `/ask`, `/document`, `/index_info`;
-`/ask` answers with the same structure as `zhqa ask --json`.
+The JSON API (see the README): named Gradio endpoints `/ask`, `/document`, `/index_info`, for `gradio_client`;
+`/ask` answers with the same structure as `zhqa ask --json`. Plain HTTP routes beside them (`POST /api/ask`,
+`GET /healthz`) are in `http_api`; what both check and answer is in `handlers`.
 """
 from __future__ import annotations
 
-import calendar
 import hashlib
 import json
 import logging
-import re
 import urllib.parse
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
-from qa import Filters, LiveSearcher, QuestionError, ask
+from qa import LiveSearcher
 
 from . import render, report, workspace
 from .access import Access
+from .handlers import DEFAULT_K, MSG_FAILED, UserProblem, api_arguments, ask_json, json_kind, k_of, make_filters
+from .http_api import add_routes
 from .evaluation import build_eval_tab
 from .library import build_library_tab
 from .assets import CSS, FONT_STACK, JS_DOCUMENT, JS_PAGE, JS_PLAIN, JS_RESULTS
@@ -41,18 +41,9 @@ EXAMPLES = (
     "如何缩短企业开办时间?",
 )
 K_CHOICES = (3, 5, 10, 20)
-DEFAULT_K = 5
-
-MSG_EMPTY = "请输入问题，例如：哪些城市推行拿地即开工？"
-MSG_FAILED = "检索时出错了，请稍后再试。（详细原因已记录在服务器日志里）"
-
 
 # questions answered at once per event (see bench/load.py): one per core; more only makes each question slower
 DEFAULT_CONCURRENCY = 2
-
-
-class UserProblem(ValueError):
-    """Bad input from the page; the message is Chinese and shown as is."""
 
 
 # --- what the index offers for filtering --------------------------------------------
@@ -87,52 +78,6 @@ def index_facets(searcher) -> Facets:
                   sum(1 for d in docs if not d.date))
 
 
-# --- input parsing ---------------------------------------------------------------------------
-_DATE_BOUND = re.compile(r"^\s*(\d{4})(?:\s*[-/.年]\s*(\d{1,2})(?:\s*[-/.月]\s*(\d{1,2})\s*日?)?\s*月?)?\s*年?\s*$")
-
-
-def date_bound(value: str | None, end: bool = False) -> str:
-    """A date filter's bound as the user typed it: '2024', '2024-03', '2024/3/5', '2024年3月5日' -> ISO
-    date; a year or month alone means its first day (`end=False`) or last day (`end=True`). '' stays ''.
-    (Dates found in a document's own text are `index.ingest.metadata.parse_date`'s job.)"""
-    text = (value or "").strip()
-    if not text:
-        return ""
-    m = _DATE_BOUND.match(text)
-    if not m:
-        raise UserProblem(f"日期“{text}”看不懂：请写成 2024-03-05、2024-03 或 2024 这样的格式。")
-    year, month, day = int(m.group(1)), m.group(2), m.group(3)
-    try:
-        if month is None:
-            month_n, day_n = (12, 31) if end else (1, 1)
-        else:
-            month_n = int(month)
-            last = calendar.monthrange(year, month_n)[1]
-            day_n = int(day) if day else (last if end else 1)
-            if not 1 <= day_n <= last:
-                raise ValueError
-    except (ValueError, calendar.IllegalMonthError):
-        raise UserProblem(f"日期“{text}”不存在，请检查月份和日期。") from None
-    return f"{year:04d}-{month_n:02d}-{day_n:02d}"
-
-
-def make_filters(sources=None, date_from: str = "", date_to: str = ""):
-    if isinstance(sources, str):
-        sources = [sources] if sources else []
-    start, stop = date_bound(date_from), date_bound(date_to, end=True)
-    if start and stop and start > stop:
-        raise UserProblem(f"起始日期 {start} 晚于截止日期 {stop}，请调换一下。")
-    return Filters(sources=tuple(s for s in (sources or []) if s), date_from=start, date_to=stop)
-
-
-def _k(value) -> int:
-    try:
-        k = int(value)
-    except (TypeError, ValueError, OverflowError):  # not a number, NaN, infinity
-        return DEFAULT_K
-    return max(1, min(k, 100))
-
-
 def share_link(question: str, k: int = DEFAULT_K, sources=(), date_from: str = "", date_to: str = "") -> str:
     """The relative deep link (`?q=...`) that opens the page with this question answered."""
     params: list[tuple[str, str]] = [("q", question)]
@@ -147,52 +92,6 @@ def share_link(question: str, k: int = DEFAULT_K, sources=(), date_from: str = "
 
 
 # --- the handlers, plain functions of the searcher (the tests call them too) ------------
-def ask_json(searcher, question: str, k: int = DEFAULT_K, sources=None, date_from: str = "", date_to: str = "") -> dict:
-    """`ask(...).to_dict()`, the structure `zhqa ask --json` prints. Raises UserProblem for bad input."""
-    if question is None or not str(question).strip():
-        raise UserProblem(MSG_EMPTY)
-    filters = make_filters(sources, date_from, date_to)
-    try:
-        answer = ask(searcher, str(question), k=_k(k), filters=filters if filters.active() else None)
-    except QuestionError:
-        raise UserProblem(MSG_EMPTY) from None
-    return answer.to_dict()
-
-
-def _kind(value) -> str:
-    """What a JSON value is, in the words of an error message."""
-    return {bool: "布尔值", int: "数字", float: "数字", str: "文字", list: "列表", dict: "对象", type(None): "null"}.get(
-        type(value), type(value).__name__)
-
-
-def api_arguments(question, k, sources, date_from, date_to) -> tuple[str, int, list[str], str, str]:
-    """The /ask arguments checked for type and range, as the HTTP API may send anything JSON holds: a clear
-    UserProblem instead of a guess (a list is not a question, True is not a k) or a server traceback.
-    null means the default."""
-    if not isinstance(question, str):
-        raise UserProblem(f"question 应为文字，收到的是{_kind(question)}。")
-    if k is None:
-        k = DEFAULT_K
-    if isinstance(k, float) and k.is_integer():
-        k = int(k)
-    if isinstance(k, bool) or not isinstance(k, int):
-        raise UserProblem(f"k 应为 1 到 100 之间的整数，收到的是{_kind(k)} {str(k)[:40]}。")
-    if not 1 <= k <= 100:
-        raise UserProblem(f"k 应在 1 到 100 之间，收到的是 {str(k)[:40]}。")
-    if sources is None:
-        sources = []
-    elif isinstance(sources, str):
-        sources = [sources] if sources else []
-    if not isinstance(sources, list) or not all(isinstance(x, str) for x in sources):
-        raise UserProblem(f"sources 应为来源名称（文字）的列表，收到的是{_kind(sources)}。")
-    dates = []
-    for name, value in (("date_from", date_from), ("date_to", date_to)):
-        if value is not None and not isinstance(value, str):
-            raise UserProblem(f"{name} 应为 2024-03-05 这样的日期文字，收到的是{_kind(value)}。")
-        dates.append(value or "")
-    return question, k, sources, dates[0], dates[1]
-
-
 def _filters_note(sources, date_from: str, date_to: str) -> str:
     bits = []
     if sources:
@@ -215,7 +114,7 @@ def search_page(searcher, question: str, k=DEFAULT_K, sources=None, date_from: s
     except Exception:
         _log.exception("search failed for %r", question)
         return "", render.message(MSG_FAILED, "error"), None
-    link = share_link(result["question"], _k(k), filters.sources, filters.date_from, filters.date_to)
+    link = share_link(result["question"], k_of(k), filters.sources, filters.date_from, filters.date_to)
     note = _filters_note(filters.sources, filters.date_from, filters.date_to)
     return render.render_answer(result), render.render_results(result, note, link), result
 
@@ -235,7 +134,7 @@ def document_page(searcher, doc_id: str, start=None, end=None, question: str = "
 
 def document_json(searcher, doc_id: str) -> dict:
     if not isinstance(doc_id, str):
-        raise UserProblem(f"doc_id 应为文字（文件编号，见 /ask 的结果），收到的是{_kind(doc_id)}。")
+        raise UserProblem(f"doc_id 应为文字（文件编号，见 /ask 的结果），收到的是{json_kind(doc_id)}。")
     doc = searcher.store.documents.get(doc_id)
     if doc is None:
         raise UserProblem(f"找不到文件 {doc_id}")
@@ -360,7 +259,7 @@ def build_app(searcher, examples=EXAMPLES, access: Access | None = None) -> gr.B
                 return (gr.update(),) * 9
             getlist = getattr(params, "getlist", None)
             srcs = [s for s in (getlist("source") if getlist else []) if s in facets.sources]
-            k_value = _k(params.get("k") or DEFAULT_K)
+            k_value = k_of(params.get("k") or DEFAULT_K)
             d_from, d_to = params.get("from") or "", params.get("to") or ""
             answer, cards, result = search_page(live.current, q, k_value, srcs, d_from, d_to)
             k_shown = k_value if k_value in K_CHOICES else gr.update(choices=sorted({*K_CHOICES, k_value}), value=k_value)
@@ -511,39 +410,6 @@ def launch_options() -> dict:
     return {"theme": theme(), "ssr_mode": False, "show_error": False, "footer_links": [], "js": JS_PAGE}
 
 
-def health(live: LiveSearcher) -> tuple[int, dict]:
-    """What `GET /healthz` answers, without login, for an operations team's monitoring: 200 with the index's
-    version, documents, chunks and the time of its last change; 503 while no index can serve."""
-    try:
-        store = live.current.store
-        documents, chunks = len(store.documents), int(store.n_chunks)
-    except Exception:  # no searcher, or its store cannot be read
-        _log.warning("health check: the index cannot serve", exc_info=True)
-        return 503, {"status": "unavailable", "reason": "no index can serve"}
-    if chunks <= 0:
-        return 503, {"status": "unavailable", "reason": "the index is empty"}
-    version = live.version
-    changed = None
-    if isinstance(version, Path) and version.exists():
-        changed = datetime.fromtimestamp(version.stat().st_mtime, timezone.utc).isoformat(timespec="seconds")
-    name = version.name if isinstance(version, Path) else (str(version) if version is not None else None)
-    return 200, {"status": "ok", "index_version": name, "documents": documents, "chunks": chunks,
-                 "last_change": changed}
-
-
-def _add_health_route(demo: gr.Blocks, live: LiveSearcher) -> None:
-    """GET /healthz on the running app, ahead of Gradio's own routes and outside its login."""
-    from fastapi.responses import JSONResponse  # Gradio's own web framework, loaded with it
-
-    def healthz():
-        status, body = health(live)
-        return JSONResponse(body, status_code=status)
-
-    demo.app.add_api_route("/healthz", healthz, methods=["GET"], include_in_schema=False)
-    routes = demo.app.router.routes
-    routes.insert(0, routes.pop())
-
-
 def serve(searcher, host: str = "127.0.0.1", port: int = 7860, block: bool = True, quiet: bool = False,
           access: Access | None = None, concurrency: int = DEFAULT_CONCURRENCY) -> gr.Blocks:
     """Serve the page on http://host:port (this machine only by default). With `block=False`
@@ -559,7 +425,7 @@ def serve(searcher, host: str = "127.0.0.1", port: int = 7860, block: bool = Tru
     login = {"auth": access.authenticate, "auth_message": "请登录（管理员可以管理文档库）"} if access.login else {}
     demo.launch(server_name=host, server_port=port, prevent_thread_lock=True, quiet=quiet,
                 inbrowser=False, share=False, **login, **launch_options())
-    _add_health_route(demo, live)
+    add_routes(demo, live, access)
     if block:
         demo.block_thread()
     return demo
