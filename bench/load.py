@@ -1,10 +1,15 @@
-"""Load on a real `zhqa serve`, in one run: many HTTP clients asking over /ask while Chromium sessions ask in the
-page, then (optionally) a soak that watches the server's resident memory.
+"""Load on a real `zhqa serve`, in one run, beside the limit measured in the same run.
 
-    .venv/bin/python bench/load.py [--clients 32] [--questions 30] [--browsers 4] [--concurrency 2] [--soak 5000]
+    .venv/bin/python bench/load.py [--clients 1,8,32] [--questions 30] [--browsers 4] [--concurrency 2] [--soak 5000]
 
-Prints, for the API and the page: requests, errors, timeouts, p50 and p95 latency; and for the soak the server's
-resident memory after warm-up and at the end. tests/test_load.py runs a small version of the same.
+1. The in-process limit: the seed questions answered by as many worker threads as cores, in this process,
+   without HTTP (`ask` on the same index): questions per second.
+2. `zhqa serve` started on the seed index: seconds until its first answer, and its resident memory.
+3. For each client count: that many HTTP clients asking --questions each over `POST /api/ask`: throughput,
+   p50, p95, errors, and throughput as a share of the limit; then the same through `gradio_client` at the
+   largest count, while --browsers Chromium sessions ask in the page.
+4. Optionally a soak that watches the server's resident memory.
+tests/test_load.py runs a small version of the same.
 """
 from __future__ import annotations
 
@@ -35,6 +40,11 @@ class Tally:
     errors: list[str] = field(default_factory=list)
     timeouts: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    seconds: float = 0.0  # wall time of the whole run
+
+    @property
+    def throughput(self) -> float:
+        return len(self.latencies) / self.seconds if self.seconds else float("nan")
 
     def add(self, seconds: float | None, error: str | None = None) -> None:
         with self.lock:
@@ -51,7 +61,8 @@ class Tally:
             return f"{name:6} no successful requests; errors {len(self.errors)}"
         p95 = lat[min(len(lat) - 1, int(0.95 * len(lat)))]
         return (f"{name:6} requests {len(lat) + len(self.errors) + self.timeouts:5d}  errors {len(self.errors)}  "
-                f"timeouts {self.timeouts}  p50 {1000 * statistics.median(lat):7.0f} ms  p95 {1000 * p95:7.0f} ms")
+                f"timeouts {self.timeouts}  p50 {1000 * statistics.median(lat):6.0f} ms  p95 {1000 * p95:6.0f} ms  "
+                f"{self.throughput:6.1f} q/s")
 
 
 def free_port() -> int:
@@ -94,6 +105,23 @@ def rss_mb(pid: int) -> float:
 
 
 def api_client(url: str, asks: list[str], tally: Tally) -> None:
+    """One program asking over the plain HTTP route, on one kept-alive connection (as httpx or requests would)."""
+    import httpx  # Gradio's own HTTP client, installed with it
+
+    with httpx.Client(base_url=url, timeout=TIMEOUT + 10) as client:
+        for q in asks:
+            started = time.perf_counter()
+            try:
+                r = client.post("api/ask", json={"question": q})
+                r.raise_for_status()
+                if not r.json().get("passages"):
+                    raise ValueError("no passages")
+                tally.add(time.perf_counter() - started)
+            except Exception as e:
+                tally.add(None, f"{type(e).__name__}: {str(e)[:200]}")
+
+
+def gradio_client(url: str, asks: list[str], tally: Tally) -> None:
     from gradio_client import Client
 
     try:
@@ -142,18 +170,43 @@ def browser_session(url: str, asks: list[str], tally: Tally) -> None:
             browser.close()
 
 
-def run_load(url: str, clients: int, per_client: int, browsers: int, per_browser: int) -> tuple[Tally, Tally]:
+def client_questions(clients: int, per_client: int) -> list[list[str]]:
+    qs = questions()
+    return [[qs[(c * 7 + i) % len(qs)] for i in range(per_client)] for c in range(clients)]
+
+
+def run_load(url: str, clients: int, per_client: int, browsers: int, per_browser: int,
+             client=api_client) -> tuple[Tally, Tally]:
     qs = questions()
     api, page = Tally(), Tally()
-    threads = [threading.Thread(target=api_client, args=(url, [qs[(c * 7 + i) % len(qs)] for i in range(per_client)], api))
-               for c in range(clients)]
+    threads = [threading.Thread(target=client, args=(url, asks, api)) for asks in client_questions(clients, per_client)]
     threads += [threading.Thread(target=browser_session, args=(url, [qs[(b * 11 + i) % len(qs)] for i in range(per_browser)], page))
                 for b in range(browsers)]
+    started = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    api.seconds = page.seconds = time.perf_counter() - started
     return api, page
+
+
+def in_process_limit(index_dir: Path, asks: list[str]) -> float:
+    """Questions a second when the same questions are answered by one worker thread per core in this process,
+    without HTTP: what the server could do at best."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from qa import Searcher
+    from ui.handlers import ask_json
+
+    searcher = Searcher.open(index_dir)
+    for q in asks[:20]:  # warm: the first questions load lazily built tables
+        ask_json(searcher, q)
+    with ThreadPoolExecutor(os.cpu_count() or 2) as pool:
+        started = time.perf_counter()
+        answered = sum(1 for r in pool.map(lambda q: ask_json(searcher, q), asks) if r["passages"])
+        seconds = time.perf_counter() - started
+    return answered / seconds
 
 
 def soak(url: str, pid: int, n: int) -> tuple[float, float]:
@@ -170,32 +223,48 @@ def soak(url: str, pid: int, n: int) -> tuple[float, float]:
     return before or float("nan"), rss_mb(pid)
 
 
+def first_answer_after_start(index_dir: Path, concurrency: int, log: Path) -> tuple[subprocess.Popen, str, float]:
+    """Start `zhqa serve` and ask over /api/ask until an answer comes: (process, url, seconds from start)."""
+    import httpx
+
+    started = time.perf_counter()
+    proc, url = start_server(index_dir, ROOT / "corpus", concurrency, log)
+    r = httpx.post(url + "api/ask", json={"question": questions()[0]}, timeout=TIMEOUT)
+    r.raise_for_status()
+    return proc, url, time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--clients", default="1,8,32", help="client counts to run, comma-separated")
     parser.add_argument("--questions", type=int, default=30, help="questions per API client")
     parser.add_argument("--browsers", type=int, default=4)
     parser.add_argument("--browser-questions", type=int, default=10)
     parser.add_argument("--concurrency", type=int, default=2, help="the server's queue concurrency (zhqa serve --concurrency)")
     parser.add_argument("--soak", type=int, default=0, help="questions of a memory soak after the load (0: none)")
     args = parser.parse_args()
+    counts = [int(c) for c in args.clients.split(",")]
 
     from index import build_index
 
     with tempfile.TemporaryDirectory() as tmp:
         index_dir = Path(tmp) / "index"
         build_index(ROOT / "corpus", index_dir, progress=False)
-        proc, url = start_server(index_dir, ROOT / "corpus", args.concurrency, Path(tmp) / "serve.log")
+        limit = in_process_limit(index_dir, [q for asks in client_questions(max(counts), args.questions) for q in asks])
+        print(f"in-process limit: {limit:.1f} q/s ({os.cpu_count()} worker threads, no HTTP)")
+        proc, url, first = first_answer_after_start(index_dir, args.concurrency, Path(tmp) / "serve.log")
+        print(f"serve: first answer {first:.1f} s after start; RSS {rss_mb(proc.pid):.0f} MB")
         try:
-            started = time.perf_counter()
-            api, page = run_load(url, args.clients, args.questions, args.browsers, args.browser_questions)
-            seconds = time.perf_counter() - started
-            print(f"load: {args.clients} API clients x {args.questions} questions + {args.browsers} Chromium sessions x "
-                  f"{args.browser_questions}, queue concurrency {args.concurrency}, {seconds:.0f} s")
-            print(api.row("api"))
+            for n in counts:
+                api, _ = run_load(url, n, args.questions, 0, 0)
+                print(api.row(f"api/ask x{n}") + f"  {api.throughput / limit:.2f}x limit")
+            api, page = run_load(url, max(counts), args.questions, args.browsers, args.browser_questions, client=gradio_client)
+            print(api.row(f"gradio x{max(counts)}") + f"  {api.throughput / limit:.2f}x limit (queue concurrency "
+                  f"{args.concurrency}), with {args.browsers} browsers x {args.browser_questions} in the page:")
             print(page.row("page"))
             for e in (api.errors + page.errors)[:5]:
                 print("  error:", e)
+            print(f"serve RSS after the load: {rss_mb(proc.pid):.0f} MB")
             if args.soak:
                 before, after = soak(url, proc.pid, args.soak)
                 print(f"soak: {args.soak} questions; server RSS {before:.0f} MB after warm-up, {after:.0f} MB at the end "
