@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/first_answer.py [--index DIR] [--runs 5] [--checkout DIR]
 
-The bare minimum is a Python process that imports onnxruntime and tokenizers, creates the int8 session, loads
+The bare minimum is a Python process that imports onnxruntime and tokenizers, creates the int8 session (the split
+export with its memory-mapped word table when setup made it, as the encoder does), loads
 the index's files (FAISS vectors, documents, chunks) and encodes one question: what any answer must cost. Both
 run as fresh processes, `--runs` times each, alternating; medians are printed with their ratio. `--checkout`
 times another checkout's `zhqa ask` beside ours (an older commit, for a before/after table).
@@ -25,19 +26,25 @@ from pathlib import Path
 import numpy as np, onnxruntime, faiss
 from tokenizers import Tokenizer
 sys.path.insert(0, sys.argv[2])
-from index.config import converted_model_dir, int8_path
+from index.config import converted_model_dir, int8_path, int8_split_paths
 folder = converted_model_dir()
 tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
 options = onnxruntime.SessionOptions()
 options.intra_op_num_threads = 1
-session = onnxruntime.InferenceSession(str(int8_path(folder)), options, providers=["CPUExecutionProvider"])
+body, table = int8_split_paths(folder)
+split = body.is_file() and table.is_file()  # the split export when setup made it, as the encoder does
+session = onnxruntime.InferenceSession(str(body if split else int8_path(folder)), options, providers=["CPUExecutionProvider"])
+words = np.load(table, mmap_mode="r") if split else None
 index = Path(sys.argv[1])
 version = index / (index / "CURRENT").read_text().strip()
 dense = faiss.read_index(str(version / "dense.faiss"))
 documents = [json.loads(line) for line in open(version / "documents.jsonl", encoding="utf-8")]
 chunks = [json.loads(line) for line in open(version / "chunks.jsonl", encoding="utf-8")]
 ids = tokenizer.encode("query: " + sys.argv[3]).ids
-vector = session.run(None, {"input_ids": np.asarray([ids]), "attention_mask": np.ones((1, len(ids)), dtype=np.int64)})[0][0].mean(0)
+feed = {"input_ids": np.asarray([ids]), "attention_mask": np.ones((1, len(ids)), dtype=np.int64)}
+if split:
+    feed[session.get_inputs()[2].name] = np.ascontiguousarray(words[feed["input_ids"]])
+vector = session.run(None, feed)[0][0].mean(0)
 print(dense.search((vector / np.linalg.norm(vector))[None].astype("float32"), 5)[1][0][0])
 """
 

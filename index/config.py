@@ -45,6 +45,16 @@ def int8_path(model_dir: Path) -> Path:
     return Path(model_dir) / INT8_FILE
 
 
+# The same export split in two (made with it): the word-embedding table (250,037 x 384 float32, 366 MiB of the
+# 408) as a .npy file the encoder maps into memory, and the rest of the graph, which takes the table's rows as an
+# input. A question touches a few dozen rows, so a process holds those pages, not the whole table; the vectors
+# are the same to the bit (the rows are the table's own values).
+def int8_split_paths(model_dir: Path) -> tuple[Path, Path]:
+    """(the graph without its word-embedding table, the table) of the int8 export of `model_dir`."""
+    whole = int8_path(model_dir)
+    return whole.with_name(whole.stem + ".body.onnx"), whole.with_name(whole.stem + ".words.npy")
+
+
 @dataclass(frozen=True)
 class ChunkSettings:
     min_chars: int = 200

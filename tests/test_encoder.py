@@ -51,3 +51,21 @@ def test_the_lean_tokenizer_gives_sentence_transformers_own_ids_and_cuts(searche
     assert len(lean.fit_to_limit(texts[-3])) < len(texts[-3])
     # the very vectors the index was built with
     assert np.array_equal(lean.encode_passages(chunk_texts[:5]), index.dense.reconstruct_n(0, 5))
+
+
+def test_the_split_export_gives_the_whole_export_s_vectors_to_the_bit(searcher, monkeypatch, tmp_path):
+    """Setup splits the int8 export into its graph and a memory-mapped word-embedding table: the encoder uses
+    the split, and its vectors are the whole export's, bit for bit (passages, queries, a text cut at the limit)."""
+    import index.encoder.embedding as embedding
+
+    split = get_embedder()
+    assert split._words is not None and split._exported.endswith(".body.onnx")
+    assert isinstance(split._words, np.memmap) and split._words.shape == (250037, 384)
+    monkeypatch.setattr(embedding, "int8_split_paths", lambda folder: (tmp_path / "none.onnx", tmp_path / "none.npy"))
+    whole = Embedder()
+    assert whole._words is None and whole._exported.endswith("fp32.onnx") and whole.identity == split.identity
+    index = searcher.index
+    texts = [embedded_text(c, index.documents[c.doc_id].title) for c in index.chunks] + ["营商环境" * 600, "A b"]
+    assert np.array_equal(split.encode_passages(texts), whole.encode_passages(texts))
+    q = ["哪些城市推行拿地即开工?", "身后一件事怎么办理"]
+    assert np.array_equal(split.encode_queries(q), whole.encode_queries(q))

@@ -9,6 +9,9 @@ projection, whose input (after GELU) has the outlying activations that int8 hand
 2.1x; every MatMul per channel 0.998, 3.0x; without the second feed-forward projection 0.9994, 2.7x; and on
 stard_train the middle choice lost 0.007 nDCG@10, more than the 0.005 allowed. The embedding table and the
 layer norms stay float32. The file is made once by setup, never committed, and written atomically.
+
+Beside it, setup writes the same model split in two (`split_word_embeddings`): the graph without its word-
+embedding table, and the table as a .npy file that the encoder maps into memory (see `index.config`).
 """
 from __future__ import annotations
 
@@ -19,10 +22,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import onnx
+from onnx import TensorProto, helper, numpy_helper
 
-from index.config import int8_path
+from index.config import int8_path, int8_split_paths
 from index.encoder.model_convert import ensure_default_model
+
 
 def _feed_forward_outputs(path: Path) -> list[str]:
     """Names of the MatMuls that project the feed-forward's wide hidden layer back to the model width,
@@ -75,6 +81,33 @@ def export_int8(model_dir: Path, force: bool = False) -> Path:
     return target
 
 
+def split_word_embeddings(model_dir: Path, force: bool = False) -> tuple[Path, Path]:
+    """Write (once) the int8 export of `model_dir` as two files: the graph with the word-embedding lookup
+    replaced by an input that takes the looked-up rows, and the table as .npy; each written atomically."""
+    body_path, table_path = int8_split_paths(model_dir)
+    if body_path.is_file() and table_path.is_file() and not force:
+        return body_path, table_path
+    model = onnx.load(str(int8_path(model_dir)))
+    graph = model.graph
+    weights = {init.name: init for init in graph.initializer}
+    # the lookup: a Gather from a float table whose first input is a weight and second the token ids
+    lookup = next(n for n in graph.node if n.op_type == "Gather" and n.input[0] in weights and n.input[1] == "input_ids"
+                  and weights[n.input[0]].data_type == TensorProto.FLOAT and len(weights[n.input[0]].dims) == 2)
+    table = numpy_helper.to_array(weights[lookup.input[0]])
+    graph.node.remove(lookup)
+    graph.initializer.remove(weights[lookup.input[0]])
+    graph.input.append(helper.make_tensor_value_info(lookup.output[0], TensorProto.FLOAT, ["batch", "tokens", table.shape[1]]))
+    with tempfile.TemporaryDirectory(dir=body_path.parent) as tmp:
+        body_tmp, table_tmp = Path(tmp) / "body.onnx", Path(tmp) / "words.npy"
+        onnx.save(model, str(body_tmp))
+        np.save(table_tmp, np.ascontiguousarray(table, dtype="<f4"))
+        for path, final in ((table_tmp, table_path), (body_tmp, body_path)):  # the body last: it says both are there
+            with open(path, "rb") as f:
+                os.fsync(f.fileno())
+            os.replace(path, final)
+    return body_path, table_path
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m index.encoder.onnx_export", description=__doc__.split("\n\n")[0])
     parser.add_argument("--model-dir", type=Path, help="sentence-transformers folder (default: the converted default model)")
@@ -82,7 +115,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     model_dir = args.model_dir or ensure_default_model()
     path = export_int8(model_dir, force=args.force)
-    print(f"int8 encoder: {path} ({path.stat().st_size >> 20} MiB)")
+    body, table = split_word_embeddings(model_dir, force=args.force)
+    print(f"int8 encoder: {path} ({path.stat().st_size >> 20} MiB); split: {body.name} ({body.stat().st_size >> 20} MiB) "
+          f"and {table.name} ({table.stat().st_size >> 20} MiB, mapped into memory)")
     return 0
 
 
