@@ -6,14 +6,24 @@
 
 Eval drives ``qa`` from the outside; it never imports ``ui``.
 """
-from .bench import Benchmark, BenchError, load_bench, open_bench_searcher
-from .metrics import METRICS
-from .questions import Gold, Question, QuestionSet, QuestionSetError, nfkc_without_spaces
-from .report import write_report
-from .runner import RETRIEVERS, EvalResult, evaluate_bench, evaluate_questions
+from importlib import import_module
 
-__all__ = [
-    "METRICS", "RETRIEVERS", "BenchError", "Benchmark", "EvalResult", "Gold", "Question", "QuestionSet",
-    "QuestionSetError", "evaluate_bench", "evaluate_questions", "load_bench", "nfkc_without_spaces", "open_bench_searcher",
-    "write_report",
-]
+# Each name is imported from its module when first used: `zhqa` wires in `eval.cli` for every command, and
+# `zhqa ask` must not pay for the search stack, ranx and the reports (0.8 s) just to parse its arguments.
+_HOME = {
+    "Benchmark": "bench", "BenchError": "bench", "load_bench": "bench", "open_bench_searcher": "bench",
+    "METRICS": "metrics",
+    "Gold": "questions", "Question": "questions", "QuestionSet": "questions", "QuestionSetError": "questions",
+    "nfkc_without_spaces": "questions",
+    "write_report": "report",
+    "RETRIEVERS": "runner", "EvalResult": "runner", "evaluate_bench": "runner", "evaluate_questions": "runner",
+}
+
+
+def __getattr__(name: str):
+    if name in _HOME:
+        return getattr(import_module(f".{_HOME[name]}", __name__), name)
+    raise AttributeError(f"module 'eval' has no attribute {name!r}")
+
+
+__all__ = sorted(_HOME)

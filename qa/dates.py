@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import cn2an
+from qa.numbers import chinese_numeral
 
 _Y = r"(?:[12][0-9]{3}|[一二三四五六七八九〇零]{4})"
 _M = r"(?:1[0-2]|0?[1-9]|十[一二]?|[一二三四五六七八九])"
@@ -57,7 +57,7 @@ def _int(text: str | None) -> int | None:
     if not text:
         return None
     try:
-        return int(text) if text.isdigit() else int(cn2an.cn2an(text, "smart"))
+        return int(text) if text.isdigit() else int(chinese_numeral(text))
     except (ValueError, KeyError, TypeError):
         digits = {"〇": "0", "零": "0", "一": "1", "二": "2", "三": "3", "四": "4", "五": "5", "六": "6", "七": "7",
                   "八": "8", "九": "9"}

@@ -39,7 +39,8 @@ def test_the_default_model_resolves_to_the_converted_folder_or_says_how_to_conve
 
 def test_asking_with_the_int8_encoder_imports_no_torch_and_no_file_reader(seed_index_dir):
     """`zhqa ask` end to end (the seed index, the int8 encoder): neither torch, transformers nor
-    sentence-transformers is loaded, nor any file format's reader, the near-duplicate finder or pymilvus."""
+    sentence-transformers is loaded, nor any file format's reader, the near-duplicate finder, pymilvus, the
+    text splitter (only chunking needs it) or the evaluation's own modules (metrics, benchmarks, reports)."""
     code = (
         "import io, sys, contextlib, json\n"
         "from ui import cli\n"
@@ -54,6 +55,7 @@ def test_asking_with_the_int8_encoder_imports_no_torch_and_no_file_reader(seed_i
                          check=True)
     loaded = set(out.stdout.split())
     for heavy in ("torch", "transformers", "sentence_transformers", "pypdfium2", "rapidocr", "trafilatura", "docx",
-                  "openpyxl", "PIL", "datasketch", "pymilvus", "pandas"):
+                  "openpyxl", "PIL", "datasketch", "pymilvus", "pandas", "langchain_text_splitters", "ranx",
+                  "eval.bench", "eval.runner", "eval.report"):
         assert heavy not in loaded, heavy
     assert "onnxruntime" in loaded and "tokenizers" in loaded

@@ -4,8 +4,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
-from langchain_text_splitters import RecursiveCharacterTextSplitter
-
 from index.document import Document
 from index.text.sentences import ends_sentence, split_sentences
 
@@ -50,9 +48,12 @@ _CLAUSE_END = "[，,、：:；;）)》”」]+"
 
 
 @lru_cache(maxsize=8)
-def _clause_splitter(max_chars: int) -> RecursiveCharacterTextSplitter:
+def _clause_splitter(max_chars: int):
     """Clause ends first, then any character; pieces tile the sentence (no overlap, no stripping) and
     carry their start, so the offsets stay exact."""
+    # imported here: only chunking a document needs it, and asking a question must not pay its 0.2 s import
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
     return RecursiveCharacterTextSplitter(
         separators=[_CLAUSE_END, ""], is_separator_regex=True, keep_separator="end", chunk_size=max_chars,
         chunk_overlap=0, strip_whitespace=False, add_start_index=True, length_function=len,
