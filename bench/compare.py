@@ -1,6 +1,6 @@
 """Our build and queries side by side with what a user would write instead, in one run on one machine.
 
-    .venv/bin/python bench/compare.py [--stard ../shared/bench/stard_train] [--queries 200] [--synthetic 10000]
+    .venv/bin/python bench/compare.py [--stard DIR] [--queries 200] [--synthetic 10000]
 
 Three contenders over the same corpus and the same sentence-transformers model (multilingual-e5-small):
   ours       zhqa's whole build (load, clean, chunk, embed chunks and sentences, BM25, neighbours, save) and
@@ -34,7 +34,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from eval.bench import load_bench  # noqa: E402
+from eval.bench import find_shared_bench, load_bench  # noqa: E402
 from eval.metrics import evaluate_rankings  # noqa: E402
 from index import build_index, load_corpus  # noqa: E402
 from index.store import is_ann, vector_index  # noqa: E402
@@ -162,7 +162,7 @@ def synthetic_index(n_chunks: int, corpora: list[Path], embedder, sample: int = 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", type=Path, default=ROOT / "corpus")
-    parser.add_argument("--stard", type=Path, default=ROOT.parent / "shared" / "bench" / "stard_train")
+    parser.add_argument("--stard", type=Path, help="the stard_train folder (default: found by eval.bench.find_shared_bench)")
     parser.add_argument("--queries", type=int, default=200, help="questions timed per corpus (default 200)")
     parser.add_argument("--synthetic", type=int, default=10_000, help="chunks of the synthetic index (0: none)")
     args = parser.parse_args()
@@ -170,6 +170,7 @@ def main() -> None:
     embedder, float32 = get_embedder(), get_embedder(encoder="float32")
     for warm in (embedder, float32):
         warm.encode_passages(["预热"])  # load and warm the models outside every timing
+    args.stard = args.stard or find_shared_bench("stard_train")
     bench = load_bench(args.stard)
     stard_questions = [text for _, text in bench.queries]
     with tempfile.TemporaryDirectory() as tmp:

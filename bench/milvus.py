@@ -1,6 +1,6 @@
 """The Milvus store beside the local store, in one run: quality, top-10 overlap, query latency, build throughput.
 
-    .venv/bin/python bench/milvus.py [--stard ../shared/bench/stard_train] [--queries 200]
+    .venv/bin/python bench/milvus.py [--stard DIR] [--queries 200]
 
 For the seed corpus (with eval/questions/seed.jsonl) and stard_train: each store is built from the same corpus
 (the Milvus build reuses the local build's embedding cache, so its time is writing and indexing, and the local
@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from eval.bench import load_bench  # noqa: E402
+from eval.bench import BenchError, find_shared_bench, load_bench  # noqa: E402
 from eval.questions import QuestionSet  # noqa: E402
 from eval.runner import evaluate_bench, evaluate_questions  # noqa: E402
 from index import build_index  # noqa: E402
@@ -76,7 +76,7 @@ def compare(name: str, corpus: Path, evaluate, questions: list[str], work: Path,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--stard", type=Path, default=ROOT.parent / "shared" / "bench" / "stard_train")
+    parser.add_argument("--stard", type=Path, help="the stard_train folder (default: found by eval.bench.find_shared_bench)")
     parser.add_argument("--queries", type=int, default=200)
     args = parser.parse_args()
     rows = []
@@ -85,8 +85,13 @@ def main() -> None:
         rows.append(compare("seed", ROOT / "corpus",
                             lambda s: evaluate_questions(s, seed, retrievers=("hybrid",), progress=False).metrics,
                             [q.question for q in seed.questions], Path(tmp) / "seed", args.queries))
-        if args.stard.is_dir():
-            bench = load_bench(args.stard)
+        try:
+            stard = args.stard or find_shared_bench("stard_train")
+        except BenchError as exc:
+            print(f"stard_train skipped: {exc}")
+            stard = None
+        if stard is not None:
+            bench = load_bench(stard)
             rows.append(compare("stard_train", bench.corpus_path,
                                 lambda s: evaluate_bench(s, bench, retrievers=("hybrid",), progress=False).metrics,
                                 [text for _, text in bench.queries], Path(tmp) / "stard", args.queries))

@@ -15,6 +15,7 @@ chunk settings is rebuilt.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,6 +72,21 @@ def _jsonl(path: Path):
             if not isinstance(row, dict):
                 raise BenchError(f"{path}:{lineno}: expected a JSON object per line")
             yield lineno, row
+
+
+def find_shared_bench(name: str, start: Path | None = None) -> Path:
+    """Where the shared benchmark `name` (stard_train, cmrc2018) is, wherever the checkout stands: in the folder
+    ZHQA_BENCH names, else in a `shared/bench` beside the checkout or one of its parents (or the working
+    directory's). Raises BenchError saying where it looked."""
+    env = os.environ.get("ZHQA_BENCH")
+    places = [Path(env)] if env else []
+    for origin in (start or Path(__file__).resolve().parents[1], Path.cwd()):
+        places += [parent / "shared" / "bench" for parent in (origin, *origin.parents)]
+    for place in dict.fromkeys(places):
+        if (place / name / "queries.jsonl").is_file():
+            return place / name
+    raise BenchError(f"benchmark {name!r} not found (looked in ZHQA_BENCH and in shared/bench beside the checkout "
+                     f"and its parents): give its folder, or set ZHQA_BENCH to the folder that holds it")
 
 
 def load_bench(path: str | Path, limit: int | None = None) -> Benchmark:

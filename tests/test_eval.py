@@ -443,3 +443,23 @@ def test_an_evaluation_never_touches_the_live_searchers_embedder(searcher):
     result = evaluate_questions(searcher, qset, retrievers=("dense", "hybrid"), k=5, progress=progress)
     assert result.info["query_vectors_reused"] and seen
     assert all(same and not patched for same, patched in seen)
+
+
+def test_the_shared_benchmarks_are_found_wherever_the_checkout_is(tmp_path, monkeypatch):
+    from eval.bench import BenchError, find_shared_bench
+
+    deep = tmp_path / "work" / "team" / "checkout"
+    deep.mkdir(parents=True)
+    stard = tmp_path / "work" / "shared" / "bench" / "stard_train"
+    stard.mkdir(parents=True)
+    (stard / "queries.jsonl").write_text("", encoding="utf-8")
+    monkeypatch.delenv("ZHQA_BENCH", raising=False)
+    monkeypatch.chdir(deep)
+    assert find_shared_bench("stard_train", start=deep) == stard
+    with pytest.raises(BenchError, match="ZHQA_BENCH"):
+        find_shared_bench("cmrc2018", start=deep)
+    elsewhere = tmp_path / "elsewhere" / "cmrc2018"
+    elsewhere.mkdir(parents=True)
+    (elsewhere / "queries.jsonl").write_text("", encoding="utf-8")
+    monkeypatch.setenv("ZHQA_BENCH", str(elsewhere.parent))
+    assert find_shared_bench("cmrc2018", start=deep) == elsewhere
