@@ -99,7 +99,10 @@ def test_a_reader_cannot_change_the_collection_over_http(users, library, tmp_pat
 
     corpus, index_dir, live = library
     port = free_port()
-    demo = serve(live, port=port, block=False, quiet=True, access=Access.from_file(users))
+    from ui.audit import AuditLog, read_entries
+
+    log = tmp_path / "audit.jsonl"
+    demo = serve(live, port=port, block=False, quiet=True, access=Access(users=load_users(users), audit=AuditLog(log)))
     try:
         url = f"http://127.0.0.1:{port}/"
         # monitoring needs no login: /healthz answers, the page's API does not
@@ -138,5 +141,80 @@ def test_a_reader_cannot_change_the_collection_over_http(users, library, tmp_pat
                 pass
         assert [c.text for c in load_index(index_dir).chunks] == before
         assert sorted(p.name for p in corpus.iterdir()) == sorted(p.name for p in CORPUS.iterdir())
+        # the log: the refused API logins and each page login with the client's address; an API call that
+        # carries the right password is not a login (it would log every question); the reader's change attempts
+        # through the page's events are refusals
+        entries = read_entries(log)
+        logins = [(e["user"], e["client"], e["outcome"]) for e in entries if e["action"] == "login"]
+        assert logins[:1] == [("bob", "127.0.0.1", "refused")]
+        assert ("bob", "127.0.0.1", "ok") in logins and ("bob", "127.0.0.1", "refused") in logins[1:]
+        assert all(e["outcome"] == "refused" for e in entries if e["action"] != "login")
     finally:
         demo.close()
+
+
+def test_every_login_and_change_is_in_the_audit_log_with_its_real_outcome(users, library, tmp_path):
+    from ui.audit import AuditLog, read_entries
+
+    corpus, index_dir, live = library
+    log = tmp_path / "audit" / "audit.jsonl"
+    access = Access(users=load_users(users), audit=AuditLog(log))
+    assert access.authenticate(*ADMIN) and not access.authenticate("bob", "wrong password")
+    new = tmp_path / "new.txt"
+    new.write_text("新文件\n运城市推行企业开办零成本服务。", encoding="utf-8")
+    # a reader's attempts are refusals, never successes; the admin's changes are ok with their documents
+    for handler, arg in ((upload_files, [str(new)]), (delete_documents, ["000_63a4e04b80a11179"])):
+        handler(live, access, "bob", arg, "10.0.0.7")
+    upload_files(live, access, "alice", [str(new)], "10.0.0.8")
+    message, changed = delete_documents(live, access, "alice", ["new", "no-such-doc"], "10.0.0.8")
+    assert not changed  # one unknown document: nothing is deleted, and the log says it failed
+    delete_documents(live, access, "alice", ["new"], "10.0.0.8")
+    reindex_documents(live, access, "alice", ["000_63a4e04b80a11179"], "10.0.0.8")
+    got = [(e["user"], e["client"], e["action"], e["outcome"], e["documents"]) for e in read_entries(log)]
+    assert got == [
+        ("alice", None, "login", "ok", []), ("bob", None, "login", "refused", []),
+        ("bob", "10.0.0.7", "upload", "refused", ["new.txt"]),
+        ("bob", "10.0.0.7", "delete", "refused", ["000_63a4e04b80a11179"]),
+        ("alice", "10.0.0.8", "upload", "ok", ["new"]),
+        ("alice", "10.0.0.8", "delete", "failed", ["new", "no-such-doc"]),
+        ("alice", "10.0.0.8", "delete", "ok", ["new"]),
+        ("alice", "10.0.0.8", "reindex", "ok", ["000_63a4e04b80a11179"]),
+    ]
+    assert stat.S_IMODE(log.stat().st_mode) == 0o600
+    assert all(e["time"].endswith("+00:00") for e in read_entries(log))
+    assert [e["action"] for e in read_entries(log, user="bob")] == ["login", "upload", "delete"]
+    assert read_entries(log, since="2999-01-01") == []
+    # appended, never rewritten: a torn last line (a crash mid-write) is skipped and the next entry still lands
+    with open(log, "ab") as f:
+        f.write(b'{"time": "20')
+    before = log.read_bytes()
+    access.authenticate(*READER)
+    assert log.read_bytes().startswith(before) and read_entries(log)[-1]["user"] == "bob"
+
+
+def test_the_cli_records_its_changes_and_prints_the_log(library, tmp_path, capsys):
+    import getpass
+
+    from ui import cli
+
+    corpus, index_dir, live = library
+    (corpus / "new.txt").write_text("新文件\n运城市推行企业开办零成本服务。", encoding="utf-8")
+    assert cli.main(["sync", "--index", str(index_dir)]) == 0
+    assert cli.main(["remove", "--index", str(index_dir), "new"]) == 0
+    capsys.readouterr()
+    assert cli.main(["audit", "--index", str(index_dir), "--json", "--since", "2020-01-01"]) == 0
+    entries = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(e["action"], e["outcome"], e["documents"], e["client"]) for e in entries] == [
+        ("sync", "ok", ["new"], "cli"), ("remove", "ok", ["new"], "cli")]
+    assert {e["user"] for e in entries} == {getpass.getuser()}
+    assert cli.main(["audit", "--index", str(index_dir), "--user", "nobody"]) == 0
+    assert capsys.readouterr().out == ""
+    assert cli.main(["audit", "--index", str(index_dir), "--since", "soon"]) == 2
+
+
+def test_serving_the_network_without_a_login_is_refused_unless_said(tmp_path, capsys):
+    from ui import cli
+
+    assert cli.main(["serve", "--host", "0.0.0.0", "--index", str(tmp_path / "none"), "--no-sync"]) == 2
+    assert "--public-read-only" in capsys.readouterr().err
+    assert not (tmp_path / "none").exists()

@@ -7,9 +7,11 @@
   unless `zhqa serve --allow-changes`.
 * Failed logins are rate-limited per user name: after MAX_FAILURES within WINDOW_SECONDS, that name is refused
   (even with the right password) until the window has passed, and every failure costs a short wait.
+* With an audit log (`ui.audit`), every login through the page and every refused API login is recorded.
 """
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import hmac
 import json
@@ -21,11 +23,16 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .audit import AuditLog
+
 ROLES = ("reader", "admin")
 SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 MAX_FAILURES = 5
 WINDOW_SECONDS = 300.0
 FAILURE_DELAY = 0.5
+# the address of the client whose login is being checked: Gradio calls `authenticate` without its request, so the
+# login route sets this first (see ui.http_api)
+LOGIN_CLIENT: contextvars.ContextVar[str | None] = contextvars.ContextVar("login_client", default=None)
 NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-@")
 
 
@@ -77,6 +84,7 @@ def add_user(path: Path, name: str, password: str, admin: bool = False) -> None:
 class Access:
     users: dict[str, dict] | None = None  # None: no login (nobody is an admin unless allow_changes)
     allow_changes: bool = False
+    audit: AuditLog | None = None
     _failures: dict[str, deque] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -101,8 +109,14 @@ class Access:
     def may_evaluate(self, username: str | None) -> bool:
         return self.users is None or self.may_change(username)
 
-    def authenticate(self, username: str, password: str) -> bool:
-        """The check Gradio's login calls; failures are counted and slowed down."""
+    def record(self, action: str, user: str | None, client: str | None, outcome: str, documents=(), detail: str = "") -> None:
+        """One line in the audit log, when the server keeps one."""
+        if self.audit is not None:
+            self.audit.record(action, user, client, outcome, documents, detail)
+
+    def authenticate(self, username: str, password: str, client: str | None = None, record_success: bool = True) -> bool:
+        """The check Gradio's login calls; failures are counted and slowed down, and logged (successes too, unless
+        `record_success` is False: an API call that carries its password would log every question)."""
         now = time.monotonic()
         with self._lock:
             recent = self._failures.setdefault(username, deque())
@@ -117,4 +131,7 @@ class Access:
             with self._lock:
                 self._failures.setdefault(username, deque()).append(now)
             time.sleep(FAILURE_DELAY)
+        if not ok or record_success:
+            detail = "too many failures: locked for a while" if locked else ""
+            self.record("login", username, client or LOGIN_CLIENT.get(), "ok" if ok else "refused", detail=detail)
         return ok

@@ -192,6 +192,24 @@ def _report_change(report, what: str) -> None:
     print(f"{what}: {report.summary()}", file=sys.stderr)
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def _audit_log(args):
+    """The audit log of the command's index: --audit-log, else the index folder's own."""
+    from ui.audit import AuditLog, default_path
+
+    return AuditLog(getattr(args, "audit_log", None) or default_path(args.index))
+
+
+def _record_change(args, action: str, report, documents=None) -> None:
+    """A change made from the command line, in the index's audit log (the user is the account that ran it)."""
+    import getpass
+
+    changed = documents if documents is not None else sorted({*report.added, *report.replaced, *report.removed})
+    _audit_log(args).record(action, getpass.getuser(), "cli", "ok" if changed else "unchanged", changed)
+
+
 def cmd_add(args) -> int:
     from index import collection
 
@@ -203,6 +221,7 @@ def cmd_add(args) -> int:
             print(f"copied {p.source} -> {p.target}", file=sys.stderr)
     for reason in refused:
         print(f"refused {reason}", file=sys.stderr)
+    _record_change(args, "add", report)
     _report_change(report, "index updated")
     return EXIT_BAD_INPUT if refused and not placed else 0
 
@@ -214,6 +233,7 @@ def cmd_remove(args) -> int:
     _, report, moved = collection.remove(where, args.doc_ids)
     for line in moved:
         print(f"moved {line}", file=sys.stderr)
+    _record_change(args, "remove", report)
     _report_change(report, "index updated")
     return 0
 
@@ -228,6 +248,7 @@ def cmd_sync(args) -> int:
             raise UsageProblem(f"the index at {where} follows {built}, not {args.corpus}; "
                                f"build an index of that folder with: zhqa build --corpus {args.corpus} --index DIR")
     _, report, changes = collection.sync(where, read=ReadOptions(ocr_pages=args.ocr_pages, max_file_mb=args.max_file_mb))
+    _record_change(args, "sync", report)
     if not changes:
         print("the index is up to date with its corpus", file=sys.stderr)
         return 0
@@ -261,11 +282,35 @@ def cmd_serve(args) -> int:
         access = Access.from_file(args.auth) if args.auth else Access(allow_changes=args.allow_changes)
     except AccessError as exc:
         raise UsageProblem(str(exc)) from None
-    if access.allow_changes and args.host not in ("127.0.0.1", "localhost", "::1"):
+    if access.allow_changes and args.host not in LOOPBACK:
         raise UsageProblem("--allow-changes without --auth lets anyone who reaches the page change the collection; "
                            "it only works on 127.0.0.1 (use --auth FILE to serve other machines)")
+    if not args.auth and args.host not in LOOPBACK and not args.public_read_only:
+        raise UsageProblem(f"--host {args.host} without --auth lets anyone on the network read every document; "
+                           "give --auth FILE (see zhqa user add), or say --public-read-only if that is meant")
+    access.audit = _audit_log(args)
     searcher = open_searcher(target(args), args.corpus, args.model, build_if_stale=not args.no_sync)
     serve(searcher, host=args.host, port=args.port, access=access, concurrency=args.concurrency)
+    return 0
+
+
+def cmd_audit(args) -> int:
+    from ui.audit import format_entry, read_entries
+
+    since = ""
+    if args.since:
+        from ui.handlers import UserProblem, date_bound
+
+        try:
+            since = date_bound(args.since)
+        except UserProblem:
+            raise UsageProblem(f"--since {args.since}: give a date such as 2026-12-01") from None
+    path = _audit_log(args).path
+    if not path.exists():
+        print(f"no audit log at {path} yet (it starts with the first login or change)", file=sys.stderr)
+        return 0
+    for entry in read_entries(path, since=since, user=args.user):
+        print(json.dumps(entry, ensure_ascii=False) if args.json else format_entry(entry))
     return 0
 
 
@@ -397,7 +442,20 @@ def make_parser() -> argparse.ArgumentParser:
                    help="users file (see zhqa user add): everybody logs in; admins may change the collection")
     p.add_argument("--allow-changes", action="store_true",
                    help="without --auth: let the page upload, delete and re-index documents (127.0.0.1 only)")
+    p.add_argument("--public-read-only", action="store_true",
+                   help="serve another --host without --auth: anyone who reaches it may read and ask (never change)")
+    p.add_argument("--audit-log", type=Path, default=None, metavar="FILE",
+                   help="where logins and changes are recorded (default: audit.jsonl in the index folder)")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("audit", help="print the audit log: logins, uploads, deletions, re-indexing, syncs, evaluations")
+    _add_where_args(p)
+    p.add_argument("--audit-log", type=Path, default=None, metavar="FILE",
+                   help="the log to read (default: audit.jsonl in the index folder)")
+    p.add_argument("--since", default="", metavar="DATE", help="only entries from this date on (e.g. 2026-12-01)")
+    p.add_argument("--user", default=None, metavar="NAME", help="only this user's entries")
+    p.add_argument("--json", action="store_true", help="one JSON object per line, as stored")
+    p.set_defaults(func=cmd_audit)
 
     p = sub.add_parser("user", help="add a user to a users file for zhqa serve --auth")
     user_sub = p.add_subparsers(dest="user_command", metavar="add", required=True)

@@ -13,6 +13,7 @@ import gradio as gr
 
 from . import workspace
 from .access import Access
+from .library import client_address
 from .render import esc, message
 
 _log = logging.getLogger(__name__)
@@ -162,19 +163,26 @@ def build_eval_tab(live, workdir: Path | None = None, access: Access | None = No
     def on_run(path, chosen, k_value, request: gr.Request, progress=gr.Progress()):
         hidden = (gr.update(visible=False), gr.update(visible=False), gr.update(visible=False), "",
                   gr.update(visible=False))
-        if not access.may_evaluate(getattr(request, "username", None)):
+        user, client = getattr(request, "username", None), client_address(request)
+        named = [Path(path).name] if path else []
+        if not access.may_evaluate(user):
+            access.record("evaluate", user, client, "refused", named)
             return (message("只有管理员可以运行评测。", "error"), *hidden)
         try:
             out = run_eval(live.current, path, chosen, k_value, progress, workdir)
         except ValueError as exc:
+            access.record("evaluate", user, client, "failed", named, "bad question set")
             return (message(str(exc), "error"), *hidden)
         except ImportError:
             _log.exception("the eval package is missing")
+            access.record("evaluate", user, client, "failed", named, "eval package missing")
             return (message("评测模块没有安装完整，暂时不能评测。", "error"), *hidden)
         except Exception:
             _log.exception("evaluation failed")
+            access.record("evaluate", user, client, "failed", named, "error")
             return (message("评测时出错了，请检查问题集后重试。（详细原因已记录在服务器日志里）", "error"), *hidden)
         result = out["result"]
+        access.record("evaluate", user, client, "ok", named, f"{result.n} questions")
         header, rows = metrics_rows(result)
         answers = (result.info.get("answers") or {}).get("open")
         answer_rows = _answers_api()[0]

@@ -19,12 +19,13 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
-from fastapi import Request  # Gradio's own web framework, loaded with it
+from fastapi import Depends, Request  # Gradio's own web framework, loaded with it
 from fastapi.responses import JSONResponse
+from fastapi.security import OAuth2PasswordRequestForm
 
 from qa import LiveSearcher
 
-from .access import Access
+from .access import LOGIN_CLIENT, Access
 from .handlers import MSG_FAILED, UserProblem, api_arguments, ask_json
 
 _log = logging.getLogger(__name__)
@@ -70,7 +71,8 @@ def _user(request: Request, app, access: Access) -> str | None:
         name, _, password = base64.b64decode(encoded, validate=True).decode("utf-8").partition(":")
     except (binascii.Error, UnicodeDecodeError):
         return None
-    return name if access.authenticate(name, password) else None
+    client = request.client.host if request.client else None
+    return name if access.authenticate(name, password, client=client, record_success=False) else None
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -114,5 +116,18 @@ def add_routes(demo, live: LiveSearcher, access: Access, workers: int | None = N
 
     app.add_api_route("/healthz", healthz, methods=["GET"], include_in_schema=False)
     app.add_api_route("/api/ask", api_ask, methods=["POST"], include_in_schema=False)
+    added = 2
+    gradio_login = next((r for r in app.router.routes if getattr(r, "path", "") == "/login"
+                         and "POST" in getattr(r, "methods", ())), None)
+    if gradio_login is not None and access.login:
+        login = gradio_login.endpoint
+
+        async def login_with_client(request: Request, form_data: OAuth2PasswordRequestForm = Depends()):
+            # Gradio's own login, with the client's address known to the audit log
+            LOGIN_CLIENT.set(request.client.host if request.client else None)
+            return await login(request, form_data)
+
+        app.add_api_route("/login", login_with_client, methods=["POST"], include_in_schema=False)
+        added += 1
     routes = app.router.routes
-    routes[:0] = [routes.pop(), routes.pop()]  # ahead of Gradio's catch-all routes
+    routes[:0] = [routes.pop() for _ in range(added)]  # ahead of Gradio's own routes

@@ -43,15 +43,25 @@ def _username(request: gr.Request | None) -> str | None:
     return getattr(request, "username", None) if request is not None else None
 
 
+def client_address(request: gr.Request | None) -> str | None:
+    """The address a page event came from, for the audit log (the proxy's, behind one)."""
+    client = getattr(request, "client", None) if request is not None else None
+    return getattr(client, "host", None)
+
+
 def _lines(ok: list[str], bad: list[str]) -> str:
     items = [f'<li class="zq-ok">✓ {render.esc(x)}</li>' for x in ok] + [f'<li class="zq-bad">✗ {render.esc(x)}</li>' for x in bad]
     return f'<ul class="zq-library-status">{"".join(items)}</ul>' if items else ""
 
 
-def upload_files(live: LiveSearcher, access: Access, username: str | None, paths: list[str]) -> tuple[str, bool]:
-    """Add uploaded files to the collection; (HTML status, whether the index changed)."""
+def upload_files(live: LiveSearcher, access: Access, username: str | None, paths: list[str],
+                 client: str | None = None) -> tuple[str, bool]:
+    """Add uploaded files to the collection; (HTML status, whether the index changed). The audit log gets the
+    outcome: the documents added, or why nothing was."""
+    names = [Path(p).name for p in paths]
     refusal = _refusal(access, username, paths, "上传")
     if refusal:
+        access.record("upload", username, client, "refused" if paths else "unchanged", names)
         return refusal, False
     ok, bad, accepted = [], [], []
     for p in map(Path, paths):
@@ -60,11 +70,13 @@ def upload_files(live: LiveSearcher, access: Access, username: str | None, paths
         else:
             accepted.append(p)
     if not accepted:
+        access.record("upload", username, client, "unchanged", names, "no readable file")
         return _lines(ok, bad), False
     before = set(live.current.store.documents)
     try:
         index, report, placed, refused = collection.add(live.index_dir, accepted, read=ReadOptions(), progress=True)
     except (UpdateError, IndexWriteError) as e:  # a full disk is said as plainly as a refusal
+        access.record("upload", username, client, "failed", names, type(e).__name__)
         return _lines(ok, bad + [_change_failed(e)]), False
     bad += [file_problem(r) for r in refused]
     for item in placed:
@@ -77,6 +89,9 @@ def upload_files(live: LiveSearcher, access: Access, username: str | None, paths
         else:
             bad.append(file_problem(problems[0], name) if problems else f"{name}：没有新内容（与已有文件相同）")
     live.refresh()
+    added = sorted(set(index.documents) - before)
+    access.record("upload", username, client, "ok" if added else "unchanged", added,
+                  f"{len(bad)} file(s) not added" if bad else "")
     return _lines(ok, bad), True
 
 
@@ -96,28 +111,36 @@ def _refusal(access: Access, username: str | None, chosen, what: str) -> str | N
     return None
 
 
-def delete_documents(live: LiveSearcher, access: Access, username: str | None, doc_ids: list[str]) -> tuple[str, bool]:
+def delete_documents(live: LiveSearcher, access: Access, username: str | None, doc_ids: list[str],
+                     client: str | None = None) -> tuple[str, bool]:
     refusal = _refusal(access, username, doc_ids, "删除")
     if refusal:
+        access.record("delete", username, client, "refused" if doc_ids else "unchanged", doc_ids or [])
         return refusal, False
     try:
         _, report, moved = collection.remove(live.index_dir, list(doc_ids), progress=False)
     except (UpdateError, IndexWriteError) as e:
+        access.record("delete", username, client, "failed", doc_ids, type(e).__name__)
         return render.message(_change_failed(e), "error"), False
     live.refresh()
+    access.record("delete", username, client, "ok" if report.removed else "unchanged", list(report.removed))
     kept = [f"原文件已移到文档库的 .removed 文件夹：{Path(m.split(' -> ')[-1]).name}" for m in moved]
     return _lines([f"已删除 {d}" for d in report.removed] + kept, []), True
 
 
-def reindex_documents(live: LiveSearcher, access: Access, username: str | None, doc_ids: list[str]) -> tuple[str, bool]:
+def reindex_documents(live: LiveSearcher, access: Access, username: str | None, doc_ids: list[str],
+                      client: str | None = None) -> tuple[str, bool]:
     refusal = _refusal(access, username, doc_ids, "重新索引")
     if refusal:
+        access.record("reindex", username, client, "refused" if doc_ids else "unchanged", doc_ids or [])
         return refusal, False
     try:
         _, report = collection.reindex(live.index_dir, list(doc_ids), progress=True)
     except (UpdateError, IndexWriteError) as e:
+        access.record("reindex", username, client, "failed", doc_ids, type(e).__name__)
         return render.message(_change_failed(e), "error"), False
     live.refresh()
+    access.record("reindex", username, client, "ok", doc_ids)
     return _lines([f"已重新索引 {d}" for d in doc_ids], [file_problem(w) for w in report.warnings]), True
 
 
@@ -167,7 +190,7 @@ def build_library_tab(live: LiveSearcher, access: Access, header: gr.HTML, heade
 
     def on_upload(paths, request: gr.Request, progress=gr.Progress(track_tqdm=True)):
         try:
-            message, changed = upload_files(live, access, _username(request), paths or [])
+            message, changed = upload_files(live, access, _username(request), paths or [], client_address(request))
         except Exception:
             _log.exception("upload failed")
             message, changed = render.message("上传时出错了，请重试。", "error"), False
@@ -187,13 +210,13 @@ def build_library_tab(live: LiveSearcher, access: Access, header: gr.HTML, heade
     cancel_btn.click(lambda: gr.update(visible=False), outputs=confirm_box, api_visibility="private", queue=False)
 
     def on_delete(doc_ids, request: gr.Request):
-        return refreshed(*delete_documents(live, access, _username(request), doc_ids or []))
+        return refreshed(*delete_documents(live, access, _username(request), doc_ids or [], client_address(request)))
 
     confirm_btn.click(on_delete, inputs=[selected], outputs=outputs, api_visibility="private",
                       concurrency_id="library", concurrency_limit=1)
 
     def on_reindex(doc_ids, request: gr.Request, progress=gr.Progress(track_tqdm=True)):
-        return refreshed(*reindex_documents(live, access, _username(request), doc_ids or []))
+        return refreshed(*reindex_documents(live, access, _username(request), doc_ids or [], client_address(request)))
 
     reindex_btn.click(on_reindex, inputs=[selected], outputs=outputs, api_visibility="private",
                       concurrency_id="library", concurrency_limit=1)
