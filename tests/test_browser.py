@@ -575,3 +575,55 @@ def test_library_upload_ask_delete_after_confirmation(browser, library_server, t
     _ask(page, url, "哪里推行交房即交证？")
     assert "交房即交证" not in {c["doc"] for c in _card_data(page)}
     assert not page.zq_errors, page.zq_errors
+
+
+def test_behind_a_reverse_proxy_at_a_sub_path(browser, tmp_path, seed_index_dir, shots):
+    """`zhqa serve --root-path /zhqa` behind a proxy that serves it at /zhqa/ (tests/reverse_proxy.py does what
+    docs/nginx.md's nginx does): the page, a deep link, the full text, an upload, /api/ask and /healthz."""
+    from reverse_proxy import start_proxy
+
+    from index import build_index
+    from index.store import EMBEDDINGS
+    from qa import Searcher
+    from ui.access import Access
+    from ui.app import serve
+
+    corpus, index_dir = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(CORPUS, corpus)
+    shutil.copytree(Path(seed_index_dir) / EMBEDDINGS, index_dir / EMBEDDINGS)
+    index, _ = build_index(corpus, index_dir, progress=False)
+    port = free_port()
+    demo = serve(Searcher(index), port=port, block=False, quiet=True, access=Access(allow_changes=True), root_path="/zhqa")
+    proxy, url = start_proxy(port, "/zhqa")
+    try:
+        with urllib.request.urlopen(url + "healthz", timeout=30) as r:
+            assert json.loads(r.read().decode("utf-8"))["documents"] == 5
+        body = json.dumps({"question": QUESTION}).encode("utf-8")
+        request = urllib.request.Request(url + "api/ask", body, {"Content-Type": "application/json"}, method="POST")
+        with urllib.request.urlopen(request, timeout=60) as r:
+            assert json.loads(r.read().decode("utf-8"))["passages"]
+        page = _new_page(browser)
+        outside = []  # every request the page makes stays under the proxy's prefix
+        page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(url) and r.url.startswith("http") else None)
+        page.goto(url + "?q=" + urllib.parse.quote(QUESTION))
+        page.locator("#zq-results .zq-card").first.wait_for()
+        assert {"000_63a4e04b80a11179", "003_2a0d0da5d2c1eea9"} <= {c["doc"] for c in _card_data(page)}
+        page.locator("#zq-results .zq-title").first.click()
+        page.locator("#zq-doc .zq-doc-title").wait_for()
+        new = tmp_path / "up" / "新规.txt"
+        new.parent.mkdir()
+        new.write_text("运城市推行企业开办零成本\n运城市全面推行企业开办零成本服务，免费刻制公章。", encoding="utf-8")
+        page.get_by_role("tab", name="文档库").click()
+        page.wait_for_function(_ROWS.format(5))
+        page.locator("#zq-upload input[type=file]").set_input_files([str(new)])
+        page.locator("#zq-upload-btn").click()
+        page.wait_for_function("document.querySelectorAll('#zq-library-status li.zq-ok').length === 1", timeout=900_000)
+        assert "新规.txt：已加入" in page.locator("#zq-library-status").inner_text()
+        page.get_by_role("tab", name="检索").click()
+        _ask(page, url, "哪里推行企业开办零成本？")
+        assert _card_data(page)[0]["doc"] == "新规"
+        page.screenshot(path=str(shots / "13-behind-a-proxy.png"))
+        assert outside == [] and not page.zq_errors, (outside, page.zq_errors)
+    finally:
+        proxy.shutdown()
+        demo.close()

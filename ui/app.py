@@ -411,7 +411,7 @@ def launch_options() -> dict:
 
 
 def serve(searcher, host: str = "127.0.0.1", port: int = 7860, block: bool = True, quiet: bool = False,
-          access: Access | None = None, concurrency: int = DEFAULT_CONCURRENCY) -> gr.Blocks:
+          access: Access | None = None, concurrency: int = DEFAULT_CONCURRENCY, root_path: str = "") -> gr.Blocks:
     """Serve the page on http://host:port (this machine only by default). With `block=False`
     it returns the running app at once (call `.close()` to stop it). The page follows its index: a new
     version (from `zhqa add` in a shell, or an upload) is answered from within seconds."""
@@ -423,7 +423,8 @@ def serve(searcher, host: str = "127.0.0.1", port: int = 7860, block: bool = Tru
     if not quiet:
         print(f"zhqa: serving on http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}", flush=True)
     login = {"auth": access.authenticate, "auth_message": "请登录（管理员可以管理文档库）"} if access.login else {}
-    demo.launch(server_name=host, server_port=port, prevent_thread_lock=True, quiet=quiet,
+    # behind a reverse proxy at a sub-path (docs/nginx.md): the page's own links and assets carry the prefix
+    demo.launch(server_name=host, server_port=port, prevent_thread_lock=True, quiet=quiet, root_path=root_path or None,
                 inbrowser=False, share=False, **login, **launch_options())
     add_routes(demo, live, access)
     if block:

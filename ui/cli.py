@@ -5,6 +5,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -288,9 +289,11 @@ def cmd_serve(args) -> int:
     if not args.auth and args.host not in LOOPBACK and not args.public_read_only:
         raise UsageProblem(f"--host {args.host} without --auth lets anyone on the network read every document; "
                            "give --auth FILE (see zhqa user add), or say --public-read-only if that is meant")
+    if args.root_path and not re.fullmatch(r"(/[A-Za-z0-9._~-]+)+", args.root_path):
+        raise UsageProblem(f"--root-path {args.root_path}: give the proxy's sub-path, such as /zhqa (no trailing /)")
     access.audit = _audit_log(args)
     searcher = open_searcher(target(args), args.corpus, args.model, build_if_stale=not args.no_sync)
-    serve(searcher, host=args.host, port=args.port, access=access, concurrency=args.concurrency)
+    serve(searcher, host=args.host, port=args.port, access=access, concurrency=args.concurrency, root_path=args.root_path)
     return 0
 
 
@@ -446,6 +449,8 @@ def make_parser() -> argparse.ArgumentParser:
                    help="serve another --host without --auth: anyone who reaches it may read and ask (never change)")
     p.add_argument("--audit-log", type=Path, default=None, metavar="FILE",
                    help="where logins and changes are recorded (default: audit.jsonl in the index folder)")
+    p.add_argument("--root-path", default="", metavar="/PATH",
+                   help="the sub-path a reverse proxy serves the page at, e.g. /zhqa (see docs/nginx.md)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("audit", help="print the audit log: logins, uploads, deletions, re-indexing, syncs, evaluations")
