@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +24,12 @@ CONVERTER_VERSION = 1  # bump when the converter's output changes, so cached con
 
 
 def converted_model_dir(cache: Path | str | None = None) -> Path:
-    """The folder of the converted default model, under `cache` (default: `cache_dir()`)."""
+    """The folder of the converted default model, under `cache` (default: `cache_dir()`; for an installation from
+    the offline bundle, which carries its model, the installation's share/zhqa unless ZHQA_CACHE says otherwise)."""
+    if cache is None and not os.environ.get("ZHQA_CACHE"):
+        installed = Path(sys.prefix) / "share" / "zhqa" / "models" / CONVERTED_MODEL_DIRNAME
+        if (installed / CONVERSION_MARKER).is_file():
+            return installed
     return (Path(cache) if cache is not None else cache_dir()) / "models" / CONVERTED_MODEL_DIRNAME
 
 

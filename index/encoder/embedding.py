@@ -69,11 +69,13 @@ class Embedder:
         self._session = None
         self.model = None  # the sentence-transformers model: loaded for float32 only
         exported = int8_path(Path(location)) if wanted == "int8" and name in DEFAULT_ALIASES else None
-        if exported is not None and exported.is_file():
+        split = int8_split_paths(Path(location)) if exported is not None else None
+        # the offline bundle carries only the split export; setup makes both
+        if exported is not None and (exported.is_file() or all(p.is_file() for p in split)):
             # the lean path: the tokenizer from its tokenizer.json and the int8 session; neither torch, transformers
             # nor sentence-transformers is imported (opening them took most of a question's 18 s end to end)
             self._tokens = _LeanTokens(Path(location))
-            body, table = int8_split_paths(Path(location))
+            body, table = split
             if body.is_file() and table.is_file():
                 # the word-embedding table mapped, not loaded: a process holds the pages of the rows it looked up
                 # (serve's RSS fell by about 350 MB) and a session opens in 0.1 s instead of 2 s
