@@ -203,11 +203,11 @@ def _audit_log(args):
     return AuditLog(getattr(args, "audit_log", None) or default_path(args.index))
 
 
-def _record_change(args, action: str, report, documents=None) -> None:
+def _record_change(args, action: str, report) -> None:
     """A change made from the command line, in the index's audit log (the user is the account that ran it)."""
     import getpass
 
-    changed = documents if documents is not None else sorted({*report.added, *report.replaced, *report.removed})
+    changed = sorted({*report.added, *report.replaced, *report.removed})
     _audit_log(args).record(action, getpass.getuser(), "cli", "ok" if changed else "unchanged", changed)
 
 

@@ -120,11 +120,17 @@ def _in_margin(piece: Piece, page: Page) -> bool:
     return piece.bottom >= page.height - band or piece.top <= band
 
 
+def _side_of(pieces: list[Piece], width: float):
+    """What a line's edges are measured against: its column on a two-column page, else the page."""
+    if two_columns(pieces, width):
+        return lambda p: _column_of(p, width)
+    return lambda p: "page"
+
+
 def _indented(pieces: list[Piece], width: float) -> set[int]:
     """Positions of lines that start further right than their column's left edge: a first-line indent
     (how Chinese paragraphs begin), a centred heading or a right-aligned signature."""
-    columns = two_columns(pieces, width)
-    side = (lambda p: _column_of(p, width)) if columns else (lambda p: "page")
+    side = _side_of(pieces, width)
     edges: dict[str, float] = {}
     for p in pieces:
         edges[side(p)] = min(edges.get(side(p), p.left), p.left)
@@ -140,8 +146,7 @@ def _ending_short(pieces: list[Piece], width: float) -> set[int]:
     """Positions of lines that end well before their column's right edge: a paragraph's last line, a
     centred title, a salutation. The edge is the second rightmost end, so one line drawn past the
     margin (a long number, a table) does not make every line look short."""
-    columns = two_columns(pieces, width)
-    side = (lambda p: _column_of(p, width)) if columns else (lambda p: "page")
+    side = _side_of(pieces, width)
     rights: dict[str, list[float]] = {}
     for p in pieces:
         rights.setdefault(side(p), []).append(p.right)
