@@ -149,8 +149,65 @@ def test_a_reader_cannot_change_the_collection_over_http(users, library, tmp_pat
         assert logins[:1] == [("bob", "127.0.0.1", "refused")]
         assert ("bob", "127.0.0.1", "ok") in logins and ("bob", "127.0.0.1", "refused") in logins[1:]
         assert all(e["outcome"] == "refused" for e in entries if e["action"] != "login")
+        assert not [e for e in entries if e["action"] == "ask"]  # questions asked above: none kept unless said
     finally:
         demo.close()
+
+
+def test_upload_limits_refuse_the_whole_upload_and_change_nothing(library, tmp_path):
+    from ui.audit import AuditLog, read_entries
+    from ui.library import UploadLimits
+
+    corpus, index_dir, live = library
+    access = Access(allow_changes=True, audit=AuditLog(tmp_path / "audit.jsonl"))
+    files = []
+    for i, size in enumerate((10, 10, 3000)):  # about 100 B, 100 B and 18 KB
+        files.append(tmp_path / f"通知{i}.txt")
+        files[-1].write_text(f"通知{i}\n运城市推行企业开办零成本服务。" + "服务" * size, encoding="utf-8")
+    kb = 1 / 1024
+    limits = UploadLimits(files=2, file_mb=10 * kb, total_mb=30 * kb)
+    before = sorted(p.name for p in corpus.iterdir())
+    cases = [(files, limits, "一次最多上传 2 个文件，这次选了 3 个"), (files[1:], limits, "单个文件不能超过"),
+             ([files[2], files[2]], UploadLimits(files=2, file_mb=20 * kb, total_mb=30 * kb), "合计不能超过")]
+    for chosen, lim, said in cases:
+        message, changed = upload_files(live, access, None, [str(f) for f in chosen], "10.0.0.9", lim)
+        assert said in message and not changed, message
+    assert "通知2.txt" in upload_files(live, access, None, [str(f) for f in files[1:]], None, limits)[0]
+    assert sorted(p.name for p in corpus.iterdir()) == before and len(live.current.store.documents) == 5
+    assert [(e["action"], e["outcome"]) for e in read_entries(tmp_path / "audit.jsonl")] == [("upload", "refused")] * 4
+    # within the limits, the same files are added
+    message, changed = upload_files(live, access, None, [str(f) for f in files[:2]], None, limits)
+    assert changed and "通知0.txt：已加入" in message
+
+
+def test_questions_are_logged_only_when_asked_to(library, tmp_path):
+    from gradio_client import Client
+
+    from ui.app import serve
+    from ui.audit import AuditLog, read_entries
+
+    corpus, index_dir, live = library
+    log = tmp_path / "audit.jsonl"
+    port = free_port()
+    demo = serve(live, port=port, block=False, quiet=True, access=Access(audit=AuditLog(log), log_questions=True))
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        for question in ("哪些城市推行拿地即开工?", ""):  # the empty one is refused, and not a question asked
+            body = json.dumps({"question": question}).encode("utf-8")
+            try:
+                urllib.request.urlopen(urllib.request.Request(url + "api/ask", body, method="POST"), timeout=60).close()
+            except urllib.error.HTTPError as refused:
+                assert refused.code == 400 and not question
+        client = Client(url, verbose=False)
+        assert client.predict("身后一件事整合了多少事项", api_name="/ask")["passages"]
+        client.predict("营商环境考核取得了什么成绩?", 5, [], "", "", api_name="/search_html")
+    finally:
+        demo.close()
+    asked = [(e["user"], e["client"], e["action"], e["outcome"], e["detail"]) for e in read_entries(log)]
+    assert asked == [(None, "127.0.0.1", "ask", "ok", q) for q in
+                     ("哪些城市推行拿地即开工?", "身后一件事整合了多少事项", "营商环境考核取得了什么成绩?")]
+    first = read_entries(log)[0]["documents"]
+    assert "000_63a4e04b80a11179" in first and len(first) == len(set(first))
 
 
 def test_every_login_and_change_is_in_the_audit_log_with_its_real_outcome(users, library, tmp_path):
@@ -198,6 +255,7 @@ def test_the_cli_records_its_changes_and_prints_the_log(library, tmp_path, capsy
     from ui import cli
 
     corpus, index_dir, live = library
+    assert cli.main(["build", "--corpus", str(corpus), "--index", str(index_dir)]) == 0
     (corpus / "new.txt").write_text("新文件\n运城市推行企业开办零成本服务。", encoding="utf-8")
     assert cli.main(["sync", "--index", str(index_dir)]) == 0
     assert cli.main(["remove", "--index", str(index_dir), "new"]) == 0
@@ -205,7 +263,8 @@ def test_the_cli_records_its_changes_and_prints_the_log(library, tmp_path, capsy
     assert cli.main(["audit", "--index", str(index_dir), "--json", "--since", "2020-01-01"]) == 0
     entries = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [(e["action"], e["outcome"], e["documents"], e["client"]) for e in entries] == [
-        ("sync", "ok", ["new"], "cli"), ("remove", "ok", ["new"], "cli")]
+        ("build", "ok", [], "cli"), ("sync", "ok", ["new"], "cli"), ("remove", "ok", ["new"], "cli")]
+    assert entries[0]["detail"] == f"5 documents from {corpus.resolve()}"
     assert {e["user"] for e in entries} == {getpass.getuser()}
     assert cli.main(["audit", "--index", str(index_dir), "--user", "nobody"]) == 0
     assert capsys.readouterr().out == ""

@@ -496,24 +496,59 @@ def _notice(doc_id: str, title: str, source: str, body: str):
 
 
 @pytest.fixture
-def library_server(tmp_path, seed_index_dir):
-    """A served copy of the seed library that may be changed from the page (--allow-changes)."""
+def library_server(request, tmp_path, seed_index_dir):
+    """A served copy of the seed library that may be changed from the page (--allow-changes); a test may give
+    its upload limits as the fixture's parameter."""
     from index import build_index
     from index.store import EMBEDDINGS
     from qa import Searcher
     from ui.access import Access
     from ui.app import serve
+    from ui.library import UploadLimits
 
     corpus, index_dir = tmp_path / "corpus", tmp_path / "index"
     shutil.copytree(CORPUS, corpus)
     shutil.copytree(Path(seed_index_dir) / EMBEDDINGS, index_dir / EMBEDDINGS)  # no seed text is encoded again
     index, _ = build_index(corpus, index_dir, progress=False)
     port = free_port()
-    demo = serve(Searcher(index), port=port, block=False, quiet=True, access=Access(allow_changes=True))
+    demo = serve(Searcher(index), port=port, block=False, quiet=True, access=Access(allow_changes=True),
+                 upload_limits=UploadLimits(**getattr(request, "param", {})))
     try:
         yield f"http://127.0.0.1:{port}/", corpus, index_dir
     finally:
         demo.close()
+
+
+@pytest.mark.parametrize("library_server", [{"files": 2, "file_mb": 0.01}], indirect=True)
+def test_upload_limits_are_said_in_chinese_and_change_nothing(browser, library_server, tmp_path, shots):
+    url, corpus, index_dir = library_server
+    up = tmp_path / "up"
+    up.mkdir()
+    big = up / "太大的文件.txt"
+    big.write_text("通知\n" + "拿地即开工" * 3000, encoding="utf-8")  # 45 KB over a 10 KB limit
+    small = [up / f"通知{i}.txt" for i in range(3)]
+    for i, f in enumerate(small):
+        f.write_text(f"通知{i}\n运城市推行企业开办零成本服务。", encoding="utf-8")
+    before = sorted(p.name for p in corpus.iterdir())
+    page = _new_page(browser)
+    page.goto(url)
+    page.get_by_role("tab", name="文档库").click()
+    page.wait_for_function(_ROWS.format(5))
+    assert "一次最多 2 个、每个不超过 0.01 MB" in page.locator("#zq-upload").inner_text()
+    # too large: Gradio stops it while it arrives; its message is put into Chinese
+    page.locator("#zq-upload input[type=file]").set_input_files([str(big)])
+    page.wait_for_function("document.body.innerText.includes('文件超过上传上限（每个不超过')")
+    assert "exceed" not in page.locator("body").inner_text()
+    page.screenshot(path=str(shots / "12-upload-too-large.png"), full_page=True)
+    # too many: refused as a whole, said in the status
+    page.goto(url)
+    page.get_by_role("tab", name="文档库").click()
+    page.locator("#zq-upload input[type=file]").set_input_files([str(f) for f in small])
+    page.locator("#zq-upload-btn").click()
+    page.wait_for_function("document.querySelector('#zq-library-status').innerText.includes('一次最多上传 2 个文件')")
+    assert sorted(p.name for p in corpus.iterdir()) == before
+    assert "5 份文件" in page.locator("#zq-header").inner_text()
+    assert not page.zq_errors, page.zq_errors
 
 
 def test_library_upload_ask_delete_after_confirmation(browser, library_server, tmp_path, shots):

@@ -85,6 +85,7 @@ class Access:
     users: dict[str, dict] | None = None  # None: no login (nobody is an admin unless allow_changes)
     allow_changes: bool = False
     audit: AuditLog | None = None
+    log_questions: bool = False  # questions may be personal data (a name, a case): kept only when asked to
     _failures: dict[str, deque] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -113,6 +114,12 @@ class Access:
         """One line in the audit log, when the server keeps one."""
         if self.audit is not None:
             self.audit.record(action, user, client, outcome, documents, detail)
+
+    def record_question(self, user: str | None, client: str | None, question: str, answer: dict | None) -> None:
+        """An answered question and the documents its passages came from, with --log-questions only."""
+        if self.log_questions and answer is not None:
+            docs = list(dict.fromkeys(p["doc_id"] for p in answer.get("passages", ())))
+            self.record("ask", user, client, "ok", docs, question)
 
     def authenticate(self, username: str, password: str, client: str | None = None, record_success: bool = True) -> bool:
         """The check Gradio's login calls; failures are counted and slowed down, and logged (successes too, unless

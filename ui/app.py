@@ -28,7 +28,7 @@ from .access import Access
 from .handlers import DEFAULT_K, MSG_FAILED, UserProblem, api_arguments, ask_json, json_kind, k_of, make_filters
 from .http_api import add_routes
 from .evaluation import build_eval_tab
-from .library import build_library_tab
+from .library import UploadLimits, build_library_tab, client_address
 from .assets import CSS, FONT_STACK, JS_DOCUMENT, JS_PAGE, JS_PLAIN, JS_RESULTS
 
 _log = logging.getLogger(__name__)
@@ -167,7 +167,8 @@ def _basket_secret(searcher) -> str:
     return hashlib.sha256(json.dumps(manifest, sort_keys=True, default=str).encode("utf-8")).hexdigest()[:32]
 
 
-def build_app(searcher, examples=EXAMPLES, access: Access | None = None) -> gr.Blocks:
+def build_app(searcher, examples=EXAMPLES, access: Access | None = None,
+              upload_limits: UploadLimits = UploadLimits()) -> gr.Blocks:
     """The Gradio Blocks page for `searcher` (a `qa.Searcher`, or a `qa.LiveSearcher` that follows its index).
 
     Every handler answers from `live.current`, taken once per request: a question in flight finishes on the
@@ -238,11 +239,13 @@ def build_app(searcher, examples=EXAMPLES, access: Access | None = None) -> gr.B
                 build_eval_tab(live, export_root, access)
 
             with gr.Tab("文档库", id="library") as library_tab:
-                show_library, library_outputs = build_library_tab(live, access, header, header_html)
+                show_library, library_outputs = build_library_tab(live, access, header, header_html, upload_limits)
 
         # --- search -----------------------------------------------------------------
-        def on_search(q, k_value, srcs, d_from, d_to):
-            return search_page(live.current, q, k_value, srcs, d_from, d_to)
+        def on_search(q, k_value, srcs, d_from, d_to, request: gr.Request):
+            answer, cards, result = search_page(live.current, q, k_value, srcs, d_from, d_to)
+            access.record_question(getattr(request, "username", None), client_address(request), q, result)
+            return answer, cards, result
 
         search_io = dict(inputs=[question, k, sources, date_from, date_to], outputs=[answer_html, results_html, last])
         question.submit(on_search, **search_io, api_name="search_html", api_visibility="undocumented")
@@ -262,6 +265,7 @@ def build_app(searcher, examples=EXAMPLES, access: Access | None = None) -> gr.B
             k_value = k_of(params.get("k") or DEFAULT_K)
             d_from, d_to = params.get("from") or "", params.get("to") or ""
             answer, cards, result = search_page(live.current, q, k_value, srcs, d_from, d_to)
+            access.record_question(getattr(request, "username", None), client_address(request), q, result)
             k_shown = k_value if k_value in K_CHOICES else gr.update(choices=sorted({*K_CHOICES, k_value}), value=k_value)
             filtered = bool(srcs or d_from or d_to or k_value != DEFAULT_K)
             box = gr.Accordion(open=True) if filtered else gr.update()  # show the link's filters
@@ -348,13 +352,15 @@ def build_app(searcher, examples=EXAMPLES, access: Access | None = None) -> gr.B
 
         # --- the JSON API -------------------------------------------------------------------
         def ask(question: str, k: int = DEFAULT_K, sources: list[str] | None = None, date_from: str = "",
-                date_to: str = "") -> dict:
+                date_to: str = "", request: gr.Request = None) -> dict:
             """Ranked, cited passages for a question: the same JSON object as `zhqa ask --json`.
 
             sources: keep only these sources (names as in /index_info); date_from/date_to: ISO dates, inclusive.
             """
             try:
-                return ask_json(live.current, *api_arguments(question, k, sources, date_from, date_to))
+                result = ask_json(live.current, *api_arguments(question, k, sources, date_from, date_to))
+                access.record_question(getattr(request, "username", None), client_address(request), question, result)
+                return result
             except UserProblem as exc:
                 raise gr.Error(str(exc), print_exception=False) from None
             except Exception:
@@ -411,21 +417,22 @@ def launch_options() -> dict:
 
 
 def serve(searcher, host: str = "127.0.0.1", port: int = 7860, block: bool = True, quiet: bool = False,
-          access: Access | None = None, concurrency: int = DEFAULT_CONCURRENCY, root_path: str = "") -> gr.Blocks:
+          access: Access | None = None, concurrency: int = DEFAULT_CONCURRENCY, root_path: str = "",
+          upload_limits: UploadLimits = UploadLimits()) -> gr.Blocks:
     """Serve the page on http://host:port (this machine only by default). With `block=False`
     it returns the running app at once (call `.close()` to stop it). The page follows its index: a new
     version (from `zhqa add` in a shell, or an upload) is answered from within seconds."""
     access = access or Access()
     live = searcher if isinstance(searcher, LiveSearcher) else LiveSearcher(searcher)
     live.watch()
-    demo = build_app(live, access=access)
+    demo = build_app(live, access=access, upload_limits=upload_limits)
     demo.queue(default_concurrency_limit=concurrency)
     if not quiet:
         print(f"zhqa: serving on http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}", flush=True)
     login = {"auth": access.authenticate, "auth_message": "请登录（管理员可以管理文档库）"} if access.login else {}
     # behind a reverse proxy at a sub-path (docs/nginx.md): the page's own links and assets carry the prefix
     demo.launch(server_name=host, server_port=port, prevent_thread_lock=True, quiet=quiet, root_path=root_path or None,
-                inbrowser=False, share=False, **login, **launch_options())
+                inbrowser=False, share=False, max_file_size=int(upload_limits.file_mb * 2**20), **login, **launch_options())
     add_routes(demo, live, access)
     if block:
         demo.block_thread()

@@ -225,14 +225,24 @@ UI_STRINGS = {
     "Exit fullscreen mode": "退出全屏", "Copy table data": "复制表格", "Remove": "移除", "Download": "下载",
     "Sort ascending": "升序", "Sort descending": "降序", "Clear sort": "取消排序", "Filter": "筛选",
 }
+# Gradio's messages that carry a value: (pattern, Chinese with $1...)
+UI_PATTERNS = [
+    (r'^File\(s\) exceed the maximum allowed size of ([\d.]+) ?([KMG])b: (.*)$', "文件超过上传上限（每个不超过 $1 $2B）：$3"),
+]
 JS_PAGE = r"""
 () => {
   const words = %(words)s;
+  const patterns = %(patterns)s.map(([p, r]) => [new RegExp(p), r]);
+  const say = (t) => {
+    if (Object.prototype.hasOwnProperty.call(words, t)) return words[t];
+    for (const [p, r] of patterns) if (p.test(t)) return t.replace(p, r);
+    return null;
+  };
   const keep = '.zq-card, .zq-doc, .zq-answer, .zq-basket, .zq-eval-q';
   const fixText = (node) => {
     const t = node.nodeValue && node.nodeValue.trim();
-    if (t && Object.prototype.hasOwnProperty.call(words, t) && !(node.parentElement && node.parentElement.closest(keep)))
-      node.nodeValue = node.nodeValue.replace(t, words[t]);
+    const said = t && !(node.parentElement && node.parentElement.closest(keep)) ? say(t) : null;
+    if (said !== null) node.nodeValue = node.nodeValue.replace(t, said);
   };
   const fixAttrs = (el) => {
     for (const a of ['placeholder', 'aria-label', 'title']) {
@@ -256,4 +266,4 @@ JS_PAGE = r"""
   }).observe(document.body, {childList: true, subtree: true, characterData: true, attributes: true,
                              attributeFilter: ['placeholder', 'aria-label', 'title']});
 }
-""" % {"words": json.dumps(UI_STRINGS, ensure_ascii=False)}
+""" % {"words": json.dumps(UI_STRINGS, ensure_ascii=False), "patterns": json.dumps(UI_PATTERNS, ensure_ascii=False)}

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import logging
 import os
@@ -89,8 +90,11 @@ def open_searcher(index_dir: Path, corpus: Path, model: str | None, build_if_sta
 def cmd_build(args) -> int:
     from index.collection import build_and_report
 
-    build_and_report(args.corpus, target(args), args.model,
-                     read=ReadOptions(ocr_pages=args.ocr_pages, max_file_mb=args.max_file_mb))
+    index = build_and_report(args.corpus, target(args), args.model,
+                             read=ReadOptions(ocr_pages=args.ocr_pages, max_file_mb=args.max_file_mb))
+    # the whole collection is named by its folder and count: listing every document would make one huge line
+    _audit_log(args).record("build", getpass.getuser(), "cli", "ok", (),
+                            f"{len(index.documents)} documents from {Path(args.corpus).resolve()}")
     return 0
 
 
@@ -205,8 +209,6 @@ def _audit_log(args):
 
 def _record_change(args, action: str, report) -> None:
     """A change made from the command line, in the index's audit log (the user is the account that ran it)."""
-    import getpass
-
     changed = sorted({*report.added, *report.replaced, *report.removed})
     _audit_log(args).record(action, getpass.getuser(), "cli", "ok" if changed else "unchanged", changed)
 
@@ -278,6 +280,7 @@ def cmd_list(args) -> int:
 def cmd_serve(args) -> int:
     from ui.access import Access, AccessError
     from ui.app import serve
+    from ui.library import UploadLimits
 
     try:
         access = Access.from_file(args.auth) if args.auth else Access(allow_changes=args.allow_changes)
@@ -293,7 +296,10 @@ def cmd_serve(args) -> int:
         raise UsageProblem(f"--root-path {args.root_path}: give the proxy's sub-path, such as /zhqa (no trailing /)")
     access.audit = _audit_log(args)
     searcher = open_searcher(target(args), args.corpus, args.model, build_if_stale=not args.no_sync)
-    serve(searcher, host=args.host, port=args.port, access=access, concurrency=args.concurrency, root_path=args.root_path)
+    access.log_questions = args.log_questions
+    limits = UploadLimits(files=args.max_upload_files, file_mb=args.max_file_mb, total_mb=args.max_upload_mb)
+    serve(searcher, host=args.host, port=args.port, access=access, concurrency=args.concurrency, root_path=args.root_path,
+          upload_limits=limits)
     return 0
 
 
@@ -318,8 +324,6 @@ def cmd_audit(args) -> int:
 
 
 def cmd_user(args) -> int:
-    import getpass
-
     from ui.access import AccessError, add_user
 
     if args.password_stdin:
@@ -451,6 +455,15 @@ def make_parser() -> argparse.ArgumentParser:
                    help="where logins and changes are recorded (default: audit.jsonl in the index folder)")
     p.add_argument("--root-path", default="", metavar="/PATH",
                    help="the sub-path a reverse proxy serves the page at, e.g. /zhqa (see docs/nginx.md)")
+    p.add_argument("--log-questions", action="store_true",
+                   help="also record each question asked, with its user, in the audit log (off by default: "
+                        "questions may be personal data)")
+    p.add_argument("--max-upload-files", type=_positive_int, default=50, metavar="N",
+                   help="files one upload in the page may bring (default 50)")
+    p.add_argument("--max-file-mb", type=_positive_float, default=DEFAULT_MAX_FILE_MB, metavar="MB",
+                   help=f"the largest file an upload may bring; stopped while it arrives (default {DEFAULT_MAX_FILE_MB})")
+    p.add_argument("--max-upload-mb", type=_positive_float, default=1000, metavar="MB",
+                   help="all files of one upload together (default 1000)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("audit", help="print the audit log: logins, uploads, deletions, re-indexing, syncs, evaluations")

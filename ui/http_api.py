@@ -89,7 +89,8 @@ def add_routes(demo, live: LiveSearcher, access: Access, workers: int | None = N
         return JSONResponse(body, status_code=status)
 
     async def api_ask(request: Request):
-        if access.login and _user(request, app, access) is None:
+        user = _user(request, app, access) if access.login else None
+        if access.login and user is None:
             return JSONResponse({"error": MSG_LOGIN}, status_code=401, headers={"WWW-Authenticate": 'Basic realm="zhqa"'})
         body = await request.body()
         if len(body) > MAX_BODY:
@@ -112,6 +113,7 @@ def add_routes(demo, live: LiveSearcher, access: Access, workers: int | None = N
         except Exception:
             _log.exception("api ask failed for %r", payload.get("question"))
             return _error(500, MSG_FAILED)
+        access.record_question(user, request.client.host if request.client else None, arguments[0], answer)
         return JSONResponse(answer)
 
     app.add_api_route("/healthz", healthz, methods=["GET"], include_in_schema=False)

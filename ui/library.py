@@ -8,12 +8,13 @@ the page would not.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
 
 from index import collection
-from index.ingest import DOCUMENT_SUFFIXES, ReadOptions, is_readable
+from index.ingest import DEFAULT_MAX_FILE_MB, DOCUMENT_SUFFIXES, ReadOptions, is_readable
 from index import IndexWriteError
 from index.collection import UpdateError
 from qa import LiveSearcher
@@ -28,6 +29,27 @@ COLUMNS = ["文件编号", "标题", "来源", "日期", "格式", "页数", "�
 NO_RIGHTS = "只有管理员可以更改文档库。"
 FORMATS_ZH = ("文本（txt、md）、PDF（含扫描件）、Word（doc、docx）、WPS（wps、et、dps）、OFD、表格（xlsx、xls、csv）、"
               "演示文稿（ppt、pptx）、RTF、网页、图片（png、jpg、tif、bmp）、压缩包（zip、tar.gz）")
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    """What one upload may bring: a shared server's disk and its one indexing queue are not one user's.
+    `file_mb` is also Gradio's own limit, so a larger file is stopped while it arrives, before it fills the disk."""
+    files: int = 50
+    file_mb: float = DEFAULT_MAX_FILE_MB
+    total_mb: float = 1000
+
+    def problem(self, paths: list[Path]) -> str | None:
+        """Why these files are refused as a whole, or None."""
+        if len(paths) > self.files:
+            return f"一次最多上传 {self.files} 个文件，这次选了 {len(paths)} 个，请分批上传。"
+        sizes = [(p.name, p.stat().st_size) for p in paths if p.is_file()]
+        big = list(dict.fromkeys(name for name, size in sizes if size > self.file_mb * 2**20))
+        if big:
+            return f"单个文件不能超过 {self.file_mb:g} MB：{'、'.join(big[:5])}{' 等' if len(big) > 5 else ''}。"
+        if sum(size for _, size in sizes) > self.total_mb * 2**20:
+            return f"一次上传的文件合计不能超过 {self.total_mb:g} MB，请分批上传。"
+        return None
 
 
 def table_rows(live: LiveSearcher) -> list[list]:
@@ -55,7 +77,7 @@ def _lines(ok: list[str], bad: list[str]) -> str:
 
 
 def upload_files(live: LiveSearcher, access: Access, username: str | None, paths: list[str],
-                 client: str | None = None) -> tuple[str, bool]:
+                 client: str | None = None, limits: UploadLimits = UploadLimits()) -> tuple[str, bool]:
     """Add uploaded files to the collection; (HTML status, whether the index changed). The audit log gets the
     outcome: the documents added, or why nothing was."""
     names = [Path(p).name for p in paths]
@@ -63,6 +85,10 @@ def upload_files(live: LiveSearcher, access: Access, username: str | None, paths
     if refusal:
         access.record("upload", username, client, "refused" if paths else "unchanged", names)
         return refusal, False
+    too_much = limits.problem([Path(p) for p in paths])
+    if too_much:
+        access.record("upload", username, client, "refused", names, "over the upload limits")
+        return render.message(too_much, "error"), False
     ok, bad, accepted = [], [], []
     for p in map(Path, paths):
         if not is_readable(p):
@@ -74,7 +100,8 @@ def upload_files(live: LiveSearcher, access: Access, username: str | None, paths
         return _lines(ok, bad), False
     before = set(live.current.store.documents)
     try:
-        index, report, placed, refused = collection.add(live.index_dir, accepted, read=ReadOptions(), progress=True)
+        index, report, placed, refused = collection.add(live.index_dir, accepted, read=ReadOptions(max_file_mb=limits.file_mb),
+                                                         progress=True)
     except (UpdateError, IndexWriteError) as e:  # a full disk is said as plainly as a refusal
         access.record("upload", username, client, "failed", names, type(e).__name__)
         return _lines(ok, bad + [_change_failed(e)]), False
@@ -154,7 +181,8 @@ def confirmation(live: LiveSearcher, doc_ids: list[str]) -> str:
             f"不会被删掉）：</p><ul>{items}</ul></div>")
 
 
-def build_library_tab(live: LiveSearcher, access: Access, header: gr.HTML, header_html) -> tuple:
+def build_library_tab(live: LiveSearcher, access: Access, header: gr.HTML, header_html,
+                      limits: UploadLimits = UploadLimits()) -> tuple:
     """The tab's components and handlers; `header` (rendered by `header_html(current)`) shows the index's counts
     and is updated with every change made here. Returns (the handler showing the tab, its outputs)."""
     can_change_somebody = access.login or access.allow_changes
@@ -165,7 +193,8 @@ def build_library_tab(live: LiveSearcher, access: Access, header: gr.HTML, heade
     table = gr.Dataframe(value=table_rows(live), headers=COLUMNS, interactive=False, show_search="filter",
                          wrap=True, max_height=520, min_width=0, elem_id="zq-library")
     with gr.Group(visible=can_change_somebody, elem_id="zq-library-admin") as admin_box:
-        files = gr.File(label=f"上传文件（可多选）：{FORMATS_ZH}", file_count="multiple",
+        files = gr.File(label=f"上传文件（可多选，一次最多 {limits.files} 个、每个不超过 {limits.file_mb:g} MB）：{FORMATS_ZH}",
+                        file_count="multiple",
                         file_types=sorted(DOCUMENT_SUFFIXES | {".gz"}), min_width=0, elem_id="zq-upload")
         upload_btn = gr.Button("加入文档库", variant="primary", elem_id="zq-upload-btn")
         selected = gr.Dropdown(choices=_choices(live), value=[], multiselect=True, label="选择文件（删除或重新索引）",
@@ -190,7 +219,7 @@ def build_library_tab(live: LiveSearcher, access: Access, header: gr.HTML, heade
 
     def on_upload(paths, request: gr.Request, progress=gr.Progress(track_tqdm=True)):
         try:
-            message, changed = upload_files(live, access, _username(request), paths or [], client_address(request))
+            message, changed = upload_files(live, access, _username(request), paths or [], client_address(request), limits)
         except Exception:
             _log.exception("upload failed")
             message, changed = render.message("上传时出错了，请重试。", "error"), False
