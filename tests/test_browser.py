@@ -5,6 +5,7 @@ Needs the Debian packages chromium and fonts-noto-cjk; never downloads a browser
 """
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
@@ -612,31 +613,40 @@ def test_library_upload_ask_delete_after_confirmation(browser, library_server, t
     assert not page.zq_errors, page.zq_errors
 
 
-def test_behind_a_reverse_proxy_at_a_sub_path(browser, tmp_path, seed_index_dir, shots):
-    """`zhqa serve --root-path /zhqa` behind a proxy that serves it at /zhqa/ (tests/reverse_proxy.py does what
-    docs/nginx.md's nginx does): the page, a deep link, the full text, an upload, /api/ask and /healthz."""
-    from reverse_proxy import start_proxy
+def test_behind_nginx_at_a_sub_path(browser, tmp_path, seed_index_dir, shots):
+    """`zhqa serve --root-path /zhqa` behind Debian's nginx configured with docs/nginx.md's block: the page, a
+    deep link, the full text, an upload, /api/ask and /healthz; the audit log has the user's own address."""
+    from nginx import start_nginx, stop_nginx
 
     from index import build_index
     from index.store import EMBEDDINGS
     from qa import Searcher
     from ui.access import Access
     from ui.app import serve
+    from ui.audit import AuditLog, read_entries
 
     corpus, index_dir = tmp_path / "corpus", tmp_path / "index"
     shutil.copytree(CORPUS, corpus)
     shutil.copytree(Path(seed_index_dir) / EMBEDDINGS, index_dir / EMBEDDINGS)
     index, _ = build_index(corpus, index_dir, progress=False)
     port = free_port()
-    demo = serve(Searcher(index), port=port, block=False, quiet=True, access=Access(allow_changes=True), root_path="/zhqa")
-    proxy, url = start_proxy(port, "/zhqa")
+    log = tmp_path / "audit.jsonl"
+    access = Access(allow_changes=True, audit=AuditLog(log), log_questions=True)
+    demo = serve(Searcher(index), port=port, block=False, quiet=True, access=access, root_path="/zhqa")
+    nginx, site = start_nginx(port, tmp_path / "nginx")
+    url = site + "/zhqa/"
     try:
-        with urllib.request.urlopen(url + "healthz", timeout=30) as r:
-            assert json.loads(r.read().decode("utf-8"))["documents"] == 5
-        body = json.dumps({"question": QUESTION}).encode("utf-8")
-        request = urllib.request.Request(url + "api/ask", body, {"Content-Type": "application/json"}, method="POST")
-        with urllib.request.urlopen(request, timeout=60) as r:
-            assert json.loads(r.read().decode("utf-8"))["passages"]
+        with urllib.request.urlopen(site + "/zhqa", timeout=30) as r:  # the bare prefix is redirected
+            assert r.url == url and json.loads(urllib.request.urlopen(url + "healthz", timeout=30).read())["documents"] == 5
+        # a question from another address of this machine, with a forged X-Forwarded-For: the log has the real one
+        asking = http.client.HTTPConnection("127.0.0.1", int(site.rsplit(":", 1)[1]), timeout=60,
+                                            source_address=("127.0.0.2", 0))
+        asking.request("POST", "/zhqa/api/ask", json.dumps({"question": QUESTION}).encode("utf-8"),
+                       {"Content-Type": "application/json", "X-Forwarded-For": "6.6.6.6"})
+        answered = asking.getresponse()
+        assert answered.status == 200 and json.loads(answered.read().decode("utf-8"))["passages"]
+        asking.close()
+        assert [(e["action"], e["client"], e["detail"]) for e in read_entries(log)] == [("ask", "127.0.0.2", QUESTION)]
         page = _new_page(browser)
         outside = []  # every request the page makes stays under the proxy's prefix
         page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(url) and r.url.startswith("http") else None)
@@ -657,8 +667,10 @@ def test_behind_a_reverse_proxy_at_a_sub_path(browser, tmp_path, seed_index_dir,
         page.get_by_role("tab", name="检索").click()
         _ask(page, url, "哪里推行企业开办零成本？")
         assert _card_data(page)[0]["doc"] == "新规"
-        page.screenshot(path=str(shots / "13-behind-a-proxy.png"))
+        page.screenshot(path=str(shots / "13-behind-nginx.png"))
         assert outside == [] and not page.zq_errors, (outside, page.zq_errors)
+        uploads = [e for e in read_entries(log) if e["action"] == "upload"]
+        assert [(e["outcome"], e["documents"], e["client"]) for e in uploads] == [("ok", ["新规"], "127.0.0.1")]
     finally:
-        proxy.shutdown()
+        stop_nginx(nginx)
         demo.close()
