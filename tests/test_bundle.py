@@ -1,6 +1,6 @@
 """The offline bundle (`.ci/bundle`), installed and served with no network at all: a network namespace of its own
-(`unshare -rn`, loopback only), registry settings in the environment that would fail if pip used them. A damaged
-bundle is refused before anything is installed."""
+(`unshare -rn`, loopback only), registry settings in the environment that would fail if pip used them; its systemd
+unit checked by systemd-analyze. A damaged bundle is refused before anything is installed."""
 from __future__ import annotations
 
 import json
@@ -25,6 +25,9 @@ export PIP_FIND_LINKS=http://registry.invalid/links HOME="$WORK/home"
 mkdir -p "$HOME"
 cd "$WORK" && tar xf "$ARCHIVE"
 ./zhqa-offline/install.sh "$WORK/prefix"
+# the unit as install.sh --service writes it for this prefix: systemd's own checker (keys, the executable)
+sed "s#/opt/zhqa#$WORK/prefix#g" ./zhqa-offline/zhqa.service > "$WORK/zhqa.service"
+systemd-analyze verify "$WORK/zhqa.service"
 "$WORK/prefix/bin/zhqa" serve --corpus "$CORPUS" --index "$WORK/index" --port 7899 > "$WORK/serve.log" 2>&1 &
 "$WORK/prefix/bin/python" - <<'PY'
 import json, time, urllib.request

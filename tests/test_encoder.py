@@ -1,11 +1,18 @@
 """The int8 ONNX Runtime encoder against the float32 model it was exported from."""
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from conftest import CORPUS
 from index.collection import embedded_text
+from index.config import converted_model_dir
 from index.encoder import Embedder, ModelError, get_embedder
+from index.encoder.lean_tokens import LeanTokens
 
 
 def test_int8_is_the_default_and_close_to_float32(searcher):
@@ -69,3 +76,47 @@ def test_the_split_export_gives_the_whole_export_s_vectors_to_the_bit(searcher, 
     assert np.array_equal(split.encode_passages(texts), whole.encode_passages(texts))
     q = ["哪些城市推行拿地即开工?", "身后一件事怎么办理"]
     assert np.array_equal(split.encode_queries(q), whole.encode_queries(q))
+
+
+# what a tokenizer can stumble on: spaces of every kind and in runs, full-width forms, expansions (㍻ -> 平成, ﬁ),
+# removed characters, combining marks, the special tokens' own text, other scripts
+EDGES = [" a", "a ", "  a  b  ", "\u3000你好\u3000\u3000世界\u3000", "a\tb\n\nc", "", " ", "\n\n", "ＡＢＣ１２３", "①②",
+         "ﬁx", "㍻年", "<s>你好</s>", "x<mask>y", "x <mask> y", "  <s> a", "a  <pad>", "<unk>", "\u00a0x\u00a0\u00a0y",
+         "e\u0301", "😀表情", "\x00a", "a\u200bb", "\u200b", "query: 哪些城市推行拿地即开工?", "第一千二百五十一条　城政发〔2023〕7号",
+         "a\r\nb", "x \r\nb", "\r\n", "\r\n\r\n", "ﬁ\u0301", "Ａ\u0301", "👍🏽好", "नमस्ते", "한국어"]
+_ALPHABET = st.sampled_from(list("拿地即开工城市营商环境　 \t\r\n\u00a0\u200bａＡ１1aZ，。、“”（）〔〕①㍻ﬁé\u0301😀<>/smakpdun"))
+_PIECES = st.sampled_from(["<s>", "</s>", "<pad>", "<unk>", "<mask>", " <mask>", "query: ", "  "])
+
+
+@lru_cache(maxsize=1)
+def tokenizer_pair():
+    """The lean tokenizer (sentencepiece) and `tokenizers` reading the same tokenizer.json (not a fixture:
+    hypothesis would print it with every example)."""
+    from tokenizers import Tokenizer
+
+    folder = converted_model_dir()
+    reference = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    reference.no_truncation()
+    return LeanTokens(folder), reference
+
+
+def _same_tokens(text: str) -> None:
+    lean, reference = tokenizer_pair()
+    want = reference.encode(text, add_special_tokens=False)
+    ids, offsets = lean.encode(text)
+    assert (ids, offsets) == (want.ids, [tuple(o) for o in want.offsets]), (text, want.tokens)
+
+
+def test_the_lean_tokenizer_is_tokenizers_to_the_id_and_offset():
+    """sentencepiece running tokenizer.json's pipeline gives `tokenizers`' ids and offsets: every paragraph of
+    the seed corpus, and the edge cases."""
+    paragraphs = [p for f in sorted(CORPUS.iterdir()) for p in f.read_text(encoding="utf-8").split("\n")]
+    assert len(paragraphs) > 100
+    for text in paragraphs + EDGES:
+        _same_tokens(text)
+
+
+@settings(max_examples=1500, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.one_of(st.text(_ALPHABET, max_size=12), _PIECES), max_size=8).map("".join))
+def test_fuzzed_text_tokenizes_the_same(text):
+    _same_tokens(text)

@@ -26,9 +26,9 @@ from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 
 import numpy as np  # noqa: E402
 import onnxruntime  # noqa: E402
-from tokenizers import Tokenizer  # noqa: E402
 
 from index.config import DEFAULT_MODEL, converted_model_dir, int8_path, int8_split_paths, is_converted
+from index.encoder.lean_tokens import LeanTokens
 
 log = logging.getLogger(__name__)
 ENCODERS = ("int8", "float32")
@@ -201,31 +201,31 @@ class Embedder:
 
 
 class _LeanTokens:
-    """The converted default model's tokenizer, prompts, token limit and dimension, read from its own files with
-    `tokenizers` (the Rust tokenizer sentence-transformers runs too: the same ids, see tests/test_encoder.py)."""
+    """The converted default model's tokenizer, prompts, token limit and dimension, read from its own files:
+    tokenizer.json's pipeline run by sentencepiece (`lean_tokens`: the same ids and offsets as sentence-transformers,
+    a fifth of the memory of `tokenizers`; see tests/test_encoder.py)."""
 
     def __init__(self, folder: Path):
         try:
             prompts = json.loads((folder / "config_sentence_transformers.json").read_text(encoding="utf-8"))
             limits = json.loads((folder / "sentence_bert_config.json").read_text(encoding="utf-8"))
             pooling = json.loads((folder / "1_Pooling" / "config.json").read_text(encoding="utf-8"))
-            self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        except (OSError, ValueError, KeyError, Exception) as exc:  # tokenizers raises its own Exception type
+            self._tokenizer = LeanTokens(folder)
+        except (OSError, ValueError, KeyError) as exc:
             raise ModelError(f"the converted model in {folder} is incomplete ({exc}): run "
-                             "`python -m index.encoder.model_convert` again") from exc
+                             "`python -m index.encoder.onnx_export` again") from exc
         self.prompts = dict(prompts.get("prompts") or {})
         self.max_tokens = int(limits["max_seq_length"])
         self.dimension = int(pooling["word_embedding_dimension"])
-        self._tokenizer.no_padding()
-        self._tokenizer.enable_truncation(self.max_tokens)
 
     def ids(self, texts: list[str]) -> list[list[int]]:
-        return [e.ids for e in self._tokenizer.encode_batch(texts)]
+        tok = self._tokenizer
+        return [[tok.bos, *tok.encode(t)[0][: self.max_tokens - 2], tok.eos] for t in texts]
 
     def offsets(self, text: str) -> list[tuple[int, int]]:
         """Character spans of the text's first tokens (up to the model's limit), without the special ones: all a
         cut at the limit needs to know."""
-        return list(self._tokenizer.encode(text, add_special_tokens=False).offsets)
+        return self._tokenizer.encode(text)[1][: self.max_tokens]
 
 
 class _ModelTokens:

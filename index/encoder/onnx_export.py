@@ -11,7 +11,8 @@ stard_train the middle choice lost 0.007 nDCG@10, more than the 0.005 allowed. T
 layer norms stay float32. The file is made once by setup, never committed, and written atomically.
 
 Beside it, setup writes the same model split in two (`split_word_embeddings`): the graph without its word-
-embedding table, and the table as a .npy file that the encoder maps into memory (see `index.config`).
+embedding table, and the table as a .npy file that the encoder maps into memory (see `index.config`); and the
+tokenizer as sentencepiece files, which the int8 path reads (`lean_tokens`).
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from index.config import int8_path, int8_split_paths
+from index.encoder.lean_tokens import write_sentencepiece
 from index.encoder.model_convert import ensure_default_model
 
 
@@ -116,8 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     model_dir = args.model_dir or ensure_default_model()
     path = export_int8(model_dir, force=args.force)
     body, table = split_word_embeddings(model_dir, force=args.force)
+    pieces, _ = write_sentencepiece(model_dir, force=args.force)
     print(f"int8 encoder: {path} ({path.stat().st_size >> 20} MiB); split: {body.name} ({body.stat().st_size >> 20} MiB) "
-          f"and {table.name} ({table.stat().st_size >> 20} MiB, mapped into memory)")
+          f"and {table.name} ({table.stat().st_size >> 20} MiB, mapped into memory); its tokenizer: {pieces.name}")
     return 0
 
 
