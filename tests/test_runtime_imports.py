@@ -56,7 +56,7 @@ def test_asking_with_the_int8_encoder_imports_no_torch_and_no_file_reader(seed_i
     loaded = set(out.stdout.split())
     for heavy in ("torch", "transformers", "sentence_transformers", "pypdfium2", "rapidocr", "trafilatura", "docx",
                   "openpyxl", "PIL", "datasketch", "pymilvus", "pandas", "langchain_text_splitters", "ranx",
-                  "eval.bench", "eval.runner", "eval.report"):
+                  "eval.bench", "eval.runner", "eval.report", "numba", "llvmlite", "scipy"):
         assert heavy not in loaded, heavy
     # the tokenizer runs in sentencepiece: `tokenizers` (280 MB for this vocabulary) stays out
     assert "onnxruntime" in loaded and "sentencepiece" in loaded and "tokenizers" not in loaded

@@ -10,10 +10,31 @@ stay bm25s's.
 """
 from __future__ import annotations
 
-import bm25s
+import sys
+
 import numpy as np
 
 from index.store.chunk_tokens import ChunkTokens
+
+
+def _import_bm25s():
+    """bm25s without numba and scipy.sparse, which it imports when they are installed, for backends this
+    project never runs: the score matrix is computed here, and scoring is bm25s's numpy scorer (as a loaded index
+    always used). Importing them cost every question's process about 0.2 s and 60 MB. A process that already
+    has them (an evaluation, through ranx) keeps them; one that imports them later gets them as usual."""
+    absent = [name for name in ("numba", "scipy.sparse") if name not in sys.modules]
+    for name in absent:
+        sys.modules[name] = None  # `import name` raises ImportError, which bm25s takes as "not installed"
+    try:
+        import bm25s
+    finally:
+        for name in absent:
+            if sys.modules.get(name, 0) is None:
+                del sys.modules[name]
+    return bm25s
+
+
+bm25s = _import_bm25s()
 
 K1, B = 1.5, 0.75
 # Stands in for the tokens of a chunk that has none (only punctuation or symbols): bm25s cannot index an

@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import bm25s
 import faiss
 import numpy as np
 
@@ -38,6 +37,7 @@ from index.durable import (  # noqa: F401  (the store's own problems and file ha
     IndexBroken, IndexMismatch, IndexMissing, IndexProblem, IndexWriteError, file_sha256, fsync_tree, fsync_folder,
     write_failure,
 )
+from index.store.bm25 import bm25s  # imported there without the backends it would load and we never use
 from index.store.chunk_tokens import ChunkTokens
 from index.text.chunking import Chunk
 from index.document import Document
