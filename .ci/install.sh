@@ -36,7 +36,9 @@ if [ "$service" = 1 ]; then
     [ "$(id -u)" = 0 ] || { echo "--service needs root" >&2; exit 1; }
     id zhqa >/dev/null 2>&1 || useradd --system --home-dir /var/lib/zhqa --shell /usr/sbin/nologin zhqa
     install -d -o zhqa -g zhqa -m 0750 /var/lib/zhqa /var/lib/zhqa/corpus /var/lib/zhqa/index
-    install -d -o root -g zhqa -m 0750 /etc/zhqa
+    # the service's user writes its users file (zhqa user add, run as that user) and reads it; the unit keeps
+    # /etc read-only for the running server
+    install -d -o zhqa -g zhqa -m 0700 /etc/zhqa
     sed "s#/opt/zhqa#$prefix#g" "$here/zhqa.service" > /etc/systemd/system/zhqa.service
     echo "service installed: add users with  sudo -u zhqa $prefix/bin/zhqa user add NAME --admin --auth /etc/zhqa/users.json" >&2
     echo "then: systemctl daemon-reload && systemctl enable --now zhqa" >&2
