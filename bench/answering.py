@@ -21,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from eval.bench import find_shared_bench  # noqa: E402
 from compare import synthetic_index  # noqa: E402  (bench/ is this script's own folder)
 from speed import QUESTIONS as SEED_QUESTIONS  # noqa: E402
 
@@ -28,7 +29,7 @@ from index.encoder import get_embedder  # noqa: E402
 from qa import Searcher, analyse_question, answer_from  # noqa: E402
 from qa.answer import ANSWER_DEPTH  # noqa: E402
 
-SHARED = ROOT.parent / "shared" / "bench"
+SHARED = find_shared_bench("stard_train").parent  # wherever the checkout is (ZHQA_BENCH, or shared/bench nearby)
 
 
 def stats(ms: list[float]) -> str:

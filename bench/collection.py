@@ -27,6 +27,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from eval.bench import find_shared_bench  # noqa: E402
 from index import build_index, collection, load_index  # noqa: E402
 from index.collection import chunk_sentences, embedded_text  # noqa: E402
 from index.text import chunk_document  # noqa: E402
@@ -35,7 +36,7 @@ from index.ingest import read_one  # noqa: E402
 from index.store import live_version  # noqa: E402
 from qa import LiveSearcher, Searcher  # noqa: E402
 
-SHARED = ROOT.parent / "shared" / "bench"
+SHARED = find_shared_bench("stard_train").parent  # wherever the checkout is (ZHQA_BENCH, or shared/bench nearby)
 NEW_DOC = ROOT / "corpus" / "004_6a50f008523c6f36.txt"
 
 

@@ -37,6 +37,7 @@ from tqdm import tqdm
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from eval.bench import find_shared_bench  # noqa: E402
 from index.store import disk as store  # noqa: E402
 from index.store import CODED_FROM, hnsw_index, kind, nearest, train_codes, vectors  # noqa: E402
 from index.store import bm25_index  # noqa: E402
@@ -50,7 +51,7 @@ from index.store import Index  # noqa: E402
 from index.text import tokenize  # noqa: E402
 from qa.fusion import FusionSettings  # noqa: E402
 
-BENCH = ROOT.parent / "shared" / "bench"
+BENCH = find_shared_bench("stard_train").parent  # wherever the checkout is (ZHQA_BENCH, or shared/bench nearby)
 CHUNKS_PER_DOC = 10
 NOISE = 0.02
 RECALL_QUESTIONS = 100
