@@ -1,6 +1,7 @@
 """The int8 ONNX Runtime encoder against the float32 model it was exported from."""
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 
 import numpy as np
@@ -12,7 +13,7 @@ from conftest import CORPUS
 from index.collection import embedded_text
 from index.config import converted_model_dir
 from index.encoder import Embedder, ModelError, get_embedder
-from index.encoder.lean_tokens import LeanTokens
+from index.encoder.lean_tokens import LeanTokens, TokenizerFilesError, sentencepiece_paths, write_sentencepiece
 
 
 def test_int8_is_the_default_and_close_to_float32(searcher):
@@ -120,3 +121,27 @@ def test_the_lean_tokenizer_is_tokenizers_to_the_id_and_offset():
 @given(st.lists(st.one_of(st.text(_ALPHABET, max_size=12), _PIECES), max_size=8).map("".join))
 def test_fuzzed_text_tokenizes_the_same(text):
     _same_tokens(text)
+
+
+def test_setup_writes_the_sentencepiece_files_from_tokenizer_json(tmp_path):
+    """What setup does on a fresh machine: the two files made from tokenizer.json alone tokenize as the cached
+    ones; a damaged pieces file is said plainly; a tokenizer.json of another pipeline is refused."""
+    import shutil
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    shutil.copy(converted_model_dir() / "tokenizer.json", folder / "tokenizer.json")
+    pieces, normalizer = write_sentencepiece(folder)
+    assert (pieces, normalizer) == sentencepiece_paths(folder) and pieces.stat().st_mode & 0o044 == 0o044
+    assert pieces.read_bytes() == sentencepiece_paths(converted_model_dir())[0].read_bytes()
+    made = LeanTokens(folder)
+    for text in EDGES[:10] + ["哪些城市推行拿地即开工?"]:
+        assert made.encode(text) == tokenizer_pair()[0].encode(text)
+    pieces.write_bytes(pieces.read_bytes()[:1000])
+    with pytest.raises(ValueError, match="damaged"):
+        LeanTokens(folder).encode("拿地即开工")
+    spec = json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))
+    spec["pre_tokenizer"] = {"type": "Whitespace"}
+    (folder / "tokenizer.json").write_text(json.dumps(spec), encoding="utf-8")
+    with pytest.raises(TokenizerFilesError):
+        write_sentencepiece(folder, force=True)
