@@ -113,10 +113,12 @@ class LeanTokens:
         except RuntimeError as exc:  # sentencepiece's word for a damaged file
             raise ValueError(f"{normalizer_path.name} is damaged: {exc}") from exc
         # the pieces (0.35 s) load in the background: sentencepiece lets go of the GIL, so a question's other
-        # opening work (jieba's dictionary, the index files) runs meanwhile; the first encoding waits for them
+        # opening work (jieba's dictionary, the index files) runs meanwhile; the first encoding waits for them.
+        # Not a daemon: a process that ends sooner waits for it, since ending inside sentencepiece's loading
+        # aborts the process (a `zhqa remove` exited with SIGABRT)
         self._pieces_path = pieces_path
         self._pieces_loaded: sentencepiece.SentencePieceProcessor | Exception | None = None
-        self._loader = threading.Thread(target=self._load_pieces, name="zhqa-tokenizer", daemon=True)
+        self._loader = threading.Thread(target=self._load_pieces, name="zhqa-tokenizer")
         self._loader.start()
         self._folder = Path(model_dir)
         self._reference = None  # `tokenizers`, for the rare text with a grapheme of several characters
