@@ -152,8 +152,14 @@ def test_cli_on_milvus_lite(stores, tmp_path):
     zhqa = [sys.executable, "-m", "ui.cli"]
     missing = subprocess.run(zhqa + ["list"] + where, capture_output=True, text=True, env=env, cwd=ROOT)
     assert missing.returncode == 2 and "zhqa build --store milvus" in missing.stderr and "Traceback" not in missing.stderr
+    from index.config import Settings
+    from ui.audit import default_path, read_entries
+
+    local_log = default_path(Settings().index_dir)
+    local_before = len(read_entries(local_log))
     built = subprocess.run(zhqa + ["build", "--corpus", str(corpus)] + where, capture_output=True, text=True, env=env, cwd=ROOT)
     assert built.returncode == 0, built.stderr
+    assert len(read_entries(local_log)) == local_before  # nothing written into the default local index
     assert "Traceback" not in built.stderr
     asked = subprocess.run(zhqa + ["ask", "--json", "--no-sync", "-k", "3", "哪些城市推行拿地即开工?"] + where,
                            capture_output=True, text=True, env=env, cwd=ROOT)
@@ -163,6 +169,9 @@ def test_cli_on_milvus_lite(stores, tmp_path):
     listed = subprocess.run(zhqa + ["list", "--json"] + where, capture_output=True, text=True, env=env, cwd=ROOT)
     rows = json.loads(listed.stdout)
     assert len(rows) == len(list(corpus.glob("*.txt"))) and all(r["chunks"] > 0 for r in rows)
+    # the build is in the Milvus index's own audit log (its local work folder), not in the default local index's
+    log = MilvusAddress(str(tmp_path / "cli.db"), "cli").work_dir / "audit.jsonl"
+    assert [(e["action"], e["outcome"], e["client"]) for e in read_entries(log)] == [("build", "ok", "cli")]
 
 
 @pytest.mark.milvus_server

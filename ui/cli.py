@@ -201,10 +201,15 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def _audit_log(args):
-    """The audit log of the command's index: --audit-log, else the index folder's own."""
+    """The audit log of the command's index: --audit-log, else beside the index's own files (its folder; for a
+    Milvus index, its local work folder, never the default local index's)."""
+    from index.store import MilvusAddress
     from ui.audit import AuditLog, default_path
 
-    return AuditLog(getattr(args, "audit_log", None) or default_path(args.index))
+    if getattr(args, "audit_log", None):
+        return AuditLog(args.audit_log)
+    where = target(args)
+    return AuditLog(default_path(where.work_dir if isinstance(where, MilvusAddress) else where))
 
 
 def _record_change(args, action: str, report) -> None:
@@ -452,7 +457,8 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--public-read-only", action="store_true",
                    help="serve another --host without --auth: anyone who reaches it may read and ask (never change)")
     p.add_argument("--audit-log", type=Path, default=None, metavar="FILE",
-                   help="where logins and changes are recorded (default: audit.jsonl in the index folder)")
+                   help="where logins and changes are recorded (default: audit.jsonl in the index folder; for "
+                        "--store milvus, in its local work folder)")
     p.add_argument("--root-path", default="", metavar="/PATH",
                    help="the sub-path a reverse proxy serves the page at, e.g. /zhqa (see docs/nginx.md)")
     p.add_argument("--log-questions", action="store_true",
