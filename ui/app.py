@@ -26,7 +26,7 @@ from qa import LiveSearcher
 from . import render, report, workspace
 from .access import Access
 from .handlers import DEFAULT_K, MSG_FAILED, UserProblem, api_arguments, ask_json, json_kind, k_of, make_filters
-from .http_api import add_routes
+from .http_api import routes_lifespan
 from .evaluation import build_eval_tab
 from .library import UploadLimits, build_library_tab, client_address
 from .assets import CSS, FONT_STACK, JS_DOCUMENT, JS_PAGE, JS_PLAIN, JS_RESULTS
@@ -432,8 +432,8 @@ def serve(searcher, host: str = "127.0.0.1", port: int = 7860, block: bool = Tru
     login = {"auth": access.authenticate, "auth_message": "请登录（管理员可以管理文档库）"} if access.login else {}
     # behind a reverse proxy at a sub-path (docs/nginx.md): the page's own links and assets carry the prefix
     demo.launch(server_name=host, server_port=port, prevent_thread_lock=True, quiet=quiet, root_path=root_path or None,
-                inbrowser=False, share=False, max_file_size=int(upload_limits.file_mb * 2**20), **login, **launch_options())
-    add_routes(demo, live, access)
+                inbrowser=False, share=False, max_file_size=int(upload_limits.file_mb * 2**20), **login, **launch_options(),
+                app_kwargs={"lifespan": routes_lifespan(live, access)})
     if block:
         demo.block_thread()
     return demo

@@ -16,6 +16,7 @@ import json
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -79,10 +80,24 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
-def add_routes(demo, live: LiveSearcher, access: Access, workers: int | None = None) -> None:
-    """GET /healthz and POST /api/ask on the running app, ahead of Gradio's own routes."""
+def routes_lifespan(live: LiveSearcher, access: Access, workers: int | None = None):
+    """A lifespan for Gradio's app (`launch(app_kwargs={"lifespan": ...})`) that adds our routes at the server's
+    startup, which runs before it listens: added after `launch` returned, the first questions of a busy start
+    could be answered 404 (seen in CI: 9 of 40)."""
+
+    @asynccontextmanager
+    async def lifespan(app):
+        if not getattr(app.state, "zhqa_routes", False):  # Gradio may start a server twice on one app
+            add_routes(app, live, access, workers)
+            app.state.zhqa_routes = True
+        yield
+
+    return lifespan
+
+
+def add_routes(app, live: LiveSearcher, access: Access, workers: int | None = None) -> None:
+    """GET /healthz and POST /api/ask on Gradio's app, ahead of Gradio's own routes."""
     pool = ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2, thread_name_prefix="zhqa-ask")
-    app = demo.app
 
     def healthz():
         status, body = health(live)
