@@ -1,5 +1,6 @@
 """A small version of bench/load.py against a real `zhqa serve`: HTTP API clients and a Chromium session at once, then
-gradio_client callers; no errors and no timeouts (latency is the bench's business, not a test's)."""
+gradio_client callers; no errors and no timeouts (latency is the bench's business, not a test's). The server is probed
+with a question from the moment its port opens, and its first HTTP answer must be an answer (it once was a 404)."""
 from __future__ import annotations
 
 import sys
