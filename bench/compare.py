@@ -93,6 +93,7 @@ def build_row(name: str, corpus: Path, embedder, float32, tmp: Path) -> tuple[Se
           f"bare {embedder.encoder} {n / bare8:6.1f}/s  langchain {len(script.chunks) / theirs:6.1f}/s "
           f"({len(script.chunks)} chunks)  ratio ours/bare-float32 {bare32 / ours:.2f}  ours/bare-{embedder.encoder} "
           f"{bare8 / ours:.2f}")
+    print(f"{'':12s} our build by stage: {report.stage_summary()}")
     return Searcher(index, embedder=embedder), script
 
 

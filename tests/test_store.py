@@ -35,6 +35,11 @@ def test_manifest_records_model_chunking_hashes_versions(tmp_path):
     assert set(manifest["corpus_files"]) == {"a.txt", "b.txt"}
     assert {"faiss-cpu", "bm25s", "sentence-transformers"} <= set(manifest["versions"])
     assert report.documents == 2 and report.chunks == manifest["n_chunks"]
+    # where the time went, stage by stage in build order, adding up to the build (zhqa build prints it)
+    assert list(report.stages) == ["reading", "chunking", "model", "sentences", "embedding", "vector indexes",
+                                   "neighbours", "BM25", "writing"]
+    assert all(s >= 0 for s in report.stages.values()) and sum(report.stages.values()) <= report.seconds
+    assert report.stage_summary().startswith("reading ")
 
 
 def test_mismatched_model_or_chunking_is_refused(tmp_path):

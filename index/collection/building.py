@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from importlib import metadata
 from pathlib import Path
@@ -43,10 +43,28 @@ class BuildReport:
     warnings: list[str]
     reused_vectors: int = 0  # vectors taken from the embedding cache (an earlier, unfinished build)
     vectors: int = 0  # vectors the index holds (chunks and sentences)
+    stages: dict[str, float] = field(default_factory=dict)  # seconds per stage, in build order
 
     @property
     def chunks_per_second(self) -> float:
         return self.chunks / self.seconds if self.seconds else 0.0
+
+    def stage_summary(self) -> str:
+        """"reading 1.2 s, chunking 0.3 s, ...": where the build's time went."""
+        return ", ".join(f"{name} {seconds:.1f} s" for name, seconds in self.stages.items())
+
+
+class _Stopwatch:
+    """Laps of one build, named by the stage that just ended."""
+
+    def __init__(self):
+        self.stages: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.stages[stage] = self.stages.get(stage, 0.0) + now - self._last
+        self._last = now
 
 
 def _hidden(relative: Path) -> bool:
@@ -210,6 +228,7 @@ def build_index(
     are reused, not computed again. Chunk and sentence vectors go into HNSW indexes from `ann_from`
     vectors on (over 8-bit codes from `coded_from` on; see ann.py), flat indexes below."""
     started = time.perf_counter()
+    watch = _Stopwatch()
     corpus = Path(corpus)
     if not corpus.exists():
         raise CorpusError(f"corpus not found: {corpus}")
@@ -231,29 +250,37 @@ def build_index(
         if doc.doc_id in seen:
             raise CorpusError(f"two documents share the id {doc.doc_id!r} in {corpus}; doc ids (paths without the extension) must be unique")
         seen.add(doc.doc_id)
+    watch.lap("reading")
 
     chunks: list[Chunk] = []
     for doc in tqdm(documents, desc="chunking", unit="doc", disable=not progress, file=sys.stderr):
         chunks.extend(chunk_document(doc, chunk.min_chars, chunk.max_chars, chunk.overlap_sentences))
     if not chunks:
         raise CorpusError(f"the documents in {corpus} produced no text to index")
+    watch.lap("chunking")
 
     by_id = {d.doc_id: d for d in documents}
     embedder = embedder or get_embedder(model)
+    watch.lap("model")
     # vectors go to disk as they are computed: a build that fails or is killed later resumes from them
     work_dir = milvus.work_dir if milvus is not None else Path(index_dir)
     cache = EmbeddingCache(work_dir / EMBEDDINGS, embedder.identity)
     texts = [embedded_text(c, by_id[c.doc_id].title) for c in chunks]
     # every sentence of every chunk gets a vector too: search scores a chunk by its best sentence as well
     sentence_texts, owners = chunk_sentences(chunks)
+    watch.lap("sentences")
     vectors, sentence_vectors, reused = embed_chunks(embedder, texts, sentence_texts, cache, progress=progress)
+    watch.lap("embedding")
     dense = vector_index(vectors, embedder.dimension, ann_from, coded_from)  # inner product over normalised vectors = cosine
-    neighbours = nearest_chunks(vectors, NEIGHBOURS, progress=progress, search=dense)
     sentences = vector_index(sentence_vectors, embedder.dimension, ann_from, coded_from)
+    watch.lap("vector indexes")
+    neighbours = nearest_chunks(vectors, NEIGHBOURS, progress=progress, search=dense)
+    watch.lap("neighbours")
 
     if milvus is None:  # Milvus analyses the text for BM25 itself
         tokens = ChunkTokens.from_lists(tokenize(c.text) for c in tqdm(chunks, desc="BM25", unit="chunk", disable=not progress, file=sys.stderr))
         bm25 = bm25_index(tokens)
+        watch.lap("BM25")
 
     manifest = {
         "format": store.FORMAT_VERSION,
@@ -281,6 +308,7 @@ def build_index(
         index = Index(manifest, by_id, chunks, dense, bm25, sentences=sentences, sentence_owner=owners,
                       neighbours=neighbours, tokens=tokens)
         store.save(index, Path(index_dir))
+    watch.lap("writing")
     report = BuildReport(len(documents), len(chunks), time.perf_counter() - started, warnings,
-                         reused_vectors=reused, vectors=len(chunks) + len(owners))
+                         reused_vectors=reused, vectors=len(chunks) + len(owners), stages=watch.stages)
     return index, report

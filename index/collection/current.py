@@ -56,6 +56,7 @@ def build_and_report(
         log(f"reused {report.reused_vectors} of {report.vectors} vectors from the embedding cache of {index_dir}")
     log(f"indexed {report.documents} documents, {report.chunks} chunks in {report.seconds:.1f} s "
         f"({report.chunks_per_second:.1f} chunks/s) -> {index_dir}")
+    log(f"time by stage: {report.stage_summary()}")
     return index
 
 
