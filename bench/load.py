@@ -24,6 +24,7 @@ import tempfile
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,6 +106,12 @@ def start_server(index_dir: Path, corpus: Path, concurrency: int, log: Path) -> 
     raise RuntimeError("zhqa serve did not start within 600 s")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -183,6 +190,33 @@ def client_questions(clients: int, per_client: int) -> list[list[str]]:
     return [[qs[(c * 7 + i) % len(qs)] for i in range(per_client)] for c in range(clients)]
 
 
+def light_client(url: str, asks: list[str], tally: Tally) -> None:
+    """The same program with the standard library's http.client: a fifth of httpx's CPU per request, so on one
+    machine the clients leave more of the cores to the server (what clients on other machines would do)."""
+    import http.client
+
+    host = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(host.hostname, host.port, timeout=TIMEOUT + 10)
+    try:
+        for q in asks:
+            started = time.perf_counter()
+            try:
+                connection.request("POST", host.path + "api/ask", json.dumps({"question": q}).encode("utf-8"),
+                                   {"Content-Type": "application/json"})
+                r = connection.getresponse()
+                body = r.read()
+                if r.status != 200:
+                    raise ValueError(f"HTTP {r.status}")
+                if not json.loads(body).get("passages"):
+                    raise ValueError("no passages")
+                tally.add(time.perf_counter() - started)
+            except Exception as e:
+                connection.close()  # a fresh connection for the next question
+                tally.add(None, f"{type(e).__name__}: {str(e)[:200]}")
+    finally:
+        connection.close()
+
+
 def run_load(url: str, clients: int, per_client: int, browsers: int, per_browser: int,
              client=api_client) -> tuple[Tally, Tally]:
     qs = questions()
@@ -259,9 +293,14 @@ def main() -> None:
         proc, url, first = first_answer_after_start(index_dir, args.concurrency, Path(tmp) / "serve.log")
         print(f"serve: first answer {first:.1f} s after start; RSS {rss_mb(proc.pid):.0f} MB")
         try:
-            for n in counts:
-                api, _ = run_load(url, n, args.questions, 0, 0)
-                print(api.row(f"api/ask x{n}") + f"  {api.throughput / limit:.2f}x limit")
+            for n, client in [(n, api_client) for n in counts] + [(max(counts), light_client)]:
+                server_before, clients_before = cpu_seconds(proc.pid), time.process_time()
+                api, _ = run_load(url, n, args.questions, 0, 0, client=client)
+                # where the two cores went: the server's CPU per answer against the limit's, and the clients' own
+                server = (cpu_seconds(proc.pid) - server_before) / max(1, len(api.latencies))
+                clients = (time.process_time() - clients_before) / max(1, len(api.latencies))
+                print(api.row(f"api/ask x{n}{' (http.client)' if client is light_client else ''}") + f"  {api.throughput / limit:.2f}x limit; CPU per answer: server "
+                      f"{1000 * server:.1f} ms (limit {1000 * (os.cpu_count() or 2) / limit:.1f} ms), clients {1000 * clients:.1f} ms")
             api, page = run_load(url, max(counts), args.questions, args.browsers, args.browser_questions, client=gradio_client)
             print(api.row(f"gradio x{max(counts)}") + f"  {api.throughput / limit:.2f}x limit (queue concurrency "
                   f"{args.concurrency}), with {args.browsers} browsers x {args.browser_questions} in the page:")

@@ -188,11 +188,12 @@ def topic_in(analysis: QueryAnalysis, text: str) -> bool:
 
 
 def score_sentence(analysis: QueryAnalysis, text: str, local_df: dict[str, int] | None = None,
-                   tokenizer: Tokenizer = TOKENIZER) -> float:
+                   tokenizer: Tokenizer = TOKENIZER, norm: str | None = None) -> float:
     """How well one sentence answers: the weights of the query terms it holds, each divided by
     the square root of the number of the passage's sentences holding it (`local_df`: a term
-    every sentence repeats tells them apart less), plus the phrase bonus."""
-    norm = nfkc_without_spaces_or_quotes(text)
+    every sentence repeats tells them apart less), plus the phrase bonus. `norm`: the sentence already
+    normalized (nfkc_without_spaces_or_quotes), when the caller has it."""
+    norm = nfkc_without_spaces_or_quotes(text) if norm is None else norm
     if not norm:
         return 0.0
     local_df = local_df or {}
@@ -239,7 +240,7 @@ def best_sentences(
     asked = [w for words in getattr(question, "about_words", ()) for w in words]
     scored: list[tuple[float, int, int, int]] = []
     for i, (s, e, norm) in enumerate(spans):
-        sc = score_sentence(analysis, passage_text[s:e], local_df, tokenizer)
+        sc = score_sentence(analysis, passage_text[s:e], local_df, tokenizer, norm=norm)
         if sc > 0 and asked:
             sc += 0.5 * sum(idf(w) for w in asked if w in norm)
         if sc > 0:
