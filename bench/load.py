@@ -1,13 +1,16 @@
 """Load on a real `zhqa serve`, in one run, beside the limit measured in the same run.
 
-    .venv/bin/python bench/load.py [--clients 1,8,32] [--questions 30] [--browsers 4] [--concurrency 2] [--soak 5000]
+    .venv/bin/python bench/load.py [--clients 1,8,32] [--questions 30] [--browsers 4] [--concurrency 2]
+                                   [--api-processes N] [--soak 5000]
 
 1. The in-process limit: the seed questions answered by as many worker threads as cores, in this process,
    without HTTP (`ask` on the same index): questions per second.
-2. `zhqa serve` started on the seed index: seconds until its first answer, and its resident memory.
-3. For each client count: that many HTTP clients asking --questions each over `POST /api/ask`: throughput,
-   p50, p95, errors, and throughput as a share of the limit; then the same through `gradio_client` at the
-   largest count, while --browsers Chromium sessions ask in the page.
+2. `zhqa serve` started on the seed index (with --api-processes workers): seconds until its first answer, and its
+   resident memory (with its workers').
+3. For each client count: that many HTTP clients (httpx) asking --questions each over `POST /api/ask`: throughput,
+   p50, p95, errors, throughput as a share of the limit, and the CPU per answer of the server and of the clients
+   (they share the cores); then the largest count again with the standard library's http.client, lighter
+   clients; then `gradio_client` at the largest count, while --browsers Chromium sessions ask in the page.
 4. Optionally a soak that watches the server's resident memory.
 tests/test_load.py runs a small version of the same.
 """
@@ -78,13 +81,15 @@ def questions() -> list[str]:
         return [json.loads(line)["question"] for line in f if line.strip()]
 
 
-def start_server(index_dir: Path, corpus: Path, concurrency: int, log: Path) -> tuple[subprocess.Popen, str]:
+def start_server(index_dir: Path, corpus: Path, concurrency: int, log: Path,
+                 api_processes: int = 0) -> tuple[subprocess.Popen, str]:
     port = free_port()
     zhqa = Path(sys.executable).with_name("zhqa")
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1"}
     out = open(log, "wb")
     proc = subprocess.Popen([str(zhqa), "serve", "--index", str(index_dir), "--corpus", str(corpus), "--port", str(port),
-                             "--concurrency", str(concurrency), "--no-sync"], stdout=out, stderr=subprocess.STDOUT, env=env)
+                             "--concurrency", str(concurrency), "--no-sync", "--api-processes", str(api_processes)],
+                            stdout=out, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}/"
     # ready when a question is answered; the first HTTP answer of any kind must be that answer (a server that
     # listened before its routes were in place once answered a busy start's first questions 404)
@@ -106,17 +111,42 @@ def start_server(index_dir: Path, corpus: Path, concurrency: int, log: Path) -> 
     raise RuntimeError("zhqa serve did not start within 600 s")
 
 
+def process_tree(pid: int) -> list[int]:
+    """`pid` and its descendants (a server with --api-processes has its workers)."""
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        for task in Path(f"/proc/{p}/task").glob("*"):
+            try:
+                todo += [int(c) for c in (task / "children").read_text().split()]
+            except OSError:
+                pass
+    return found
+
+
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds a process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU seconds a process and its descendants (the live ones) have used so far."""
+    total = 0
+    for p in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    """Resident memory of a process and its descendants, MB."""
+    total = 0
+    for p in process_tree(pid):
+        try:
+            lines = Path(f"/proc/{p}/status").read_text().splitlines()
+        except OSError:
+            continue
+        total += next((int(line.split()[1]) for line in lines if line.startswith("VmRSS:")), 0)
+    return total / 1024 if total else float("nan")
 
 
 def api_client(url: str, asks: list[str], tally: Tally) -> None:
@@ -265,10 +295,11 @@ def soak(url: str, pid: int, n: int) -> tuple[float, float]:
     return before or float("nan"), rss_mb(pid)
 
 
-def first_answer_after_start(index_dir: Path, concurrency: int, log: Path) -> tuple[subprocess.Popen, str, float]:
+def first_answer_after_start(index_dir: Path, concurrency: int, log: Path,
+                             api_processes: int = 0) -> tuple[subprocess.Popen, str, float]:
     """Start `zhqa serve` and ask over /api/ask until an answer comes: (process, url, seconds from start)."""
     started = time.perf_counter()
-    proc, url = start_server(index_dir, ROOT / "corpus", concurrency, log)  # returns at the first answer
+    proc, url = start_server(index_dir, ROOT / "corpus", concurrency, log, api_processes)  # returns at the first answer
     return proc, url, time.perf_counter() - started
 
 
@@ -279,6 +310,8 @@ def main() -> None:
     parser.add_argument("--browsers", type=int, default=4)
     parser.add_argument("--browser-questions", type=int, default=10)
     parser.add_argument("--concurrency", type=int, default=2, help="the server's queue concurrency (zhqa serve --concurrency)")
+    parser.add_argument("--api-processes", type=int, default=0,
+                        help="the server's worker processes for /api/ask (zhqa serve --api-processes; default 0: threads)")
     parser.add_argument("--soak", type=int, default=0, help="questions of a memory soak after the load (0: none)")
     args = parser.parse_args()
     counts = [int(c) for c in args.clients.split(",")]
@@ -290,8 +323,9 @@ def main() -> None:
         build_index(ROOT / "corpus", index_dir, progress=False)
         limit = in_process_limit(index_dir, [q for asks in client_questions(max(counts), args.questions) for q in asks])
         print(f"in-process limit: {limit:.1f} q/s ({os.cpu_count()} worker threads, no HTTP)")
-        proc, url, first = first_answer_after_start(index_dir, args.concurrency, Path(tmp) / "serve.log")
-        print(f"serve: first answer {first:.1f} s after start; RSS {rss_mb(proc.pid):.0f} MB")
+        proc, url, first = first_answer_after_start(index_dir, args.concurrency, Path(tmp) / "serve.log", args.api_processes)
+        print(f"serve{f' --api-processes {args.api_processes}' if args.api_processes else ''}: first answer {first:.1f} s "
+              f"after start; RSS {rss_mb(proc.pid):.0f} MB{' (with its workers)' if args.api_processes else ''}")
         try:
             for n, client in [(n, api_client) for n in counts] + [(max(counts), light_client)]:
                 server_before, clients_before = cpu_seconds(proc.pid), time.process_time()

@@ -277,3 +277,18 @@ def test_serving_the_network_without_a_login_is_refused_unless_said(tmp_path, ca
     assert cli.main(["serve", "--host", "0.0.0.0", "--index", str(tmp_path / "none"), "--no-sync"]) == 2
     assert "--public-read-only" in capsys.readouterr().err
     assert not (tmp_path / "none").exists()
+
+
+def test_api_processes_beyond_the_cores_or_on_milvus_are_refused(tmp_path, capsys):
+    from ui import cli
+
+    too_many = str((os.cpu_count() or 1) + 1)
+    assert cli.main(["serve", "--api-processes", too_many, "--index", str(tmp_path / "none"), "--no-sync"]) == 2
+    assert "at most one per core" in capsys.readouterr().err
+    assert cli.main(["serve", "--api-processes", "1", "--store", "milvus", "--uri", str(tmp_path / "m.db"),
+                     "--no-sync"]) == 2
+    assert "local index" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["serve", "--api-processes", "-1", "--index", str(tmp_path / "none")])
+    assert exited.value.code == 2 and "--api-processes" in capsys.readouterr().err
+    assert not (tmp_path / "none").exists() and not (tmp_path / "m.db").exists()

@@ -418,12 +418,15 @@ def launch_options() -> dict:
 
 def serve(searcher, host: str = "127.0.0.1", port: int = 7860, block: bool = True, quiet: bool = False,
           access: Access | None = None, concurrency: int = DEFAULT_CONCURRENCY, root_path: str = "",
-          upload_limits: UploadLimits = UploadLimits()) -> gr.Blocks:
+          upload_limits: UploadLimits = UploadLimits(), api_processes: int = 0) -> gr.Blocks:
     """Serve the page on http://host:port (this machine only by default). With `block=False`
-    it returns the running app at once (call `.close()` to stop it). The page follows its index: a new
+    it returns the running app at once (call `.close()` to stop it). `api_processes`: answer POST /api/ask in that
+    many worker processes (ui.answer_processes), not in threads. The page follows its index: a new
     version (from `zhqa add` in a shell, or an upload) is answered from within seconds."""
     access = access or Access()
     live = searcher if isinstance(searcher, LiveSearcher) else LiveSearcher(searcher)
+    if api_processes and not isinstance(live.index_dir, Path):
+        raise ValueError("api_processes needs a local index folder: its workers open it themselves")
     live.watch()
     demo = build_app(live, access=access, upload_limits=upload_limits)
     demo.queue(default_concurrency_limit=concurrency)
@@ -433,7 +436,7 @@ def serve(searcher, host: str = "127.0.0.1", port: int = 7860, block: bool = Tru
     # behind a reverse proxy at a sub-path (docs/nginx.md): the page's own links and assets carry the prefix
     demo.launch(server_name=host, server_port=port, prevent_thread_lock=True, quiet=quiet, root_path=root_path or None,
                 inbrowser=False, share=False, max_file_size=int(upload_limits.file_mb * 2**20), **login, **launch_options(),
-                app_kwargs={"lifespan": routes_lifespan(live, access)})
+                app_kwargs={"lifespan": routes_lifespan(live, access, api_processes)})
     if block:
         demo.block_thread()
     return demo

@@ -299,12 +299,17 @@ def cmd_serve(args) -> int:
                            "give --auth FILE (see zhqa user add), or say --public-read-only if that is meant")
     if args.root_path and not re.fullmatch(r"(/[A-Za-z0-9._~-]+)+", args.root_path):
         raise UsageProblem(f"--root-path {args.root_path}: give the proxy's sub-path, such as /zhqa (no trailing /)")
+    if args.api_processes and args.store == "milvus":
+        raise UsageProblem("--api-processes works with a local index (a Milvus index is answered by its own server)")
+    if args.api_processes > (os.cpu_count() or 1):
+        raise UsageProblem(f"--api-processes {args.api_processes}: at most one per core ({os.cpu_count()} here); "
+                           "more would only wait for the same cores, each holding its own copy of the index")
     access.audit = _audit_log(args)
     searcher = open_searcher(target(args), args.corpus, args.model, build_if_stale=not args.no_sync)
     access.log_questions = args.log_questions
     limits = UploadLimits(files=args.max_upload_files, file_mb=args.max_file_mb, total_mb=args.max_upload_mb)
     serve(searcher, host=args.host, port=args.port, access=access, concurrency=args.concurrency, root_path=args.root_path,
-          upload_limits=limits)
+          upload_limits=limits, api_processes=args.api_processes)
     return 0
 
 
@@ -461,6 +466,10 @@ def make_parser() -> argparse.ArgumentParser:
                         "--store milvus, in its local work folder)")
     p.add_argument("--root-path", default="", metavar="/PATH",
                    help="the sub-path a reverse proxy serves the page at, e.g. /zhqa (see docs/nginx.md)")
+    p.add_argument("--api-processes", type=_non_negative, default=0, metavar="N",
+                   help="answer POST /api/ask in N worker processes (a local index only): for programs asking "
+                        "more than ~100 questions a second; each holds its own copy of the index and model "
+                        "(~300 MB more on a small index). Default 0: threads of this process")
     p.add_argument("--log-questions", action="store_true",
                    help="also record each question asked, with its user, in the audit log (off by default: "
                         "questions may be personal data)")

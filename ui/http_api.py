@@ -4,8 +4,9 @@
 Gradio's API puts every call through its event queue and a server-sent-event stream; a program asking many
 questions pays for that on each one. `/api/ask` takes a JSON object and answers with the same JSON as
 `zhqa ask --json`, with the same argument checks and access rules as Gradio's `/ask` (a login, when the server
-has one: the page's session cookie or HTTP Basic). Questions are answered in a pool of one thread per core:
-more threads would only make each question wait longer for the same two cores.
+has one: the page's session cookie or HTTP Basic). Questions are answered in a pool of one thread per core
+(more threads would only make each question wait longer for the same two cores), or in worker processes with
+`zhqa serve --api-processes N` (ui.answer_processes).
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from qa import LiveSearcher
 
 from .access import LOGIN_CLIENT, Access
+from .answer_processes import AnswerProcesses
 from .handlers import MSG_FAILED, UserProblem, api_arguments, ask_json
 
 _log = logging.getLogger(__name__)
@@ -80,24 +82,31 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
-def routes_lifespan(live: LiveSearcher, access: Access, workers: int | None = None):
+def routes_lifespan(live: LiveSearcher, access: Access, processes: int = 0):
     """A lifespan for Gradio's app (`launch(app_kwargs={"lifespan": ...})`) that adds our routes at the server's
     startup, which runs before it listens: added after `launch` returned, the first questions of a busy start
-    could be answered 404 (seen in CI: 9 of 40)."""
+    could be answered 404 (seen in CI: 9 of 40). `processes`: answer /api/ask in that many worker processes
+    (see ui.answer_processes); 0, in a pool of one thread per core in this process."""
 
     @asynccontextmanager
     async def lifespan(app):
         if not getattr(app.state, "zhqa_routes", False):  # Gradio may start a server twice on one app
-            add_routes(app, live, access, workers)
+            app.state.zhqa_processes = AnswerProcesses(live.index_dir, processes) if processes else None
+            add_routes(app, live, access, app.state.zhqa_processes)
             app.state.zhqa_routes = True
-        yield
+        try:
+            yield
+        finally:
+            if getattr(app.state, "zhqa_processes", None) is not None:
+                app.state.zhqa_processes.close()
+                app.state.zhqa_processes = None
 
     return lifespan
 
 
-def add_routes(app, live: LiveSearcher, access: Access, workers: int | None = None) -> None:
+def add_routes(app, live: LiveSearcher, access: Access, processes: AnswerProcesses | None = None) -> None:
     """GET /healthz and POST /api/ask on Gradio's app, ahead of Gradio's own routes."""
-    pool = ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2, thread_name_prefix="zhqa-ask")
+    pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="zhqa-ask")
 
     def healthz():
         status, body = health(live)
@@ -121,8 +130,11 @@ def add_routes(app, live: LiveSearcher, access: Access, workers: int | None = No
             return _error(400, MSG_FIELDS.format("、".join(unknown)[:200]))
         try:
             arguments = api_arguments(*(payload.get(name) for name in FIELDS))
-            searcher = live.current
-            answer = await asyncio.get_running_loop().run_in_executor(pool, lambda: ask_json(searcher, *arguments))
+            if processes is not None:
+                answer = await processes.answer(live.version, arguments)
+            else:
+                searcher = live.current
+                answer = await asyncio.get_running_loop().run_in_executor(pool, lambda: ask_json(searcher, *arguments))
         except UserProblem as exc:
             return _error(400, str(exc))
         except Exception:
