@@ -38,7 +38,7 @@ from eval.bench import find_shared_bench, load_bench  # noqa: E402
 from eval.metrics import evaluate_rankings  # noqa: E402
 from index import build_index, load_corpus  # noqa: E402
 from index.store import is_ann, vector_index  # noqa: E402
-from index.store import bm25_index  # noqa: E402
+from index.store import Postings  # noqa: E402
 from index.collection import chunk_sentences, embedded_text  # noqa: E402
 from index.text import Chunk  # noqa: E402
 from index.document import Document  # noqa: E402
@@ -152,7 +152,7 @@ def synthetic_index(n_chunks: int, corpora: list[Path], embedder, sample: int = 
     matrix = np.asarray(chunk_vectors, dtype=np.float32)
     dense = vector_index(matrix, vectors.shape[1])  # flat or HNSW by the product's own size switch
     sentence_index = vector_index(vectors[sentence_rows], vectors.shape[1])
-    bm25 = bm25_index([tokenize(c.text) for c in chunks])
+    bm25 = Postings.from_tokens([tokenize(c.text) for c in chunks])
     index = Index({"model": embedder.name, "n_chunks": n_chunks}, documents, chunks, dense, bm25,
                   sentences=sentence_index, sentence_owner=np.asarray(owners, dtype=np.int32),
                   neighbours=nearest_chunks(matrix, search=dense))

@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 from eval.bench import find_shared_bench  # noqa: E402
 from index.store import disk as store  # noqa: E402
 from index.store import CODED_FROM, hnsw_index, kind, nearest, train_codes, vectors  # noqa: E402
-from index.store import bm25_index  # noqa: E402
+from index.store import Postings  # noqa: E402
 from index.store import ChunkTokens  # noqa: E402
 from index.text import Chunk  # noqa: E402
 from index.document import Document  # noqa: E402
@@ -150,7 +150,7 @@ def build(args, out: Path) -> dict:
     by_sentence = pool_tokens.select(flat_picks)  # every chunk's sentences' tokens, one sentence after another
     tokens = ChunkTokens(by_sentence.ids, by_sentence.offsets[np.concatenate([[0], chunk_ends])], pool_tokens.vocab)
     del by_sentence
-    bm25 = bm25_index(tokens)
+    bm25 = Postings.from_tokens(tokens)
     timings["BM25"] = time.perf_counter() - started
 
     started = time.perf_counter()

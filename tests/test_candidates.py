@@ -8,7 +8,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from index.store import bm25_index
+from index.store import Postings
 from index.text import Chunk
 from index.document import Document
 from index.store import nearest_chunks
@@ -89,7 +89,7 @@ def _sampled_index(n_chunks: int, searcher: Searcher) -> Index:
     dense.add(matrix)
     sentences = faiss.IndexFlatIP(matrix.shape[1])
     sentences.add(np.ascontiguousarray(vectors[rows]))
-    return Index({"model": seed.model}, documents, chunks, dense, bm25_index([tokenize(c.text) for c in chunks]),
+    return Index({"model": seed.model}, documents, chunks, dense, Postings.from_tokens([tokenize(c.text) for c in chunks]),
                  sentences=sentences, sentence_owner=np.asarray(owners, dtype=np.int32), neighbours=nearest_chunks(matrix))
 
 

@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from index.store import disk as store
 from index.store.ann import ANN_FROM, CODED_FROM, kind, vector_index
-from index.store.bm25 import bm25_index
+from index.store.bm25 import Postings
 from index.store.chunk_tokens import ChunkTokens
 from index.text.chunking import Chunk, chunk_document
 from index.config import DEFAULT_MODEL, ChunkSettings
@@ -149,7 +149,7 @@ def corpus_changed(corpus: Path, manifest: dict) -> bool:
 
 
 def _versions() -> dict[str, str]:
-    names = ["sentence-transformers", "faiss-cpu", "bm25s", "jieba", "torch", "transformers"]
+    names = ["sentence-transformers", "faiss-cpu", "jieba", "torch", "transformers"]
     found = {}
     for name in names:
         try:
@@ -279,7 +279,7 @@ def build_index(
 
     if milvus is None:  # Milvus analyses the text for BM25 itself
         tokens = ChunkTokens.from_lists(tokenize(c.text) for c in tqdm(chunks, desc="BM25", unit="chunk", disable=not progress, file=sys.stderr))
-        bm25 = bm25_index(tokens)
+        bm25 = Postings.from_tokens(tokens)
         watch.lap("BM25")
 
     manifest = {

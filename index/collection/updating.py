@@ -11,8 +11,8 @@ The cost of a change is the cost of the changed documents, plus copying what the
   (ANN_FROM chunks and more) rebuilds that graph from the stored vectors;
 * each chunk's nearest chunks are kept up to date incrementally: a new chunk searches the new index; an old
   chunk looks at the new chunks only (a small search), and re-searches only if one of its neighbours went;
-* BM25: bm25s bakes collection statistics (IDF, average length) into its score matrix, so it is re-indexed,
-  but from the stored tokens of the chunks kept (see chunk_tokens): no chunk is tokenised twice;
+* BM25: its term columns are made again from the stored tokens of the chunks kept (see chunk_tokens): no chunk
+  is tokenised twice;
 * the new version is written and switched to like a build (atomic, fsynced, the previous one kept for readers),
   all under the writer lock, which is held from reading the live version to the switch.
 """
@@ -27,7 +27,7 @@ import numpy as np
 
 from index.store import disk as store
 from index.store.ann import ANN_FROM, CODED_FROM, is_ann, kind, vector_index
-from index.store.bm25 import bm25_index
+from index.store.bm25 import Postings
 from index.collection.building import chunk_sentences, embed_chunks, embedded_text
 from index.text.chunking import Chunk, chunk_document
 from index.config import ChunkSettings
@@ -209,7 +209,7 @@ def update_index(
         neighbours = _merge_neighbours(old.neighbours, keep, new_pos, vectors, dense, len(new_chunks))
 
         tokens = old.chunk_tokens().keep_and_extend(keep.tolist(), (tokenize(c.text) for c in new_chunks))
-        bm25 = bm25_index(tokens)
+        bm25 = Postings.from_tokens(tokens)
 
         manifest = dict(old.manifest)
         manifest.update({

@@ -1,12 +1,13 @@
 """Where the chunks live and how they are searched: one interface (`Store`), a local folder (`LocalStore` over
 `disk`: the checksummed, versioned, atomically switched index files) and Milvus (`MilvusStore`); the vector indexes
-(`ann`: flat, HNSW, HNSW over 8-bit codes), BM25 (`bm25`, over each chunk's kept tokens, `chunk_tokens`), each
+(`ann`: flat, HNSW, HNSW over 8-bit codes), BM25 (`bm25`: term columns scored with the collection's statistics,
+from each chunk's kept tokens, `chunk_tokens`), each
 chunk's nearest chunks (`neighbours`) and the features an index records (`features`)."""
 from pathlib import Path
 
 from index.store.ann import CODED_FROM, hnsw_index, is_ann, is_coded, kind, nearest, train_codes, vector_index, vectors
 from index.store.base import STATS_SAMPLE, BM25Query, DenseQuery, Filters, Store
-from index.store.bm25 import NO_TOKENS, bm25_index
+from index.store.bm25 import NO_TOKENS, CollectionBM25, Postings, PostingsPart
 from index.store.chunk_tokens import ChunkTokens
 from index.store.disk import EMBEDDINGS, FORMAT_VERSION, Index, file_sha256, live_version
 from index.store.features import index_features
@@ -35,8 +36,8 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "BM25Query", "CODED_FROM", "ChunkTokens", "DenseQuery", "EMBEDDINGS", "FORMAT_VERSION", "Filters", "Index",
-    "LocalStore", "MilvusAddress", "MilvusProblem", "MilvusStore", "NEIGHBOURS", "NO_TOKENS", "STATS_SAMPLE", "Store",
-    "bm25_index", "file_sha256", "hnsw_index", "index_features", "is_ann", "is_coded", "kind", "live_version",
+    "BM25Query", "CODED_FROM", "ChunkTokens", "CollectionBM25", "DenseQuery", "EMBEDDINGS", "FORMAT_VERSION", "Filters", "Index",
+    "LocalStore", "MilvusAddress", "MilvusProblem", "MilvusStore", "NEIGHBOURS", "NO_TOKENS", "Postings", "PostingsPart", "STATS_SAMPLE", "Store",
+    "file_sha256", "hnsw_index", "index_features", "is_ann", "is_coded", "kind", "live_version",
     "nearest", "nearest_chunks", "open_store", "train_codes", "vector_index", "vectors",
 ]

@@ -11,7 +11,7 @@ that fusion asks, and each answer touches candidates, never the whole index:
 * `chunks(ids)`, `neighbours(ids)`, `admitted(ids, selection)`, and the documents with their manifest.
 
 Chunk ids are integers the store chooses (positions in the local store, primary keys in Milvus).
-Both `LocalStore` (FAISS + bm25s in a folder) and `MilvusStore` implement this.
+Both `LocalStore` (FAISS + BM25 term columns in a folder) and `MilvusStore` implement this.
 """
 from __future__ import annotations
 

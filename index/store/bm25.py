@@ -1,62 +1,31 @@
-"""The BM25 index: a bm25s retriever whose score matrix is computed here, in numpy, from the kept token ids.
+"""BM25 over the kept token ids, scored with the collection's statistics at query time.
 
-bm25s's own `index()` takes every chunk's tokens as Python lists of ints and counts them chunk by chunk: at a
-million chunks (about 450 million tokens) those lists alone need more than 10 GB, and the build was killed
-for memory (bench/million.py; BM25 now takes 67 s there). The matrix below is the same one, entry for entry
-(tests/test_bm25.py compares it with bm25s's `index()`): Lucene BM25 (k1 1.5, b 0.75), float32 scores, a CSC
-matrix of chunks x vocabulary, rows in order within each column. It is made from ChunkTokens' flat int32
-arrays, a block of chunks at a time, so memory stays a few bytes per token. Retrieval, saving and loading
-stay bm25s's.
+A `Postings` holds one group of chunks' term columns: for every token, the chunks holding it (ascending) and how
+often, and every chunk's length. Scores are not baked in (bm25s's matrix holds idf and the average length, so any
+change to the collection re-indexes it): `CollectionBM25` computes them per question from the document frequencies
+and lengths of the chunks alive across every group, so a change writes only its own group's columns, and a
+deleted chunk leaves the statistics as if it had never been indexed. The scores are bm25s's own, to the bit
+(tests/test_bm25.py compares them with bm25s's `index()` and `get_scores`): Lucene BM25 (k1 1.5, b 0.75), each
+term's idf in float32, each posting's score computed in float64 and stored in float32, summed in float32 in the
+question's token order. bm25s is the reference those tests hold us to; it is not used to search, since its
+matrix cannot take a change without being made again (and its own `index()` needs Python lists of every token:
+more than 10 GB at a million chunks; the columns here are counted a block of chunks at a time).
 """
 from __future__ import annotations
 
-import sys
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from index.store.chunk_tokens import ChunkTokens
 
 
-def _import_bm25s():
-    """bm25s without numba and scipy.sparse, which it imports when they are installed, for backends this
-    project never runs: the score matrix is computed here, and scoring is bm25s's numpy scorer (as a loaded index
-    always used). Importing them cost every question's process about 0.2 s and 60 MB. A process that already
-    has them (an evaluation, through ranx) keeps them; one that imports them later gets them as usual."""
-    absent = [name for name in ("numba", "scipy.sparse") if name not in sys.modules]
-    for name in absent:
-        sys.modules[name] = None  # `import name` raises ImportError, which bm25s takes as "not installed"
-    try:
-        import bm25s
-    finally:
-        for name in absent:
-            if sys.modules.get(name, 0) is None:
-                del sys.modules[name]
-    return bm25s
-
-
-bm25s = _import_bm25s()
-
 K1, B = 1.5, 0.75
-# Stands in for the tokens of a chunk that has none (only punctuation or symbols): bm25s cannot index an
-# empty vocabulary, and no question can produce this token (tokenization drops control characters).
+# Stands in for the tokens of a chunk that has none (only punctuation or symbols), so that it has a length of
+# 1 as in bm25s's index(); no question can produce this token (tokenization drops control characters).
 NO_TOKENS = "\x00"
 BLOCK_TOKENS = 20_000_000  # tokens counted per block: bounds the temporary arrays (~250 MB)
-
-
-def bm25_index(tokens: ChunkTokens | list[list[str]]) -> bm25s.BM25:
-    """A BM25 index over the tokens of every chunk; chunks without tokens never match."""
-    if not isinstance(tokens, ChunkTokens):
-        tokens = ChunkTokens.from_lists(tokens)
-    vocab = {t: i for i, t in enumerate(tokens.vocab)}
-    placeholder = vocab.setdefault(NO_TOKENS, len(vocab))
-    retriever = bm25s.BM25(k1=K1, b=B, method="lucene")
-    retriever.scores = score_matrix(tokens, placeholder, len(vocab))
-    # as bm25s's index() leaves them: the empty token after the vocabulary, the set of known ids
-    vocab.setdefault("", len(vocab))
-    retriever.vocab_dict = vocab
-    retriever.unique_token_ids_set = set(vocab.values())
-    retriever.nonoccurrence_array = None
-    return retriever
 
 
 def term_counts(tokens: ChunkTokens, placeholder: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -85,22 +54,120 @@ def term_counts(tokens: ChunkTokens, placeholder: int) -> tuple[np.ndarray, np.n
     return np.concatenate(rows), np.concatenate(cols), np.concatenate(counts), lengths
 
 
-def score_matrix(tokens: ChunkTokens, placeholder: int, n_vocab: int) -> dict:
-    """bm25s's `scores` (CSC data, indices, indptr, num_docs) for `tokens`."""
-    rows, cols, tf, lengths = term_counts(tokens, placeholder)
-    n_docs = len(tokens)
-    df = np.bincount(cols, minlength=n_vocab)
-    # as bm25s computes them: in float64, stored as float32 (a block at a time: float64 temporaries are large)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        idf = np.where(df > 0, np.log(1 + (n_docs - df + 0.5) / (df + 0.5)), 0.0).astype(np.float32)
-    norm = K1 * ((1 - B) + B * lengths / lengths.mean())
-    data = np.empty(len(rows), dtype=np.float32)
-    for a in range(0, len(rows), BLOCK_TOKENS):
-        r, c, f = rows[a : a + BLOCK_TOKENS], cols[a : a + BLOCK_TOKENS], tf[a : a + BLOCK_TOKENS].astype(np.float64)
-        data[a : a + BLOCK_TOKENS] = idf[c] * (f / (norm[r] + f))
-    del tf
-    # column order: a stable sort by token keeps the rows ascending within each column
-    order = np.argsort(cols, kind="stable")
-    indptr = np.zeros(n_vocab + 1, dtype=np.int64)
-    np.cumsum(df, out=indptr[1:])
-    return {"data": data[order], "indices": rows[order], "indptr": indptr, "num_docs": n_docs}
+POSTINGS_FILE = "bm25_postings.npz"
+
+
+@dataclass
+class Postings:
+    """One group of chunks' BM25 term columns (see the module's docstring). Column j is token `vocab[j]`;
+    the placeholder NO_TOKENS, counted once by each chunk without tokens, is the last column."""
+
+    vocab: list[str]
+    indptr: np.ndarray  # int64 (columns + 1): column j's postings are rows/tf[indptr[j]:indptr[j + 1]]
+    rows: np.ndarray  # int32: the chunk (position in this group), ascending within a column
+    tf: np.ndarray  # float32: how often the token occurs in that chunk
+    lengths: np.ndarray  # int64 per chunk: its tokens (1 for a chunk without any)
+
+    def __post_init__(self) -> None:
+        self.columns = {t: j for j, t in enumerate(self.vocab)}
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    @classmethod
+    def from_tokens(cls, tokens: ChunkTokens | list[list[str]]) -> "Postings":
+        if not isinstance(tokens, ChunkTokens):
+            tokens = ChunkTokens.from_lists(tokens)
+        vocab = list(tokens.vocab) + [NO_TOKENS]
+        rows, cols, tf, lengths = term_counts(tokens, len(vocab) - 1)
+        order = np.argsort(cols, kind="stable")  # by column, rows ascending within each (they came in row order)
+        indptr = np.zeros(len(vocab) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(cols, minlength=len(vocab)), out=indptr[1:])
+        return cls(vocab, indptr, rows[order], tf[order], lengths.astype(np.int64))
+
+    def column(self, token: str) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, tf) of `token`; empty when no chunk here holds it."""
+        j = self.columns.get(token)
+        if j is None:
+            return _NO_ROWS, _NO_TF
+        a, b = self.indptr[j], self.indptr[j + 1]
+        return self.rows[a:b], self.tf[a:b]
+
+    def save(self, folder: Path) -> None:
+        np.savez(Path(folder) / POSTINGS_FILE, vocab=np.asarray(self.vocab, dtype=str), indptr=self.indptr,
+                 rows=self.rows, tf=self.tf, lengths=self.lengths)
+
+    @classmethod
+    def load(cls, folder: Path) -> "Postings":
+        with np.load(Path(folder) / POSTINGS_FILE, allow_pickle=False) as data:
+            return cls(data["vocab"].tolist(), data["indptr"], data["rows"], data["tf"], data["lengths"])
+
+
+_NO_ROWS, _NO_TF = np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
+
+
+@dataclass
+class PostingsPart:
+    """A group's postings as a collection sees them: its chunks' collection ids are `offset + row`, or
+    `ids[row]` when some are deleted (-1 for a deleted chunk)."""
+
+    postings: Postings
+    offset: int = 0
+    ids: np.ndarray | None = None
+
+    def live_lengths(self) -> np.ndarray:
+        return self.postings.lengths if self.ids is None else self.postings.lengths[self.ids >= 0]
+
+
+class CollectionBM25:
+    """BM25 over several groups of chunks with the statistics of the chunks alive in all of them."""
+
+    def __init__(self, parts: list[PostingsPart], n_chunks: int):
+        self.parts = parts
+        self.n_chunks = n_chunks
+        lengths = [p.live_lengths() for p in parts]
+        total = sum(int(x.sum()) for x in lengths)  # exact integers: the same average as numpy's mean
+        live = sum(len(x) for x in lengths)
+        if live != n_chunks:
+            raise ValueError(f"{live} chunks alive in the postings, not {n_chunks}")
+        avgdl = total / live if live else 1.0
+        # each chunk's length normalisation, by collection id (float64, as bm25s computes it)
+        self.norm = np.empty(n_chunks, dtype=np.float64)
+        for part in parts:
+            ids = self._ids(part, np.arange(len(part.postings)))
+            alive = ids >= 0
+            self.norm[ids[alive]] = K1 * ((1 - B) + B * part.postings.lengths[alive] / avgdl)
+
+    @staticmethod
+    def _ids(part: PostingsPart, rows: np.ndarray) -> np.ndarray:
+        return rows.astype(np.int64) + part.offset if part.ids is None else part.ids[rows]
+
+    def scores(self, tokens: list[str]) -> np.ndarray:
+        """float32 scores of every chunk, by collection id, for the question's `tokens` (repeats count again)."""
+        out = np.zeros(self.n_chunks, dtype=np.float32)
+        found_ids, found_scores = [], []
+        for token in tokens:
+            ids, tf = [], []
+            for part in self.parts:
+                rows, counts = part.postings.column(token)
+                if not len(rows):
+                    continue
+                chunk_ids = self._ids(part, rows)
+                if part.ids is not None:
+                    alive = chunk_ids >= 0
+                    chunk_ids, counts = chunk_ids[alive], counts[alive]
+                ids.append(chunk_ids)
+                tf.append(counts)
+            if not ids:
+                continue
+            ids = np.concatenate(ids) if len(ids) > 1 else ids[0]
+            df = len(ids)
+            if not df:
+                continue
+            idf = np.float32(np.log(1 + (self.n_chunks - df + 0.5) / (df + 0.5)))
+            f = (np.concatenate(tf) if len(tf) > 1 else tf[0]).astype(np.float64)
+            found_ids.append(ids)
+            found_scores.append((np.float64(idf) * (f / (self.norm[ids] + f))).astype(np.float32))
+        if found_ids:
+            np.add.at(out, np.concatenate(found_ids), np.concatenate(found_scores))
+        return out

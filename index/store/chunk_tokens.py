@@ -1,7 +1,6 @@
 """The BM25 tokens of every chunk, kept with the index.
 
-bm25s bakes the collection's statistics (IDF, average length) into its score matrix, so any change to the
-collection re-indexes BM25. Tokenising is what costs (jieba reads about 130k characters a second here: half a
+A change makes BM25 term columns (index.store.bm25) for the chunks it writes; tokenising is what costs (jieba reads about 130k characters a second here: half a
 minute for 10,000 chunks); indexing tokens that are already known takes a second or so. So the tokens are kept,
 as ids into a vocabulary (about 15 MB for 10,000 chunks), and an update tokenises only new chunks.
 """

@@ -2,7 +2,7 @@
 
 Layout of an index folder:
     CURRENT          name of the live version folder (replaced atomically)
-    v-<stamp>/       manifest.json, documents.jsonl, chunks.jsonl, dense.faiss, bm25/,
+    v-<stamp>/       manifest.json, documents.jsonl, chunks.jsonl, dense.faiss, bm25_postings.npz (BM25's term columns),
                      sentences.faiss (one vector per sentence of each chunk), sentence_owner.npy,
                      chunk_neighbours.npy (each chunk's nearest chunks), bm25_tokens.npz (each chunk's
                      BM25 tokens, so an update tokenises only new chunks), checksums.json (sha256 of every
@@ -37,18 +37,20 @@ from index.durable import (  # noqa: F401  (the store's own problems and file ha
     IndexBroken, IndexMismatch, IndexMissing, IndexProblem, IndexWriteError, file_sha256, fsync_tree, fsync_folder,
     write_failure,
 )
-from index.store.bm25 import bm25s  # imported there without the backends it would load and we never use
+from index.store.bm25 import Postings
 from index.store.chunk_tokens import ChunkTokens
 from index.text.chunking import Chunk
 from index.document import Document
 from index.store.features import index_features
 
-FORMAT_VERSION = 5  # 2: BM25 over jieba words + CJK characters and bigrams; manifest "features"
+FORMAT_VERSION = 6  # 2: BM25 over jieba words + CJK characters and bigrams; manifest "features"
 # 3: sentence vectors (sentences.faiss, sentence_owner.npy) for sentence-level dense scoring
 # 4: chunks embedded with their document's title; chunk_neighbours.npy for score smoothing
 # 5: documents carry doc_number, format, a page map and when they were added; chunks their pages; manifest
 #    "duplicates"; bm25_tokens.npz (each chunk's BM25 tokens, for updates without re-tokenising); checksums.json
 #    (sha256 of every file, verified at load)
+# 6: BM25 as term columns scored with the collection's statistics per question (bm25_postings.npz), not bm25s's
+#    matrix with them baked in
 CURRENT = "CURRENT"
 LOCK = ".lock"
 EMBEDDINGS = "embeddings"
@@ -63,7 +65,7 @@ class Index:
     documents: dict[str, Document]
     chunks: list[Chunk]
     dense: faiss.Index
-    bm25: bm25s.BM25
+    bm25: Postings
     path: Path | None = None
     sentences: faiss.Index | None = None  # one vector per sentence of each chunk
     sentence_owner: np.ndarray | None = None  # int32 chunk index of each sentence vector
@@ -235,7 +237,7 @@ def _write_version(index: Index, staging: Path) -> None:
     _write_jsonl(staging / "documents.jsonl", (d.to_dict() for d in index.documents.values()))
     _write_jsonl(staging / "chunks.jsonl", (c.to_dict() for c in index.chunks))
     faiss.write_index(index.dense, str(staging / "dense.faiss"))
-    index.bm25.save(str(staging / "bm25"), show_progress=False)
+    index.bm25.save(staging)
     if index.sentences is not None:
         faiss.write_index(index.sentences, str(staging / "sentences.faiss"))
         np.save(staging / "sentence_owner.npy", np.asarray(index.sentence_owner, dtype=np.int32))
@@ -312,7 +314,7 @@ def load(index_dir: Path) -> Index:
         documents = {d["doc_id"]: Document.from_dict(d) for d in _read_jsonl(version / "documents.jsonl")}
         chunks = [Chunk.from_dict(c) for c in _read_jsonl(version / "chunks.jsonl")]
         dense = faiss.read_index(str(version / "dense.faiss"))
-        bm25 = bm25s.BM25.load(str(version / "bm25"), show_progress=False, verbosity=0)
+        bm25 = Postings.load(version)
         sentences = faiss.read_index(str(version / "sentences.faiss"))
         sentence_owner = np.load(version / "sentence_owner.npy", allow_pickle=False)
         neighbours = np.load(version / "chunk_neighbours.npy", allow_pickle=False)
@@ -325,7 +327,7 @@ def load(index_dir: Path) -> Index:
             f"the index at {index_dir} is damaged ({type(exc).__name__}: {exc}); "
             f"rebuild it with: zhqa build --index {index_dir}"
         ) from exc
-    if dense.ntotal != len(chunks) or manifest.get("n_chunks") != len(chunks):
+    if dense.ntotal != len(chunks) or manifest.get("n_chunks") != len(chunks) or len(bm25) != len(chunks):
         raise IndexBroken(
             f"the index at {index_dir} is damaged ({dense.ntotal} vectors for {len(chunks)} chunks); "
             f"rebuild it with: zhqa build --index {index_dir}"

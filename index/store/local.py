@@ -1,4 +1,4 @@
-"""The local store: an index folder (FAISS vectors, a bm25s index, documents and chunks; see index.store).
+"""The local store: an index folder (FAISS vectors, BM25 term columns, documents and chunks; see index.store).
 
 Chunk ids are positions in the index. Filters are boolean arrays built with numpy from each chunk's source and
 date; the vector indexes apply them as index.ann.nearest explains. The statistics sample's vectors are
@@ -13,6 +13,7 @@ import numpy as np
 
 from index.store import disk as index_files
 from index.store.ann import nearest, vectors
+from index.store.bm25 import CollectionBM25, PostingsPart
 from index.text.chunking import Chunk
 from index.store.disk import Index
 from index.text.tokenization import query_tokens
@@ -36,6 +37,7 @@ class LocalStore(Store):
         # (a 10,000-chunk flat search took 9.5 ms with two threads, 0.6 ms with one); concurrent questions
         # are what use the cores
         faiss.omp_set_num_threads(1)
+        self.bm25_scorer = CollectionBM25([PostingsPart(index.bm25)], n)
         self.chunk_vectors = vectors(index.dense)
         sentences, owner = index.sentences, index.sentence_owner
         self.sentence_vectors = None
@@ -186,12 +188,12 @@ class LocalDense(DenseQuery):
 
 
 class LocalBM25(BM25Query):
-    """bm25s scores sparsely (only chunks holding a question token are touched); the scores of every chunk
-    are computed once per question and read by `top` and `scores`."""
+    """Scored sparsely (only chunks holding a question token are touched, see index.store.bm25); the scores of
+    every chunk are computed once per question and read by `top` and `scores`."""
 
     def __init__(self, store: LocalStore, tokens: list[str]):
         n = store.n_chunks
-        self.all = np.asarray(store.index.bm25.get_scores(tokens), dtype=np.float64) if tokens else np.zeros(n)
+        self.all = store.bm25_scorer.scores(tokens).astype(np.float64) if tokens else np.zeros(n)
 
     def scores(self, ids: np.ndarray) -> np.ndarray:
         return self.all[np.asarray(ids, dtype=np.int64)]

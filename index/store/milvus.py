@@ -10,7 +10,7 @@ An index NAME is three collections:
   manifest (model, encoder, chunk settings, index features, corpus files; written last by every change).
 Embeddings are computed here, with the same model and prompts as the local store; Milvus stores and searches.
 BM25 is Milvus's own (its jieba analyser and its statistics), so BM25 scores differ from the local store's
-bm25s over words, characters and bigrams; the fusion (z-scores, phrase bonus, neighbours) is ours, as locally.
+BM25 over words, characters and bigrams; the fusion (z-scores, phrase bonus, neighbours) is ours, as locally.
 
 What Milvus does not give: transactions (a change that dies halfway leaves the rows it wrote; the manifest is
 written last, so `zhqa sync` sees the same files as changed and replaces those documents again). milvus-lite
