@@ -1,11 +1,16 @@
-"""What a change to a large collection costs, in one run: adding one document to and removing one from a
-~10,000-chunk index, besides the new document's embedding; the time until a running server answers from the
-change; and what writing a new version costs.
+"""What a change to a large collection costs, in one run, on an index of segments (index.store.segment):
 
-    .venv/bin/python bench/collection.py [--docs 2000]
+* adding one document (seed 004: ~13,000 characters, about ten printed pages) besides its embedding, the bytes
+  that change writes against the new segment's own size, and removing it again;
+* the time until a running server answers from the change (it reads only the new segment);
+* questions (200 stard_train queries, hybrid) on 20 unmerged segments against the same documents merged into
+  one, p50 and p95, and whether they rank the same top 10;
+* what merging costs: the policy's merge of the small segments, and `zhqa optimize` of everything.
 
-The 10,000-chunk corpus is real text (stard_train passages, and CMRC 2018's where present, mixed into
-~2,000-character documents), written as files into a temporary corpus folder. Its vectors come from a stand-in encoder (a hash
+    .venv/bin/python bench/collection.py [--docs 2000]     # --docs 40000: ~200,000 chunks
+
+The corpus is real text (stard_train passages, and CMRC 2018's where present, mixed into ~2,000-character
+documents), written as files into a temporary corpus folder. Its vectors come from a stand-in encoder (a hash
 of the text: no model), so that building the large index takes minutes, not hours; the change is then timed
 with the same stand-in, which is the cost *besides* embedding, and the real model's time to embed the new
 document is measured on its own and printed beside it.
@@ -33,7 +38,8 @@ from index.collection import chunk_sentences, embedded_text  # noqa: E402
 from index.text import chunk_document  # noqa: E402
 from index.encoder import get_embedder  # noqa: E402
 from index.ingest import read_one  # noqa: E402
-from index.store import live_version  # noqa: E402
+from index.collection.merging import merge  # noqa: E402
+from index.store import segment_folders  # noqa: E402
 from qa import LiveSearcher, Searcher  # noqa: E402
 
 SHARED = find_shared_bench("stard_train").parent  # wherever the checkout is (ZHQA_BENCH, or shared/bench nearby)
@@ -90,9 +96,52 @@ def folder_mb(folder: Path) -> float:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 2**20
 
 
+def files(folder: Path) -> dict[Path, tuple[int, int]]:
+    return {p: (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*") if p.is_file()}
+
+
+def written_mb(before: dict[Path, tuple[int, int]], folder: Path) -> float:
+    """What a change wrote: the files of `folder` that are new or changed since `before`."""
+    return sum(size for p, (size, mtime) in files(folder).items() if before.get(p) != (size, mtime)) / 2**20
+
+
+def peak_rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def questions(n: int) -> list[str]:
+    with open(SHARED / "stard_train" / "queries.jsonl", encoding="utf-8") as f:
+        texts = [json.loads(line)["text"] for line in f]
+    return random.Random(1).sample(texts, min(n, len(texts)))
+
+
+def query_times(searcher: Searcher, asked: list[str]) -> tuple[list[float], list[list[tuple]]]:
+    times, tops = [], []
+    for q in asked:
+        started = time.perf_counter()
+        found = searcher.search(q, k=10, retriever="hybrid")
+        times.append(time.perf_counter() - started)
+        tops.append([(p.doc_id, p.start, round(p.score, 6)) for p in found])
+    return times, tops
+
+
+def same_top(a: list[tuple], b: list[tuple], tie: float = 1e-5) -> bool:
+    """The same passages, scores within `tie`, in an order that differs only among passages tied within it."""
+    scores_a, scores_b = {x[:2]: x[2] for x in a}, {x[:2]: x[2] for x in b}
+    if scores_a.keys() != scores_b.keys() or any(abs(scores_a[k] - scores_b[k]) > tie for k in scores_a):
+        return False
+    ranked = [x[:2] for x in a]
+    return all(scores_b[p] >= scores_b[q] - tie for p, q in zip(ranked, ranked[1:]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--docs", type=int, default=2000, help="documents of ~2,000 characters (default 2000: ~10k chunks)")
+    parser.add_argument("--segments", type=int, default=20, help="unmerged segments to search (default 20)")
+    parser.add_argument("--questions", type=int, default=200)
     args = parser.parse_args()
     stand_in = HashEmbedder()
     with tempfile.TemporaryDirectory() as tmp:
@@ -100,13 +149,18 @@ def main() -> None:
         write_corpus(corpus, args.docs)
         (index, report), seconds = timed(lambda: build_index(corpus, index_dir, embedder=stand_in, progress=False))
         print(f"index: {report.documents} documents, {len(index.chunks)} chunks, {index.sentences.ntotal} sentence vectors; "
-              f"built in {seconds:.1f} s with the stand-in encoder")
+              f"built in {seconds:.1f} s with the stand-in encoder ({report.stage_summary()})")
         live = LiveSearcher(Searcher(index, embedder=stand_in), index_dir)
 
+        # one document in, and out again
         new = Path(tmp) / "incoming" / "notice.txt"
         new.parent.mkdir()
         shutil.copy(NEW_DOC, new)
-        (_, add_report, _, _), add_s = timed(lambda: collection.add(index_dir, [new], progress=False, embedder=stand_in))
+        before = files(index_dir)
+        (added, add_report, _, _), add_s = timed(lambda: collection.add(index_dir, [new], progress=False, embedder=stand_in,
+                                                                         merge=False))
+        add_mb = written_mb(before, index_dir)
+        segment_mb = folder_mb(segment_folders(index_dir)[-1])
         switched, refresh_s = timed(live.refresh)
         assert switched and "notice" in live.current.index.documents
         doc, _ = read_one(new, doc_id="notice")
@@ -115,17 +169,50 @@ def main() -> None:
         model = get_embedder()
         model.encode_passages(["预热"])
         _, embed_s = timed(lambda: model.encode_passages(texts, batch_size=32))
-        (_, remove_report, _), remove_s = timed(lambda: collection.remove(index_dir, ["notice"], progress=False, embedder=stand_in))
+        before = files(index_dir)
+        (_, remove_report, _), remove_s = timed(lambda: collection.remove(index_dir, ["notice"], progress=False,
+                                                                           embedder=stand_in, merge=False))
+        remove_mb = written_mb(before, index_dir)
         _, refresh2_s = timed(live.refresh)
-        now = load_index(index_dir)
-        size = folder_mb(live_version(index_dir))
-        print(f"add one document ({add_report.chunks_added} chunks, {len(texts)} vectors): {add_s:.2f} s besides embedding; "
-              f"embedding it with the real model: {embed_s:.2f} s")
-        print(f"remove one document ({remove_report.chunks_removed} chunks): {remove_s:.2f} s")
+        print(f"add one document ({len(doc.text):,} characters, {add_report.chunks_added} chunks, {len(texts)} vectors): "
+              f"{add_s:.2f} s besides embedding (embedding it with the real model: {embed_s:.2f} s); wrote {add_mb:.2f} MB, "
+              f"{add_mb / segment_mb:.2f}x its segment's {segment_mb:.2f} MB")
+        print(f"remove it: {remove_s:.2f} s, wrote {remove_mb:.2f} MB")
         print(f"a running server answers from the change {refresh_s:.2f} s (add) / {refresh2_s:.2f} s (remove) after it "
               f"is written, plus up to 2 s until its watcher looks (at once for a change made in the page)")
-        print(f"every change writes a whole new version: {size:.0f} MB at {len(now.chunks)} chunks "
-              f"(no segments, so no merge: the cost of a merge is paid by every change)")
+
+        # many small changes: as many segments as asked, unmerged, against the same documents merged
+        extra = sorted(corpus.glob("doc*.txt"))[: args.segments - len(load_index(index_dir).segments)]
+        incoming = Path(tmp) / "more"
+        incoming.mkdir()
+        started = time.perf_counter()
+        for n, path in enumerate(extra):  # documents already in the index come back as new copies of themselves
+            target = incoming / f"again{n:03d}.txt"
+            target.write_text(path.read_text(encoding="utf-8").replace("文件", f"再次{n}号文件", 1), encoding="utf-8")
+            collection.add(index_dir, [target], progress=False, embedder=stand_in, merge=False)
+        adds_s = time.perf_counter() - started
+        live.refresh()
+        segmented = live.current
+        n_segments = len(segmented.index.segments)
+        asked = questions(args.questions)
+        query_times(segmented, asked[:20])  # warm
+        seg_times, seg_tops = query_times(segmented, asked)
+        (_, policy_report), policy_s = timed(lambda: merge(index_dir))
+        print(f"the policy's merge: {policy_report.summary()} ({policy_s:.2f} s)")
+        (merged_index, merge_report), merge_s = timed(lambda: merge(index_dir, everything=True))
+        live.refresh()
+        merged = live.current
+        query_times(merged, asked[:20])
+        merged_times, merged_tops = query_times(merged, asked)
+        p = lambda xs, q: float(np.percentile(np.asarray(xs) * 1000, q))  # noqa: E731
+        same = sum(same_top(a, b) for a, b in zip(seg_tops, merged_tops))
+        print(f"{len(extra)} more adds (one document each, {adds_s / max(len(extra), 1):.2f} s each): {n_segments} segments")
+        print(f"questions, hybrid, top 10 ({len(asked)}): {n_segments} segments p50 {p(seg_times, 50):.1f} ms, p95 "
+              f"{p(seg_times, 95):.1f} ms; merged p50 {p(merged_times, 50):.1f} ms, p95 {p(merged_times, 95):.1f} ms: "
+              f"p50 {p(seg_times, 50) / p(merged_times, 50):.2f}x the merged index's")
+        print(f"the same top 10 (passages, scores within 1e-5, order but for ties): {same} of {len(asked)}")
+        print(f"merging all {merge_report.merged} segments ({merge_report.chunks} chunks) into one: {merge_s:.1f} s")
+        print(f"peak RSS: {peak_rss_mb():,.0f} MB")
 
 
 if __name__ == "__main__":

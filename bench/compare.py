@@ -153,9 +153,8 @@ def synthetic_index(n_chunks: int, corpora: list[Path], embedder, sample: int = 
     dense = vector_index(matrix, vectors.shape[1])  # flat or HNSW by the product's own size switch
     sentence_index = vector_index(vectors[sentence_rows], vectors.shape[1])
     bm25 = Postings.from_tokens([tokenize(c.text) for c in chunks])
-    index = Index({"model": embedder.name, "n_chunks": n_chunks}, documents, chunks, dense, bm25,
-                  sentences=sentence_index, sentence_owner=np.asarray(owners, dtype=np.int32),
-                  neighbours=nearest_chunks(matrix, search=dense))
+    index = Index.of_chunks({"model": embedder.name, "n_chunks": n_chunks}, documents, chunks, dense, bm25,
+                            sentence_index, np.asarray(owners, dtype=np.int32), nearest_chunks(matrix, search=dense))
     questions = [s[: rng.randint(8, 24)] for s in rng.sample(pool, 200)]
     return index, questions
 

@@ -37,9 +37,10 @@ session = onnxruntime.InferenceSession(str(body if split else int8_path(folder))
 words = np.load(table, mmap_mode="r") if split else None
 index = Path(sys.argv[1])
 version = index / (index / "CURRENT").read_text().strip()
-dense = faiss.read_index(str(version / "dense.faiss"))
-documents = [json.loads(line) for line in open(version / "documents.jsonl", encoding="utf-8")]
-chunks = [json.loads(line) for line in open(version / "chunks.jsonl", encoding="utf-8")]
+segment = index / "segments" / json.loads((version / "manifest.json").read_text(encoding="utf-8"))["segments"][0]["name"]
+dense = faiss.read_index(str(segment / "dense.faiss"))
+documents = [json.loads(line) for line in open(segment / "documents.jsonl", encoding="utf-8")]
+chunks = [json.loads(line) for line in open(segment / "chunks.jsonl", encoding="utf-8")]
 ids = tokenizer.encode("query: " + sys.argv[3]).ids
 feed = {"input_ids": np.asarray([ids]), "attention_mask": np.ones((1, len(ids)), dtype=np.int64)}
 if split:

@@ -46,7 +46,7 @@ from index.text import Chunk  # noqa: E402
 from index.document import Document  # noqa: E402
 from index.encoder import get_embedder  # noqa: E402
 from index.store import index_features  # noqa: E402
-from index.store import NEIGHBOURS, nearest_chunks  # noqa: E402
+from index.store import NEIGHBOURS, nearest_chunks_with_sims  # noqa: E402
 from index.store import Index  # noqa: E402
 from index.text import tokenize  # noqa: E402
 from qa.fusion import FusionSettings  # noqa: E402
@@ -180,7 +180,7 @@ def build(args, out: Path) -> dict:
         exact_chunks.add(chunk_vectors[start : start + batch * 5])
     timings["HNSW chunks"] = time.perf_counter() - started
     started = time.perf_counter()
-    neighbours = nearest_chunks(chunk_vectors, NEIGHBOURS, progress=True, search=dense)
+    neighbours, neighbour_sims = nearest_chunks_with_sims(chunk_vectors, NEIGHBOURS, progress=True, search=dense)
     del chunk_vectors
     timings["neighbours"] = time.perf_counter() - started
 
@@ -191,8 +191,8 @@ def build(args, out: Path) -> dict:
         "corpus": "synthetic", "corpus_files": {}, "corpus_stat": {}, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "n_documents": len(documents), "n_chunks": len(chunks), "duplicates": {},
     }
-    index = Index(manifest, documents, chunks, dense, bm25, sentences=sentences, sentence_owner=owners,
-                  neighbours=neighbours, tokens=tokens)
+    index = Index.of_chunks(manifest, documents, chunks, dense, bm25, sentences, owners, neighbours, neighbour_sims,
+                            tokens=tokens)
     version = store.save(index, out)
     timings["save"] = time.perf_counter() - started
     size = sum(p.stat().st_size for p in version.rglob("*") if p.is_file())

@@ -2,8 +2,10 @@
 
 A handler takes `live.current` once and answers the whole question from it, so a question in flight finishes
 on the version it started with; the next one gets the new version. The switch is one assignment. A new version
-(from `zhqa add` in a shell, or an upload in the page) is loaded beside the old one, with the same loaded model,
-and only then swapped in.
+(from `zhqa add` in a shell, or an upload in the page) is loaded beside the old one, with the same loaded model
+and the segments the old one holds (only new segments are read), and only then swapped in. After a change made
+in the page, the segments are merged by the policy in a background thread (index.collection.merging), so the
+upload's answer does not wait for a merge.
 """
 from __future__ import annotations
 
@@ -11,8 +13,8 @@ import logging
 import threading
 from pathlib import Path
 
-from index.store import live_version
-from index.store import MilvusAddress, open_store
+from index.collection.merging import merge
+from index.store import LocalStore, MilvusAddress, live_version
 
 from .search import Searcher
 
@@ -34,6 +36,9 @@ class LiveSearcher:
         self._reload_lock = threading.Lock()
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
+        self._merge_guard = threading.Lock()
+        self._merger: threading.Thread | None = None
+        self._merge_again = False
 
     @property
     def current(self) -> Searcher:
@@ -59,12 +64,47 @@ class LiveSearcher:
                 from index.store.milvus import MilvusStore  # imported only for a Milvus index (see index.store)
 
                 store = MilvusStore(self.index_dir, self._current.store.client)
-            else:
-                store = open_store(self.index_dir)
+            else:  # the segments the answering version holds are taken from it, not read again
+                previous = self._current.store
+                store = LocalStore.open(self.index_dir, previous if isinstance(previous, LocalStore) else None)
             self._current = Searcher(store, embedder=self._current.embedder, fusion=self._current.fusion)
             self._version = version
             _log.info("now answering from %s", version)
             return True
+
+    def merge_in_background(self) -> None:
+        """Merge the local index's segments by the policy in a background thread, then answer from the merged
+        version. One merge at a time; a call while one runs asks for another round after it. A merge holds the
+        writer lock (changes wait), never the readers; it is a daemon thread because a merge killed at any moment
+        leaves the index as it was (see index.store.disk)."""
+        if not isinstance(self.index_dir, Path):
+            return
+        with self._merge_guard:
+            if self._merger is not None and self._merger.is_alive():
+                self._merge_again = True
+                return
+            self._merger = threading.Thread(target=self._merge, name="zhqa-merge", daemon=True)
+            self._merger.start()
+
+    def _merge(self) -> None:
+        while True:
+            try:
+                _, report = merge(self.index_dir)
+                if report.merged:
+                    _log.info("index segments: %s", report.summary())
+                    self.refresh()
+            except Exception:  # the index stays as it was; the next change tries again
+                _log.warning("merging the index's segments failed", exc_info=True)
+            with self._merge_guard:
+                if not self._merge_again:
+                    return
+                self._merge_again = False
+
+    def wait_for_merges(self, timeout: float | None = None) -> None:
+        """Until the background merge (if any) is done."""
+        merger = self._merger
+        if merger is not None:
+            merger.join(timeout)
 
     def _live_version(self):
         if self.index_dir is None:

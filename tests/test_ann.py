@@ -72,8 +72,9 @@ def test_an_index_on_hnsw_saves_loads_and_answers(tmp_path, corpus_dir, searcher
     manifest = json.loads((live_version(tmp_path / "idx") / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["vector_indexes"] == {"chunks": stored, "sentences": stored}
     loaded = load_index(tmp_path / "idx")
-    assert is_ann(loaded.dense) and is_ann(loaded.sentences)
-    assert [kind(loaded.dense), kind(loaded.sentences)] == [stored, stored]
+    (segment,) = loaded.segments
+    assert is_ann(segment.dense) and is_ann(segment.sentences)
+    assert [kind(segment.dense), kind(segment.sentences)] == [stored, stored]
     on_hnsw = Searcher(loaded)
     for question in ("哪些城市推行拿地即开工?", "保定市12345热线接通率是多少？", "商丘市场主体总量居全省第几位？"):
         got = [(p.doc_id, p.start) for p in on_hnsw.search(question, k=5)]
@@ -87,8 +88,8 @@ def test_an_index_on_hnsw_saves_loads_and_answers(tmp_path, corpus_dir, searcher
 
 
 def test_an_index_on_coded_vectors_takes_changes(tmp_path, corpus_dir):
-    """Removing and adding a document keeps the graphs on codes (the new vectors join them, coded with the
-    trained ranges) and the answers follow."""
+    """Removing and adding a document: every segment holding vectors keeps them in graphs on codes, and the
+    answers follow."""
     from index.collection import update_index
 
     index_dir = tmp_path / "idx"
@@ -97,8 +98,9 @@ def test_an_index_on_coded_vectors_takes_changes(tmp_path, corpus_dir):
     doc_id = Searcher(load_index(index_dir)).search(question, k=5)[0].doc_id
     document = index.documents[doc_id]
     removed, _ = update_index(index_dir, remove={doc_id}, progress=False, ann_from=1, coded_from=1)
-    assert is_coded(removed.dense) and is_coded(removed.sentences)
+    assert all(is_coded(s.dense) and is_coded(s.sentences) for s in removed.segments if len(s))
     assert doc_id not in {p.doc_id for p in Searcher(load_index(index_dir)).search(question, k=10)}
     added, _ = update_index(index_dir, add=[document], progress=False, ann_from=1, coded_from=1)
-    assert is_coded(added.dense) and is_coded(added.sentences) and len(added.chunks) == len(index.chunks)
+    assert all(is_coded(s.dense) and is_coded(s.sentences) for s in added.segments if len(s))
+    assert len(added.chunks) == len(index.chunks)
     assert doc_id in {p.doc_id for p in Searcher(load_index(index_dir)).search(question, k=5)}

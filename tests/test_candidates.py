@@ -89,8 +89,8 @@ def _sampled_index(n_chunks: int, searcher: Searcher) -> Index:
     dense.add(matrix)
     sentences = faiss.IndexFlatIP(matrix.shape[1])
     sentences.add(np.ascontiguousarray(vectors[rows]))
-    return Index({"model": seed.model}, documents, chunks, dense, Postings.from_tokens([tokenize(c.text) for c in chunks]),
-                 sentences=sentences, sentence_owner=np.asarray(owners, dtype=np.int32), neighbours=nearest_chunks(matrix))
+    return Index.of_chunks({"model": seed.model}, documents, chunks, dense, Postings.from_tokens([tokenize(c.text) for c in chunks]),
+                           sentences, np.asarray(owners, dtype=np.int32), nearest_chunks(matrix))
 
 
 def test_two_thousand_chunks_match_the_reference_also_with_sampled_statistics(searcher, monkeypatch):

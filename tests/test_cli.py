@@ -64,11 +64,11 @@ def test_huge_question_is_cut_with_a_notice(seed_index_dir, tmp_path):
 def test_broken_index_is_reported_and_left_alone(tmp_path, seed_index_dir):
     import shutil
 
-    from index.store import live_version
+    from index.store import segment_folders
 
     broken = tmp_path / "broken"
     shutil.copytree(seed_index_dir, broken)
-    (live_version(broken) / "chunks.jsonl").write_text("{not json", encoding="utf-8")
+    (segment_folders(broken)[0] / "chunks.jsonl").write_text("{not json", encoding="utf-8")
     before = sorted(p.name for p in broken.rglob("*"))
     out = run("ask", "--index", str(broken), "拿地即开工")
     assert out.returncode == 2 and "damaged" in out.stderr and "Traceback" not in out.stderr

@@ -210,23 +210,26 @@ def test_sigkill_during_add_leaves_the_index_answering(library, tmp_path):
         (corpus / "scan.pdf").unlink(missing_ok=True)  # a copy made before the kill; the next add copies it again
 
 
-def test_removal_from_a_large_sentence_index_leaves_tombstones_never_returned(tmp_path, template):
-    """Above ANN_FROM vectors the sentence index is an HNSW graph: a removal marks the sentences dead instead of
-    rebuilding the graph; they are never returned, and a later rebuild drops them."""
+def test_a_removed_documents_vectors_stay_in_their_segment_never_returned_until_a_merge(tmp_path, template):
+    """A removal writes no vectors: the document is named deleted in the new version, its chunks' and sentences'
+    vectors stay in their segment's HNSW graph and flat index, never returned; a merge leaves them out."""
     from index.store import is_ann
     from index.collection import update_index
+    from index.collection.merging import merge
 
     index_dir = tmp_path / "index"
     shutil.copytree(template, index_dir / EMBEDDINGS)
     index, _ = build_index(ROOT / "corpus", index_dir, progress=False, ann_from=100)  # 72 chunks flat, ~600 sentences HNSW
-    assert is_ann(index.sentences) and not is_ann(index.dense)
+    assert is_ann(index.segments[0].sentences) and not is_ann(index.segments[0].dense)
     total = index.sentences.ntotal
     index, report = update_index(index_dir, remove={"001_82eddd6c6af7ca57"}, progress=False, ann_from=100)
     assert index.sentences.ntotal == total and (index.sentence_owner == -1).sum() > 0
+    assert index.manifest["segments"][0]["deleted"] == ["001_82eddd6c6af7ca57"]
     searcher = Searcher(load_index(index_dir))
     for question in ("济源示范区营商环境有什么做法？", "营商沃土夯实高质量发展之基", "黄河流域政务通办圈"):
-        for retriever in ("dense", "hybrid"):
+        for retriever in ("dense", "hybrid", "bm25"):
             assert "001_82eddd6c6af7ca57" not in {p.doc_id for p in searcher.search(question, k=10, retriever=retriever)}
-    # removing much more: the graph is rebuilt without the dead
-    index, _ = update_index(index_dir, remove={"004_6a50f008523c6f36"}, progress=False, ann_from=100)
-    assert (index.sentence_owner >= 0).all() and index.sentences.ntotal < total
+    index, merged = merge(index_dir, everything=True, ann_from=100)
+    assert merged.merged >= 1 and merged.dropped == report.chunks_removed > 0
+    assert len(index.segments) == 1 and (index.sentence_owner >= 0).all() and index.sentences.ntotal < total
+    assert is_ann(index.segments[0].sentences) and load_index(index_dir).n_chunks == index.n_chunks

@@ -9,7 +9,7 @@ import pytest
 
 from index import IndexBroken, IndexMismatch, IndexMissing, build_index, index_exists, load_index
 from index import IndexWriteError
-from index.store import FORMAT_VERSION, live_version
+from index.store import FORMAT_VERSION, live_version, segment_folders
 
 
 def _refused_as_damaged(index_dir):
@@ -78,7 +78,7 @@ def test_missing_and_damaged_indexes_get_clear_errors(tmp_path):
         load_index(tmp_path / "nothing")
     corpus = _small_corpus(tmp_path)
     build_index(corpus, tmp_path / "idx", progress=False)
-    (live_version(tmp_path / "idx") / "dense.faiss").write_bytes(b"not a faiss index")
+    (segment_folders(tmp_path / "idx")[0] / "dense.faiss").write_bytes(b"not a faiss index")
     with pytest.raises(IndexBroken, match="damaged"):
         load_index(tmp_path / "idx")
     shutil.rmtree(live_version(tmp_path / "idx"))
@@ -101,23 +101,24 @@ def test_sentence_vectors_are_stored_and_checked(tmp_path):
     texts, owners = chunk_sentences(loaded.chunks)
     expected = sum(1 for c in loaded.chunks for a, b in split_sentences(c.text) if c.text[a:b].strip())
     assert len(texts) == expected == loaded.sentences.ntotal > len(loaded.chunks)
-    assert loaded.sentence_owner.dtype == np.int32
+    assert loaded.segments[0].sentence_owner.dtype == np.int32
     assert loaded.sentence_owner.tolist() == owners.tolist()
     assert all(t == t.strip() and t for t in texts)
     # the vectors are the sentences embedded as passages
     from index.encoder import get_embedder
 
     again = get_embedder(loaded.model).encode_passages(texts[:2])
-    assert np.allclose(loaded.sentences.reconstruct_n(0, 2), again, atol=1e-4)
+    assert np.allclose(loaded.sentences[np.arange(2)], again, atol=1e-4)
 
     # an owner list that does not match the vectors, or points past the chunks, is damage
-    np.save(version / "sentence_owner.npy", owners[:-1])
+    segment = segment_folders(tmp_path / "idx")[0]
+    np.save(segment / "sentence_owner.npy", owners[:-1])
     _refused_as_damaged(tmp_path / "idx")
     bad = owners.copy()
     bad[-1] = len(loaded.chunks)
-    np.save(version / "sentence_owner.npy", bad)
+    np.save(segment / "sentence_owner.npy", bad)
     _refused_as_damaged(tmp_path / "idx")
-    (version / "sentence_owner.npy").unlink()
+    (segment / "sentence_owner.npy").unlink()
     _refused_as_damaged(tmp_path / "idx")
 
 
@@ -136,13 +137,13 @@ def test_chunks_are_embedded_with_their_title_and_neighbours_stored(tmp_path):
     title = loaded.documents[first.doc_id].title
     assert title and embedded_text(first, title) == f"{title}\n{first.text}"
     embedder = get_embedder(loaded.model)
-    stored = loaded.dense.reconstruct(0)
+    stored = loaded.dense[np.arange(1)][0]
     assert np.allclose(stored, embedder.encode_passages([f"{title}\n{first.text}"])[0], atol=1e-4)
     assert not np.allclose(stored, embedder.encode_passages([first.text])[0], atol=1e-3)
 
     # each chunk's neighbours are the other chunks, nearest first, by the stored vectors
     n = len(loaded.chunks)
-    vectors = loaded.dense.reconstruct_n(0, n)
+    vectors = loaded.dense[np.arange(n)]
     sims = vectors @ vectors.T
     for row, near in enumerate(loaded.neighbours):
         others = [int(i) for i in near if i >= 0]
@@ -151,12 +152,12 @@ def test_chunks_are_embedded_with_their_title_and_neighbours_stored(tmp_path):
         left_out = [sims[row, j] for j in range(n) if j != row and j not in others]
         assert not left_out or sims[row, others[-1]] >= max(left_out) - 1e-6
 
-    version = live_version(tmp_path / "idx")
-    bad = loaded.neighbours.copy()
-    bad[0, 0] = n
-    np.save(version / "chunk_neighbours.npy", bad)
+    segment = segment_folders(tmp_path / "idx")[0]
+    bad = loaded.segments[0].neighbours.copy()
+    bad[0, 0] = -2
+    np.save(segment / "chunk_neighbours.npy", bad)
     _refused_as_damaged(tmp_path / "idx")
-    (version / "chunk_neighbours.npy").unlink()
+    (segment / "chunk_neighbours.npy").unlink()
     _refused_as_damaged(tmp_path / "idx")
 
 
@@ -247,7 +248,7 @@ def test_a_damaged_index_file_is_named_never_answered_from(tmp_path, name, damag
     byte in a vector or neighbour file must not load and give wrong answers."""
     corpus = _small_corpus(tmp_path)
     build_index(corpus, tmp_path / "idx", progress=False)
-    path = live_version(tmp_path / "idx") / name
+    path = (live_version(tmp_path / "idx") if name == "manifest.json" else segment_folders(tmp_path / "idx")[0]) / name
     data = path.read_bytes()
     if damage == "truncate":
         path.write_bytes(data[: len(data) // 2])

@@ -2,7 +2,7 @@
 
 One JSON object per line, appended and fsynced, never rewritten: {"time", "user", "client", "action",
 "documents", "outcome", "detail"}. Actions: login, upload, delete, reindex, evaluate (from the page), add,
-remove, sync, build (from `zhqa`); ask, only with `zhqa serve --log-questions`: questions may be personal
+remove, sync, build, optimize (from `zhqa`); ask, only with `zhqa serve --log-questions`: questions may be personal
 data (a name, a case), so by default none is kept. Outcomes: ok, refused (no rights, a wrong password, over
 an upload limit), failed (the change did not happen), unchanged (nothing to do). The file is created
 owner-only (0600).
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-ACTIONS = ("login", "upload", "delete", "reindex", "evaluate", "add", "remove", "sync", "build", "ask")
+ACTIONS = ("login", "upload", "delete", "reindex", "evaluate", "add", "remove", "sync", "build", "optimize", "ask")
 OUTCOMES = ("ok", "refused", "failed", "unchanged")
 FILE_NAME = "audit.jsonl"
 

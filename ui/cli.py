@@ -264,6 +264,19 @@ def cmd_sync(args) -> int:
     return 0
 
 
+def cmd_optimize(args) -> int:
+    from index.collection.merging import merge
+    from index.store import MilvusAddress
+
+    where = _need_index(args)
+    if isinstance(where, MilvusAddress):
+        raise UsageProblem("a Milvus index merges its own segments; zhqa optimize is for a local index")
+    _, report = merge(where, everything=not args.policy)
+    _audit_log(args).record("optimize", getpass.getuser(), "cli", "ok" if report.merged else "unchanged", [])
+    print(f"index optimized: {report.summary()}", file=sys.stderr)
+    return 0
+
+
 def cmd_list(args) -> int:
     from index import collection
     from index.store import open_store
@@ -433,6 +446,16 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--corpus", type=Path, default=None, help="the corpus folder (default: the one the index was built from)")
     _add_read_args(p)
     p.set_defaults(func=cmd_sync)
+
+    p = sub.add_parser("optimize", help="merge the index's segments into one (deleted documents' chunks dropped)",
+                       description="Every change (add, remove, sync, an upload) writes a small segment of its own, "
+                                   "and the changes merge them by a tiered policy as they go (ten of a size make one "
+                                   "of the next). optimize merges every segment into one: searches touch one set of "
+                                   "indexes, and the chunks of deleted documents leave memory and disk. Readers keep "
+                                   "answering meanwhile; other changes wait for it.")
+    _add_where_args(p)
+    p.add_argument("--policy", action="store_true", help="merge only what the tiered policy asks for")
+    p.set_defaults(func=cmd_optimize)
 
     p = sub.add_parser("list", help="list the indexed documents")
     _add_where_args(p)

@@ -1,7 +1,8 @@
 """The 文档库 tab: the documents of the index, and, for an administrator, upload, delete and re-index.
 
 Every change goes through `index.collection` (the same code as `zhqa add/remove`), then the server's searcher
-moves to the new version at once; questions in flight finish on the version they started with. Permission is
+moves to the new version at once; questions in flight finish on the version they started with. Segments are
+merged afterwards in the background (LiveSearcher.merge_in_background), not while the user waits. Permission is
 checked in each handler from the logged-in user, not only by hiding buttons, so the HTTP API cannot do what
 the page would not.
 """
@@ -101,7 +102,7 @@ def upload_files(live: LiveSearcher, access: Access, username: str | None, paths
     before = set(live.current.store.documents)
     try:
         index, report, placed, refused = collection.add(live.index_dir, accepted, read=ReadOptions(max_file_mb=limits.file_mb),
-                                                         progress=True)
+                                                         progress=True, merge=False)
     except (UpdateError, IndexWriteError) as e:  # a full disk is said as plainly as a refusal
         access.record("upload", username, client, "failed", names, type(e).__name__)
         return _lines(ok, bad + [_change_failed(e)]), False
@@ -116,6 +117,7 @@ def upload_files(live: LiveSearcher, access: Access, username: str | None, paths
         else:
             bad.append(file_problem(problems[0], name) if problems else f"{name}：没有新内容（与已有文件相同）")
     live.refresh()
+    live.merge_in_background()
     added = sorted(set(index.documents) - before)
     access.record("upload", username, client, "ok" if added else "unchanged", added,
                   f"{len(bad)} file(s) not added" if bad else "")
@@ -145,11 +147,12 @@ def delete_documents(live: LiveSearcher, access: Access, username: str | None, d
         access.record("delete", username, client, "refused" if doc_ids else "unchanged", doc_ids or [])
         return refusal, False
     try:
-        _, report, moved = collection.remove(live.index_dir, list(doc_ids), progress=False)
+        _, report, moved = collection.remove(live.index_dir, list(doc_ids), progress=False, merge=False)
     except (UpdateError, IndexWriteError) as e:
         access.record("delete", username, client, "failed", doc_ids, type(e).__name__)
         return render.message(_change_failed(e), "error"), False
     live.refresh()
+    live.merge_in_background()
     access.record("delete", username, client, "ok" if report.removed else "unchanged", list(report.removed))
     kept = [f"原文件已移到文档库的 .removed 文件夹：{Path(m.split(' -> ')[-1]).name}" for m in moved]
     return _lines([f"已删除 {d}" for d in report.removed] + kept, []), True
@@ -162,11 +165,12 @@ def reindex_documents(live: LiveSearcher, access: Access, username: str | None, 
         access.record("reindex", username, client, "refused" if doc_ids else "unchanged", doc_ids or [])
         return refusal, False
     try:
-        _, report = collection.reindex(live.index_dir, list(doc_ids), progress=True)
+        _, report = collection.reindex(live.index_dir, list(doc_ids), progress=True, merge=False)
     except (UpdateError, IndexWriteError) as e:
         access.record("reindex", username, client, "failed", doc_ids, type(e).__name__)
         return render.message(_change_failed(e), "error"), False
     live.refresh()
+    live.merge_in_background()
     access.record("reindex", username, client, "ok", doc_ids)
     return _lines([f"已重新索引 {d}" for d in doc_ids], [file_problem(w) for w in report.warnings]), True
 

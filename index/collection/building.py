@@ -24,7 +24,7 @@ from index.encoder.embedding_cache import EmbeddingCache, encode_cached
 from index.store.features import index_features
 from index.ingest.formats import ReadOptions
 from index.ingest.loading import load_corpus
-from index.store.neighbours import NEIGHBOURS, nearest_chunks
+from index.store.neighbours import NEIGHBOURS, nearest_chunks_with_sims
 from index.text.sentences import split_sentences
 from index.store.disk import EMBEDDINGS, Index, file_sha256
 from index.store.milvus_address import MilvusAddress
@@ -274,7 +274,7 @@ def build_index(
     dense = vector_index(vectors, embedder.dimension, ann_from, coded_from)  # inner product over normalised vectors = cosine
     sentences = vector_index(sentence_vectors, embedder.dimension, ann_from, coded_from)
     watch.lap("vector indexes")
-    neighbours = nearest_chunks(vectors, NEIGHBOURS, progress=progress, search=dense)
+    neighbours, neighbour_sims = nearest_chunks_with_sims(vectors, NEIGHBOURS, progress=progress, search=dense)
     watch.lap("neighbours")
 
     if milvus is None:  # Milvus analyses the text for BM25 itself
@@ -305,8 +305,8 @@ def build_index(
 
         index = write_index(milvus, manifest, by_id, chunks, vectors, sentence_vectors, owners, neighbours, progress)
     else:
-        index = Index(manifest, by_id, chunks, dense, bm25, sentences=sentences, sentence_owner=owners,
-                      neighbours=neighbours, tokens=tokens)
+        index = Index.of_chunks(manifest, by_id, chunks, dense, bm25, sentences, owners, neighbours, neighbour_sims,
+                                tokens=tokens)
         store.save(index, Path(index_dir))
     watch.lap("writing")
     report = BuildReport(len(documents), len(chunks), time.perf_counter() - started, warnings,

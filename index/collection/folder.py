@@ -26,6 +26,7 @@ from index.ingest.archives import is_archive
 from index.store.disk import Index
 from index.store import Store
 from index.store.milvus_address import MilvusAddress
+from index.collection import merging
 from index.collection.updating import UpdateError, UpdateReport, update_index
 
 REMOVED = ".removed"
@@ -48,12 +49,16 @@ def open_current(target: Target) -> Current:
     return store.load(Path(target))
 
 
-def _update(target: Target, current: Current, **change) -> tuple[Current, UpdateReport]:
+def _update(target: Target, current: Current, merge: bool = True, **change) -> tuple[Current, UpdateReport]:
+    """The change, then (a local index, unless `merge` is False) the merges the policy asks for."""
     if isinstance(target, MilvusAddress):
         from index.collection.milvus_update import update_milvus  # see index.store
 
         return update_milvus(current, **change)
-    return update_index(Path(target), current=current, **change)
+    index, report = update_index(Path(target), current=current, **change)
+    if merge and merging.plan_merge(index):
+        index, report.merge = merging.merge(Path(target), current=index)
+    return index, report
 
 
 def _corpus_of(index: Current, index_dir: Target) -> Path:
@@ -79,15 +84,16 @@ def _orphaned_copies(index: Current, gone: set[str], corpus: Path) -> set[str]:
 
 
 def sync(index_dir: Target, read: ReadOptions = ReadOptions(), progress: bool = True,
-         embedder: Embedder | None = None) -> tuple[Current, UpdateReport, CorpusChanges]:
-    """Bring the index up to date with its corpus folder: only added, changed and deleted files are processed."""
+         embedder: Embedder | None = None, merge: bool = True) -> tuple[Current, UpdateReport, CorpusChanges]:
+    """Bring the index up to date with its corpus folder: only added, changed and deleted files are processed.
+    `merge`: merge segments by the policy afterwards (see merging; a server does it in the background)."""
     with writer_lock(index_dir):
         index = open_current(index_dir)
-        return _sync(index_dir, index, read, progress, embedder)
+        return _sync(index_dir, index, read, progress, embedder, merge)
 
 
 def _sync(index_dir: Target, index: Current, read: ReadOptions, progress: bool,
-          embedder: Embedder | None) -> tuple[Current, UpdateReport, CorpusChanges]:
+          embedder: Embedder | None, merge: bool = True) -> tuple[Current, UpdateReport, CorpusChanges]:
     """`sync` of an index already loaded under the writer lock."""
     corpus = _corpus_of(index, index_dir)
     changes = corpus_changes(corpus, index.manifest)
@@ -105,7 +111,8 @@ def _sync(index_dir: Target, index: Current, read: ReadOptions, progress: bool,
     read_now = set(changes.added + changes.changed) | _orphaned_copies(index, gone, corpus)
     docs, warnings = load_folder(corpus, reading_for(read, index_dir), only=read_now)
     index, report = _update(index_dir, index, add=docs, remove=gone - {d.doc_id for d in docs},
-                            corpus_files=changes.hashes, corpus_stat=changes.stat, progress=progress, embedder=embedder)
+                            corpus_files=changes.hashes, corpus_stat=changes.stat, progress=progress, embedder=embedder,
+                            merge=merge)
     report.warnings = warnings + report.warnings
     return index, report, changes
 
@@ -135,7 +142,7 @@ def _place(source: Path, target: Path) -> bool:
 
 
 def add(index_dir: Target, paths: list[Path], read: ReadOptions = ReadOptions(), progress: bool = True,
-        name_as: dict[Path, str] | None = None, embedder: Embedder | None = None,
+        name_as: dict[Path, str] | None = None, embedder: Embedder | None = None, merge: bool = True,
         ) -> tuple[Current, UpdateReport, list[Placed], list[str]]:
     """Copy the document files at `paths` (files, or folders of them) into the corpus folder and sync.
     `name_as` gives a file another name in the folder (an upload's original name). Returns what was placed
@@ -165,12 +172,12 @@ def add(index_dir: Target, paths: list[Path], read: ReadOptions = ReadOptions(),
                     placed.append(Placed(source, corpus / relative, _place(source, corpus / relative)))
                 except UpdateError as e:
                     refused.append(str(e))
-        index, report, _ = _sync(index_dir, current, read, progress, embedder)
+        index, report, _ = _sync(index_dir, current, read, progress, embedder, merge)
     return index, report, placed, refused
 
 
 def remove(index_dir: Target, doc_ids: list[str], progress: bool = True,
-           embedder: Embedder | None = None) -> tuple[Current, UpdateReport, list[str]]:
+           embedder: Embedder | None = None, merge: bool = True) -> tuple[Current, UpdateReport, list[str]]:
     """Take documents out of the index; their files move to the corpus folder's .removed/ (kept, not deleted).
     Returns the new index, the report and where each file went."""
     moved: list[str] = []
@@ -203,13 +210,13 @@ def remove(index_dir: Target, doc_ids: list[str], progress: bool = True,
         orphans, warnings = load_folder(corpus, reading_for(ReadOptions(), index_dir),
                                         only=_orphaned_copies(index, set(doc_ids), corpus))
         index, report = _update(index_dir, index, add=orphans, remove=set(doc_ids), corpus_files=files, corpus_stat=stats,
-                                progress=progress, embedder=embedder)
+                                progress=progress, embedder=embedder, merge=merge)
         report.warnings = warnings + report.warnings
     return index, report, moved
 
 
 def reindex(index_dir: Target, doc_ids: list[str], read: ReadOptions = ReadOptions(), progress: bool = True,
-            embedder: Embedder | None = None) -> tuple[Current, UpdateReport]:
+            embedder: Embedder | None = None, merge: bool = True) -> tuple[Current, UpdateReport]:
     """Read documents again from their files (after a change of OCR limit, say) and replace them."""
     with writer_lock(index_dir):
         index = open_current(index_dir)
@@ -223,7 +230,7 @@ def reindex(index_dir: Target, doc_ids: list[str], read: ReadOptions = ReadOptio
             raise UpdateError(f"no file to read again for: {', '.join(missing)}")
         docs, warnings = load_folder(corpus, reading_for(read, index_dir), only={p.relative_to(corpus).as_posix() for p in paths})
         index, report = _update(index_dir, index, add=docs, remove=set(doc_ids) - {d.doc_id for d in docs},
-                                progress=progress, embedder=embedder)
+                                progress=progress, embedder=embedder, merge=merge)
         report.warnings = warnings + report.warnings
     return index, report
 

@@ -1,18 +1,16 @@
 """Changing an index without rebuilding it: add, replace and remove documents.
 
-The cost of a change is the cost of the changed documents, plus copying what the index already holds:
+A change writes what it changes, not the index (see index.store.disk and index.store.segment):
 
-* only the new documents are read, chunked, tokenised and embedded (and embeddings are cached by model and
-  text, so a document that comes back is not encoded again);
-* the vectors of the chunks kept are taken out of the FAISS indexes as they are (no re-encoding) and the new
-  ones appended; below ANN_FROM vectors a flat index is a copy of the vectors. Above it, new vectors join the
-  HNSW graph; a removed chunk's sentence vectors stay in the sentence graph as tombstones (owner -1, never
-  returned) until they are MAX_DEAD of it, when the graph is rebuilt without them; a removal from a chunk graph
-  (ANN_FROM chunks and more) rebuilds that graph from the stored vectors;
-* each chunk's nearest chunks are kept up to date incrementally: a new chunk searches the new index; an old
-  chunk looks at the new chunks only (a small search), and re-searches only if one of its neighbours went;
-* BM25: its term columns are made again from the stored tokens of the chunks kept (see chunk_tokens): no chunk
-  is tokenised twice;
+* its new documents go into one new segment: only they are read, chunked, tokenised and embedded (embeddings are
+  cached by model and text, so a document that comes back is not encoded again), with vector indexes of their own
+  (flat, or HNSW when the segment itself is large) and BM25 term columns of their own (BM25's statistics are
+  computed per question over every live chunk, so nothing older is re-indexed);
+* a removed or replaced document is only named as deleted in the new version's manifest; its chunks stay in
+  their segment, never returned, until a merge (index.collection.merging) leaves them out;
+* each chunk's nearest chunks stay what a full rebuild would find: the new chunks' lists are searched over every
+  live chunk; an older chunk that a new chunk comes nearer than its list's last, or whose list named a deleted
+  chunk, gets a new list, stored in the new segment as an update (by chunk uid);
 * the new version is written and switched to like a build (atomic, fsynced, the previous one kept for readers),
   all under the writer lock, which is held from reading the live version to the switch.
 """
@@ -22,13 +20,16 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import faiss
 import numpy as np
 
 from index.store import disk as store
-from index.store.ann import ANN_FROM, CODED_FROM, is_ann, kind, vector_index
+from index.store.ann import ANN_FROM, CODED_FROM, vector_index
 from index.store.bm25 import Postings
+from index.store.chunk_tokens import ChunkTokens
+from index.store.segment import NeighbourUpdates, Segment
+from index.store.vector_parts import VectorParts
 from index.collection.building import chunk_sentences, embed_chunks, embedded_text
+from index.collection.merging import MergeReport
 from index.text.chunking import Chunk, chunk_document
 from index.config import ChunkSettings
 from index.document import Document
@@ -39,8 +40,7 @@ from index.store.neighbours import NEIGHBOURS
 from index.store.disk import EMBEDDINGS, Index
 from index.text.tokenization import tokenize
 
-
-MAX_DEAD = 0.25  # tombstoned sentence vectors allowed in an HNSW index before it is rebuilt without them
+SIMILARITY_BLOCK = 65_536  # older chunks compared with the new ones at a time (bounds the temporary matrix)
 
 
 class UpdateError(RuntimeError):
@@ -57,11 +57,13 @@ class UpdateReport:
     encoded: int = 0  # vectors computed (not found in the embedding cache)
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    merge: MergeReport | None = None  # the merges the policy asked for after the change (index.collection.merging)
 
     def summary(self) -> str:
-        return (f"{len(self.added)} added, {len(self.replaced)} updated, {len(self.removed)} removed "
+        said = (f"{len(self.added)} added, {len(self.replaced)} updated, {len(self.removed)} removed "
                 f"({self.chunks_added} chunks in, {self.chunks_removed} out, {self.encoded} vectors computed) "
                 f"in {self.seconds:.1f} s")
+        return said + (f"; then {self.merge.summary()}" if self.merge is not None and self.merge.merged else "")
 
 
 def plan_change(documents: dict[str, Document], duplicates: dict[str, list[dict]], add, remove,
@@ -92,54 +94,83 @@ def plan_change(documents: dict[str, Document], duplicates: dict[str, list[dict]
     return gone, kept_docs, new_docs, {k: v for k, v in copies.items() if v}, now
 
 
-def _vectors(index: faiss.Index) -> np.ndarray:
-    return index.reconstruct_n(0, index.ntotal) if index.ntotal else np.zeros((0, index.d), dtype=np.float32)
+def _best(m: int, *candidates: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the `m` best of several candidate lists (uids, cosines; -1 / -inf padded), best first; on a tie
+    the earlier candidate list first."""
+    uids = np.concatenate([c[0] for c in candidates], axis=1)
+    sims = np.concatenate([np.where(c[0] >= 0, c[1], -np.inf) for c in candidates], axis=1).astype(np.float32)
+    order = np.argsort(-sims, axis=1, kind="stable")[:, :m]
+    uids, sims = np.take_along_axis(uids, order, axis=1), np.take_along_axis(sims, order, axis=1)
+    uids = np.where(np.isfinite(sims), uids, -1)
+    if uids.shape[1] < m:
+        pad = m - uids.shape[1]
+        uids = np.pad(uids, ((0, 0), (0, pad)), constant_values=-1)
+        sims = np.pad(sims, ((0, 0), (0, pad)), constant_values=-np.inf)
+    return uids, sims
 
 
-def _merge_neighbours(
-    old: np.ndarray, keep: np.ndarray, new_pos: np.ndarray, vectors: np.ndarray, dense: faiss.Index, n_new: int,
-    m: int = NEIGHBOURS,
-) -> np.ndarray:
-    """Each chunk's `m` nearest chunks after the change (positions in the new order)."""
-    n = len(vectors)
-    n_kept = n - n_new
-    out = np.full((n, m), -1, dtype=np.int32)
-    if n < 2:
-        return out
-    # the kept chunks' lists, in new positions; a list that lost a neighbour is searched again
-    research = []
-    if n_kept:
-        lists = old[keep]
-        mapped = np.where(lists >= 0, new_pos[np.clip(lists, 0, None)], -1)
-        lost = ((lists >= 0) & (mapped < 0)).any(axis=1)
-        for row in range(n_kept):
-            if lost[row]:
-                research.append(row)
-            else:
-                out[row] = mapped[row]
-    # new chunks, and kept chunks that lost a neighbour: a k-NN search in the new index
-    rows = np.asarray(research + list(range(n_kept, n)), dtype=np.int64)
-    if len(rows):
-        _, ids = dense.search(np.ascontiguousarray(vectors[rows]), min(m + 1, n))
-        for row, hits in zip(rows, ids):
-            others = [int(h) for h in hits if h != row and h >= 0][:m]
-            out[row] = -1
-            out[row, : len(others)] = others
-    # kept chunks whose lists were fine: is a new chunk nearer than what they have?
-    if n_new and n_kept:
-        fine = np.setdiff1d(np.arange(n_kept), np.asarray(research, dtype=np.int64))
-        if len(fine):
-            added = faiss.IndexFlatIP(vectors.shape[1])
-            added.add(np.ascontiguousarray(vectors[n_kept:]))
-            new_sims, new_ids = added.search(np.ascontiguousarray(vectors[fine]), min(m, n_new))
-            for row, sims, ids in zip(fine, new_sims, new_ids):
-                current = [int(j) for j in out[row] if j >= 0]
-                current_sims = vectors[current] @ vectors[row] if current else np.zeros(0)
-                pool = list(zip(current_sims.tolist(), current)) + [(float(s), n_kept + int(j)) for s, j in zip(sims, ids) if j >= 0]
-                best = [j for _, j in sorted(pool, key=lambda t: (-t[0], t[1]))[:m]]
-                out[row] = -1
-                out[row, : len(best)] = best
-    return out
+def _search(parts: VectorParts, uids: np.ndarray, queries: np.ndarray, k: int, allowed: np.ndarray | None,
+            selves: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The `k` nearest allowed vectors of each query in `parts`, as uids and cosines, leaving out each query's own
+    slot (`selves`, -1 for none)."""
+    slots, sims = parts.knn(queries, k + (selves is not None), allowed)
+    if selves is not None:
+        own = slots == selves[:, None]
+        slots, sims = np.where(own, -1, slots), np.where(own, -np.inf, sims)
+    return np.where(slots >= 0, uids[np.clip(slots, 0, None)], -1), sims
+
+
+def neighbour_changes(old: Index, alive: np.ndarray, new_vectors: np.ndarray, new_index, new_uids: np.ndarray,
+                      m: int = NEIGHBOURS) -> tuple[np.ndarray, np.ndarray, NeighbourUpdates]:
+    """Nearest-chunk lists after a change: the new chunks' own (uids, cosines), and updates to the lists of older
+    live chunks (`alive`: a mask over `old`'s slots after the change) that a new chunk comes nearer than their
+    last, or that named a chunk no longer alive."""
+    n_new = len(new_vectors)
+    new_parts = VectorParts([new_index])
+    lists, sims = old.neighbour_lists()
+    # the new chunks: over the older live chunks and each other
+    if n_new:
+        own_lists, own_sims = _best(m, _search(old.dense, old.uids, new_vectors, m, alive),
+                                    _search(new_parts, new_uids, new_vectors, m, None, np.arange(n_new)))
+    else:
+        own_lists, own_sims = np.zeros((0, m), np.int64), np.zeros((0, m), np.float32)
+    # older lists that named a chunk gone now: searched again over everything alive
+    named = old.slots_of(lists.ravel()).reshape(lists.shape)
+    lost = alive & ((lists >= 0) & ~np.where(named >= 0, alive[np.clip(named, 0, None)], False)).any(axis=1)
+    changed_slots, changed_lists, changed_sims = [], [], []
+    research = np.flatnonzero(lost)
+    if len(research):
+        queries = old.dense[research]
+        found = [_search(old.dense, old.uids, queries, m, alive, research)]
+        if n_new:
+            found.append(_search(new_parts, new_uids, queries, m, None))
+        got_lists, got_sims = _best(m, *found)
+        changed_slots.append(research)
+        changed_lists.append(got_lists)
+        changed_sims.append(got_sims)
+    # the other older live chunks: does a new chunk come nearer than their list's last?
+    if n_new:
+        new_t = np.ascontiguousarray(new_vectors, dtype=np.float32).T
+        top = min(m, n_new)
+        for a in range(0, len(alive), SIMILARITY_BLOCK):
+            rows = a + np.flatnonzero(alive[a : a + SIMILARITY_BLOCK] & ~lost[a : a + SIMILARITY_BLOCK])
+            if not len(rows):
+                continue
+            cos = old.dense[rows] @ new_t
+            beats = cos.max(axis=1) > sims[rows, m - 1]
+            if not beats.any():
+                continue
+            rows, cos = rows[beats], cos[beats]
+            best = np.argsort(-cos, axis=1, kind="stable")[:, :top]
+            got_lists, got_sims = _best(m, (lists[rows], sims[rows]),
+                                        (new_uids[best], np.take_along_axis(cos, best, axis=1)))
+            changed_slots.append(rows)
+            changed_lists.append(got_lists)
+            changed_sims.append(got_sims)
+    if not changed_slots:
+        return own_lists, own_sims, NeighbourUpdates.empty(m)
+    slots = np.concatenate(changed_slots)
+    return own_lists, own_sims, NeighbourUpdates(old.uids[slots], np.concatenate(changed_lists), np.concatenate(changed_sims))
 
 
 def update_index(
@@ -163,19 +194,17 @@ def update_index(
         old = current if current is not None else store.load(index_dir)
         old.check_compatible()
         report = UpdateReport()
-        if old.chunk_tokens() is None:
-            raise UpdateError(f"the index at {index_dir} cannot be updated; rebuild it with: zhqa build --index {index_dir}")
         gone, kept_docs, new_docs, duplicates, now = plan_change(old.documents, old.duplicates, add, remove, report)
 
         chunk = ChunkSettings(**old.manifest["chunk"])
-        keep = np.asarray([i for i, c in enumerate(old.chunks) if c.doc_id not in gone], dtype=np.int64)
-        new_pos = np.full(len(old.chunks), -1, dtype=np.int64)
-        new_pos[keep] = np.arange(len(keep))
         new_chunks: list[Chunk] = [c for d in new_docs for c in chunk_document(d, chunk.min_chars, chunk.max_chars, chunk.overlap_sentences)]
-        chunks = [old.chunks[i] for i in keep] + new_chunks
-        if not chunks:
+        alive = old.slot_chunk >= 0  # the older chunks' slots that stay
+        if gone:
+            alive &= ~np.fromiter((c.doc_id in gone for s in old.segments for c in s.chunks), dtype=bool, count=len(alive))
+        n_kept = int(alive.sum())
+        if not n_kept + len(new_chunks):
             raise UpdateError("the change would leave the index empty; an index needs at least one document")
-        report.chunks_added, report.chunks_removed = len(new_chunks), len(old.chunks) - len(keep)
+        report.chunks_added, report.chunks_removed = len(new_chunks), old.n_chunks - n_kept
 
         embedder = embedder or get_embedder(old.model, old.manifest.get("encoder", "float32"))
         cache = EmbeddingCache(index_dir / EMBEDDINGS, embedder.identity)
@@ -184,45 +213,30 @@ def update_index(
         sentence_texts, new_owners = chunk_sentences(new_chunks)
         new_vectors, new_sentence_vectors, reused = embed_chunks(embedder, texts, sentence_texts, cache, progress=progress)
         report.encoded = len(texts) + len(sentence_texts) - reused
+        d = old.dense.d
+        new_vectors = np.asarray(new_vectors, dtype=np.float32).reshape(-1, d)
+        dense = vector_index(new_vectors, d, ann_from, coded_from)
+        sentences = vector_index(np.asarray(new_sentence_vectors, dtype=np.float32).reshape(-1, d), d, ann_from, coded_from)
 
-        old_vectors = _vectors(old.dense)
-        vectors = np.concatenate([old_vectors[keep], new_vectors.reshape(-1, old.dense.d)]).astype(np.float32)
-        if is_ann(old.dense) and not len(gone) and len(vectors) >= ann_from:
-            dense = faiss.clone_index(old.dense)  # HNSW: the new vectors join the graph
-            dense.add(np.ascontiguousarray(new_vectors, dtype=np.float32))
-        else:
-            dense = vector_index(vectors, old.dense.d, ann_from, coded_from)
-        old_owner = np.where(old.sentence_owner >= 0, new_pos[np.clip(old.sentence_owner, 0, None)], -1)
-        dead = int((old_owner < 0).sum())
-        new_sentence_vectors = new_sentence_vectors.reshape(-1, old.dense.d).astype(np.float32)
-        if is_ann(old.sentences) and dead <= MAX_DEAD * (old.sentences.ntotal + len(new_sentence_vectors)):
-            # a large sentence index keeps its HNSW graph: the new vectors join it, a removed chunk's sentences
-            # stay in it as tombstones (owner -1, never returned) until they are too many
-            sentences = faiss.clone_index(old.sentences)
-            sentences.add(np.ascontiguousarray(new_sentence_vectors))
-            owners = np.concatenate([old_owner, new_owners + len(keep)]).astype(np.int32)
-        else:  # a flat index is a copy of its vectors anyway; an HNSW graph with too many tombstones is rebuilt
-            alive = np.flatnonzero(old_owner >= 0)
-            sentence_vectors = np.concatenate([_vectors(old.sentences)[alive], new_sentence_vectors])
-            owners = np.concatenate([old_owner[alive], new_owners + len(keep)]).astype(np.int32)
-            sentences = vector_index(sentence_vectors, old.dense.d, ann_from, coded_from)
-        neighbours = _merge_neighbours(old.neighbours, keep, new_pos, vectors, dense, len(new_chunks))
+        next_uid = int(old.manifest.get("next_uid", int(old.uids.max(initial=-1)) + 1))
+        uids = np.arange(next_uid, next_uid + len(new_chunks), dtype=np.int64)
+        neighbours, neighbour_sims, updates = neighbour_changes(old, alive, new_vectors, dense, uids)
+        tokens = ChunkTokens.from_lists(tokenize(c.text) for c in new_chunks)
 
-        tokens = old.chunk_tokens().keep_and_extend(keep.tolist(), (tokenize(c.text) for c in new_chunks))
-        bm25 = Postings.from_tokens(tokens)
-
+        deleted = [gone_before | (gone & set(s.documents)) for s, gone_before in zip(old.segments, old.deleted)]
+        segments = list(old.segments)
+        if new_chunks or len(updates):
+            segments.append(Segment({d.doc_id: d for d in new_docs}, new_chunks, dense, sentences,
+                                    np.asarray(new_owners, dtype=np.int32), uids, neighbours, neighbour_sims,
+                                    Postings.from_tokens(tokens), updates, tokens=tokens))
+            deleted.append(frozenset())
         manifest = dict(old.manifest)
-        manifest.update({
-            "n_documents": len(by_id), "n_chunks": len(chunks), "duplicates": duplicates,
-            "updated": now,
-            "vector_indexes": {"chunks": kind(dense), "sentences": kind(sentences)},
-        })
+        manifest.update({"duplicates": duplicates, "updated": now, "next_uid": next_uid + len(new_chunks)})
         if corpus_files is not None:
             manifest["corpus_files"] = corpus_files
         if corpus_stat is not None:
             manifest["corpus_stat"] = corpus_stat
-        index = Index(manifest, by_id, chunks, dense, bm25, sentences=sentences, sentence_owner=owners,
-                      neighbours=neighbours, tokens=tokens)
+        index = Index(manifest, segments, deleted)
         store.save(index, index_dir)
     report.seconds = time.perf_counter() - started
     return index, report

@@ -120,26 +120,35 @@ def vectors(index: faiss.Index) -> np.ndarray | CodedVectors:
 
 
 def nearest(index: faiss.Index, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> np.ndarray:
-    """Ids of the `k` vectors nearest `query`, only `allowed` ones when given (a boolean mask).
+    """Ids of the `k` vectors nearest `query`, only `allowed` ones when given (a boolean mask)."""
+    return nearest_with_scores(index, query, k, allowed)[0]
+
+
+def nearest_with_scores(index: faiss.Index, query: np.ndarray, k: int,
+                        allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Ids of the `k` vectors nearest `query` (only `allowed` ones when given, a boolean mask) and their inner
+    products, best first.
 
     A filter that admits few vectors is searched exactly over the admitted ones: a graph walk restricted
     to a small subset would miss most of it."""
     k = min(k, index.ntotal)
     if k <= 0:
-        return np.zeros(0, dtype=np.int64)
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
     if allowed is not None and (not is_ann(index) or allowed.sum() <= 20 * k):
         admitted = np.flatnonzero(allowed)
         if not len(admitted):
-            return admitted
+            return admitted.astype(np.int64), np.zeros(0, dtype=np.float32)
         scores = vectors(index)[admitted] @ query
         top = np.argpartition(-scores, min(k, len(admitted)) - 1)[:k] if len(admitted) > k else np.arange(len(admitted))
-        return admitted[top[np.argsort(-scores[top], kind="stable")]].astype(np.int64)
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return admitted[top].astype(np.int64), scores[top].astype(np.float32)
     params = None
     if is_ann(index):
         params = faiss.SearchParametersHNSW(efSearch=max(ef_search(index), k))
         if allowed is not None:
             bits = np.packbits(allowed, bitorder="little")
             params.sel = faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(bits))
-    _, ids = index.search(query[None, :], k, params=params)
-    ids = ids[0]
-    return ids[ids >= 0].astype(np.int64)
+    sims, ids = index.search(query[None, :], k, params=params)
+    ids, sims = ids[0], sims[0]
+    found = ids >= 0
+    return ids[found].astype(np.int64), sims[found]

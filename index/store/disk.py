@@ -1,19 +1,20 @@
-"""The index on disk: FAISS vectors, a BM25 index, documents, chunks and a manifest.
+"""The index on disk: a versioned list of immutable segments.
 
 Layout of an index folder:
     CURRENT          name of the live version folder (replaced atomically)
-    v-<stamp>/       manifest.json, documents.jsonl, chunks.jsonl, dense.faiss, bm25_postings.npz (BM25's term columns),
-                     sentences.faiss (one vector per sentence of each chunk), sentence_owner.npy,
-                     chunk_neighbours.npy (each chunk's nearest chunks), bm25_tokens.npz (each chunk's
-                     BM25 tokens, so an update tokenises only new chunks), checksums.json (sha256 of every
-                     file, checked at load: a damaged file is named, never answered from)
+    v-<stamp>/       a version: manifest.json (model, settings, corpus files, and its segments, each with the
+                     doc ids of it that are deleted) and checksums.json
+    segments/<name>/ a segment: documents, chunks, vectors, BM25 columns, neighbours (see index.store.segment);
+                     written once, never changed, shared by every version that names it
     embeddings/      vectors computed by builds of this folder, kept so no build encodes a text twice
                      (see embedding_cache)
     converted/       office files converted by LibreOffice, under their content hash, so no sync converts
                      a file twice (see ingest.formats.office)
-A build writes a new version folder completely and flushes it to disk, then swaps CURRENT with
-os.replace under a writer lock (.lock), so a build that dies halfway leaves the previous index usable
-and two writers never delete each other's version; a replaced version is kept ten minutes for readers.
+A change writes its new segment (if any) and a new version folder completely and flushes them to disk, then
+swaps CURRENT with os.replace under a writer lock (.lock), so a change that dies halfway leaves the previous
+index usable and two writers never delete each other's work. A replaced version is kept ten minutes for readers,
+and a segment is deleted only when no version folder left names it. Every file is checksummed and checked when
+it is opened: a damaged file is named, never answered from.
 """
 from __future__ import annotations
 
@@ -26,24 +27,25 @@ import tempfile
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-import faiss
 import numpy as np
 
+from index.document import Document
 from index.durable import (  # noqa: F401  (the store's own problems and file hash, re-exported)
     IndexBroken, IndexMismatch, IndexMissing, IndexProblem, IndexWriteError, file_sha256, fsync_tree, fsync_folder,
     write_failure,
 )
-from index.store.bm25 import Postings
-from index.store.chunk_tokens import ChunkTokens
-from index.text.chunking import Chunk
-from index.document import Document
+from index.store.ann import kind
+from index.store.bm25 import CollectionBM25, PostingsPart
 from index.store.features import index_features
+from index.store.segment import CHECKSUMS, NeighbourUpdates, Segment, read_segment, verify, write_segment
+from index.store.vector_parts import VectorParts
+from index.text.chunking import Chunk
 
-FORMAT_VERSION = 6  # 2: BM25 over jieba words + CJK characters and bigrams; manifest "features"
+FORMAT_VERSION = 7  # 2: BM25 over jieba words + CJK characters and bigrams; manifest "features"
 # 3: sentence vectors (sentences.faiss, sentence_owner.npy) for sentence-level dense scoring
 # 4: chunks embedded with their document's title; chunk_neighbours.npy for score smoothing
 # 5: documents carry doc_number, format, a page map and when they were added; chunks their pages; manifest
@@ -51,34 +53,114 @@ FORMAT_VERSION = 6  # 2: BM25 over jieba words + CJK characters and bigrams; man
 #    (sha256 of every file, verified at load)
 # 6: BM25 as term columns scored with the collection's statistics per question (bm25_postings.npz), not bm25s's
 #    matrix with them baked in
+# 7: a version is a list of immutable segments (segments/), with the doc ids deleted from each
 CURRENT = "CURRENT"
 LOCK = ".lock"
+SEGMENTS = "segments"
 EMBEDDINGS = "embeddings"
 CONVERTED = "converted"
+STAGING = ".building-"
 
 
 @dataclass
 class Index:
-    """Everything retrieval needs, in memory."""
+    """A version of an index, in memory: its manifest and segments, and the live view search reads.
+
+    The live chunks (those of documents not deleted) are numbered 0..n-1 segment by segment; a chunk's slot is its
+    row in its segment plus the rows of the segments before it (deleted ones included), which is how the vector
+    indexes know it."""
 
     manifest: dict
-    documents: dict[str, Document]
-    chunks: list[Chunk]
-    dense: faiss.Index
-    bm25: Postings
+    segments: list[Segment]
+    deleted: list[frozenset[str]] = field(default_factory=list)  # per segment: its doc ids no longer in the index
     path: Path | None = None
-    sentences: faiss.Index | None = None  # one vector per sentence of each chunk
-    sentence_owner: np.ndarray | None = None  # int32 chunk index of each sentence vector
-    neighbours: np.ndarray | None = None  # int32 (chunks, m): each chunk's nearest chunks, -1 padded
-    tokens: ChunkTokens | None = None  # each chunk's BM25 tokens, so an update tokenises only new chunks
-    tokens_at: Path | None = None  # the version folder `chunk_tokens` reads them from, when not loaded yet
 
-    def chunk_tokens(self) -> ChunkTokens | None:
-        """Each chunk's BM25 tokens, read on first use: only an update needs them, and a server would otherwise
-        hold them for nothing (1.8 GB at a million chunks)."""
-        if self.tokens is None and self.tokens_at is not None:
-            self.tokens = _read_tokens(self.tokens_at, len(self.chunks), self.path or self.tokens_at)
-        return self.tokens
+    def __post_init__(self) -> None:
+        if not self.deleted:
+            self.deleted = [frozenset()] * len(self.segments)
+        self._view()
+
+    @classmethod
+    def of_chunks(cls, manifest: dict, documents: dict[str, Document], chunks: list[Chunk], dense, bm25, sentences,
+                  sentence_owner: np.ndarray, neighbours: np.ndarray, neighbour_sims: np.ndarray | None = None,
+                  tokens=None) -> "Index":
+        """An index of one segment holding `chunks` (a build): chunk uids are their positions."""
+        n = len(chunks)
+        uids = np.arange(n, dtype=np.int64)
+        neighbours = np.asarray(neighbours, dtype=np.int64)
+        sims = np.zeros(neighbours.shape, np.float32) if neighbour_sims is None else np.asarray(neighbour_sims, np.float32)
+        segment = Segment(documents, chunks, dense, sentences, np.asarray(sentence_owner, dtype=np.int32), uids,
+                          neighbours, sims, bm25, NeighbourUpdates.empty(neighbours.shape[1] if neighbours.ndim == 2 else 0),
+                          tokens=tokens)
+        manifest = dict(manifest, next_uid=n)
+        return cls(manifest, [segment])
+
+    # --- the live view ---------------------------------------------------------------
+    def _view(self) -> None:
+        documents: dict[str, Document] = {}
+        chunks: list[Chunk] = []
+        slot_chunk, parts = [], []
+        next_id = 0
+        for segment, gone in zip(self.segments, self.deleted):
+            documents.update((i, d) for i, d in segment.documents.items() if i not in gone)
+            if gone:
+                alive = np.fromiter((c.doc_id not in gone for c in segment.chunks), dtype=bool, count=len(segment))
+            else:
+                alive = np.ones(len(segment), dtype=bool)
+            ids = np.full(len(segment), -1, dtype=np.int64)
+            ids[alive] = np.arange(next_id, next_id + int(alive.sum()))
+            chunks.extend(segment.chunks if alive.all() else (c for c, a in zip(segment.chunks, alive) if a))
+            parts.append(PostingsPart(segment.postings, offset=next_id) if alive.all() else PostingsPart(segment.postings, ids=ids))
+            next_id += int(alive.sum())
+            slot_chunk.append(ids)
+        self.documents = documents
+        self.chunks = chunks
+        self.slot_chunk = np.concatenate(slot_chunk) if slot_chunk else np.zeros(0, np.int64)  # slot -> live id, -1
+        self.chunk_slot = np.flatnonzero(self.slot_chunk >= 0)  # live id -> slot (live ids rise with slots)
+        self.slot_alive = None if len(self.chunk_slot) == len(self.slot_chunk) else self.slot_chunk >= 0
+        self.dense = VectorParts([s.dense for s in self.segments])
+        self.sentences = VectorParts([s.sentences for s in self.segments])
+        # each sentence vector's live chunk (-1: a deleted chunk's, never returned)
+        starts = np.concatenate([[0], np.cumsum([len(s) for s in self.segments])]).astype(np.int64)
+        self.sentence_owner = np.concatenate(
+            [self.slot_chunk[s.sentence_owner.astype(np.int64) + a] for s, a in zip(self.segments, starts)]
+        ) if self.segments else np.zeros(0, np.int64)
+        self.bm25 = CollectionBM25(parts, len(chunks))
+        self.uids = np.concatenate([s.uids for s in self.segments]) if self.segments else np.zeros(0, np.int64)
+        self._uid_order = np.argsort(self.uids, kind="stable")
+        lists, _ = self.neighbour_lists()
+        live = self.slots_of(lists.ravel()).reshape(lists.shape)
+        live = np.where(live >= 0, self.slot_chunk[np.clip(live, 0, None)], -1)[self.chunk_slot]
+        # a deleted neighbour leaves a gap until a change re-searches the list: the others move up
+        self.neighbours = np.take_along_axis(live, np.argsort(live < 0, axis=1, kind="stable"), axis=1).astype(np.int32)
+
+    def slots_of(self, uids: np.ndarray) -> np.ndarray:
+        """The slot of each chunk uid (-1 for -1 or a uid no segment holds)."""
+        uids = np.asarray(uids, dtype=np.int64)
+        if not len(self.uids):
+            return np.full(len(uids), -1, dtype=np.int64)
+        at = np.clip(np.searchsorted(self.uids, uids, sorter=self._uid_order), 0, len(self.uids) - 1)
+        slots = self._uid_order[at]
+        return np.where((uids >= 0) & (self.uids[slots] == uids), slots, -1)
+
+    def neighbour_lists(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every slot's nearest-chunk list as uids (-1 padded) and cosines: each segment's own lists, then each
+        segment's updates to older chunks' lists, in segment order (a later one supersedes an earlier one)."""
+        m = next((s.neighbours.shape[1] for s in self.segments if s.neighbours.ndim == 2), 0)
+        lists = np.concatenate([s.neighbours.reshape(-1, m) for s in self.segments]) if self.segments else np.zeros((0, m), np.int64)
+        sims = np.concatenate([s.neighbour_sims.reshape(-1, m) for s in self.segments]) if self.segments else np.zeros((0, m), np.float32)
+        for s in self.segments:
+            if len(s.updates):
+                slots = self.slots_of(s.updates.uids)
+                here = slots >= 0
+                lists[slots[here]] = s.updates.lists[here]
+                sims[slots[here]] = s.updates.sims[here]
+        return lists, sims
+
+    # --- what the manifest says ------------------------------------------------------
+    @property
+    def n_chunks(self) -> int:
+        return len(self.chunks)
 
     @property
     def model(self) -> str:
@@ -117,46 +199,21 @@ class Index:
             )
 
 
-# A file name that is not UTF-8 reaches Python with lone surrogates (os.fsdecode) and paths carry them into
-# JSON strings; "backslashreplace" writes such a character as \udcXX, which is that very character's JSON escape,
-# so it reads back the same.
-CHECKSUMS = "checksums.json"
-
-
-def _checksums(version: Path) -> dict[str, str]:
-    return {p.relative_to(version).as_posix(): file_sha256(p) for p in sorted(version.rglob("*"))
-            if p.is_file() and p.name != CHECKSUMS}
-
-
-def _verify(version: Path) -> None:
-    """Every file of the version is there and holds what was written: a flipped byte in a vector or offset file
-    would otherwise load and give wrong answers."""
-    expected = json.loads((version / CHECKSUMS).read_text(encoding="utf-8"))
-    for name, digest in expected.items():
-        path = version / name
-        if not path.is_file():
-            raise IndexBroken(f"{name} is missing")
-        if file_sha256(path) != digest:
-            raise IndexBroken(f"{name} is damaged (its checksum does not match)")
-
-
-def _write_jsonl(path: Path, rows) -> None:
-    with open(path, "w", encoding="utf-8", errors="backslashreplace") as f:
-        for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
-
-
-def _read_jsonl(path: Path) -> list[dict]:
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
 def live_version(index_dir: Path) -> Path | None:
     pointer = Path(index_dir) / CURRENT
     if not pointer.is_file():
         return None
     version = Path(index_dir) / pointer.read_text(encoding="utf-8").strip()
     return version if version.is_dir() else None
+
+
+def segment_folders(index_dir: Path, version: Path | None = None) -> list[Path]:
+    """The folders of the segments the live version (or `version`) names, in its order."""
+    version = version or live_version(index_dir)
+    if version is None:
+        return []
+    manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
+    return [Path(index_dir) / SEGMENTS / s["name"] for s in manifest.get("segments", [])]
 
 
 KEEP_PREVIOUS_SECONDS = 600  # a replaced version stays this long: a reader that opened it keeps working
@@ -210,55 +267,72 @@ def writer_lock(index_dir: Path, wait_message: Callable[[], None] | None = None)
 def save(index: Index, index_dir: Path) -> Path:
     """Write `index` as a new version of `index_dir` and make it live atomically and durably.
 
-    The version is written completely and flushed to disk before CURRENT points at it (write, fsync, rename,
-    fsync the folder); the switch and the clean-up run under the writer lock. The version it replaces is
-    kept KEEP_PREVIOUS_SECONDS for readers still using it."""
+    Only its segments not written yet (without a name) are written; the others are on disk already. Everything is
+    written completely and flushed to disk before CURRENT points at the version (write, fsync, rename, fsync the
+    folder); the renames, the switch and the clean-up run under the writer lock. The version it replaces is kept
+    KEEP_PREVIOUS_SECONDS for readers still using it."""
     index_dir = Path(index_dir)
-    index_dir.mkdir(parents=True, exist_ok=True)
+    staged: list[tuple[Segment, Path]] = []
     try:
-        staging = Path(tempfile.mkdtemp(prefix=".building-", dir=index_dir))
+        (index_dir / SEGMENTS).mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=STAGING, dir=index_dir))
     except OSError as exc:
         raise write_failure(exc, index_dir) from exc
     try:
         try:
-            _write_version(index, staging)
+            for segment in index.segments:
+                if not segment.name:
+                    folder = Path(tempfile.mkdtemp(prefix=STAGING, dir=index_dir / SEGMENTS))
+                    staged.append((segment, folder))
+                    write_segment(segment, folder)
         except (OSError, RuntimeError) as exc:  # faiss reports a failed write as RuntimeError
             raise write_failure(exc, index_dir) from exc
-        version = _switch(staging, index_dir)
+        version = _switch(index, staged, staging, index_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        for segment, folder in staged:  # a segment renamed already is named by no version: the next clean-up goes
+            shutil.rmtree(folder, ignore_errors=True)
+            segment.name = ""
         raise
     index.path = index_dir
     return version
 
 
-def _write_version(index: Index, staging: Path) -> None:
-    """Every file of `index` into `staging`, checksummed and flushed to disk."""
-    _write_jsonl(staging / "documents.jsonl", (d.to_dict() for d in index.documents.values()))
-    _write_jsonl(staging / "chunks.jsonl", (c.to_dict() for c in index.chunks))
-    faiss.write_index(index.dense, str(staging / "dense.faiss"))
-    index.bm25.save(staging)
-    if index.sentences is not None:
-        faiss.write_index(index.sentences, str(staging / "sentences.faiss"))
-        np.save(staging / "sentence_owner.npy", np.asarray(index.sentence_owner, dtype=np.int32))
-    if index.neighbours is not None:
-        np.save(staging / "chunk_neighbours.npy", np.asarray(index.neighbours, dtype=np.int32))
-    if index.chunk_tokens() is not None:
-        index.tokens.save(staging)
-    # checksums of every file (the manifest's too), then the manifest last: a version without one is incomplete
-    manifest = json.dumps(index.manifest, ensure_ascii=False, indent=2).encode("utf-8", "backslashreplace")
-    sums = _checksums(staging)
-    sums["manifest.json"] = hashlib.sha256(manifest).hexdigest()
+def _write_manifest(index: Index, staging: Path) -> None:
+    """The version's manifest (naming its segments) and checksums into `staging`, flushed to disk."""
+    manifest = dict(index.manifest)
+    manifest["segments"] = [
+        {"name": s.name, "chunks": len(s), "deleted": sorted(gone),
+         "vector_indexes": {"chunks": kind(s.dense), "sentences": kind(s.sentences)}}
+        for s, gone in zip(index.segments, index.deleted)
+    ]
+    largest = max(manifest["segments"], key=lambda s: s["chunks"])
+    manifest["vector_indexes"] = largest["vector_indexes"]
+    manifest["n_chunks"] = index.n_chunks
+    manifest["n_documents"] = len(index.documents)
+    index.manifest = manifest
+    data = json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8", "backslashreplace")
+    sums = {"manifest.json": hashlib.sha256(data).hexdigest()}
     (staging / CHECKSUMS).write_text(json.dumps(sums, indent=1), encoding="utf-8")
-    (staging / "manifest.json").write_bytes(manifest)
+    (staging / "manifest.json").write_bytes(data)
     fsync_tree(staging)
 
 
-def _switch(staging: Path, index_dir: Path) -> Path:
-    """Make the complete version in `staging` the live one, under the writer lock."""
+def _switch(index: Index, staged: list[tuple[Segment, Path]], staging: Path, index_dir: Path) -> Path:
+    """Name the new segments, write the version naming them and make it the live one, under the writer lock."""
     with writer_lock(index_dir):
         previous = live_version(index_dir)
-        version = index_dir / f"v-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{staging.name[-6:]}"
+        stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{staging.name[-6:]}"
+        for n, (segment, folder) in enumerate(staged):
+            segment.name = f"g-{stamp}-{n}"
+            os.replace(folder, index_dir / SEGMENTS / segment.name)
+        if staged:
+            fsync_folder(index_dir / SEGMENTS)
+        try:
+            _write_manifest(index, staging)
+        except OSError as exc:
+            raise write_failure(exc, index_dir) from exc
+        version = index_dir / f"v-{stamp}"
         pointer_tmp = index_dir / f".{CURRENT}.{os.getpid()}"
         os.replace(staging, version)
         try:
@@ -281,28 +355,44 @@ def _switch(staging: Path, index_dir: Path) -> Path:
 
 
 def _remove_leftovers(index_dir: Path, keep: Path) -> None:
-    """Drop replaced versions once no reader can still be opening them, and staging folders of builds
-    that died (never the live one). Runs under the writer lock."""
+    """Drop replaced versions once no reader can still be opening them, staging folders of writers that died
+    (never the live version), and segments no version left names. Runs under the writer lock, so no writer is
+    between writing a segment and naming it."""
     now = time.time()
     for child in index_dir.iterdir():
         if not child.is_dir() or child == keep:
             continue
         age = now - child.stat().st_mtime
-        # a staging folder may belong to a build still running elsewhere: only old ones go
-        if (child.name.startswith(".building-") and age > 3600) or (child.name.startswith("v-") and age > KEEP_PREVIOUS_SECONDS):
+        # a staging folder may belong to a build still writing before it takes the lock: only old ones go
+        if (child.name.startswith(STAGING) and age > 3600) or (child.name.startswith("v-") and age > KEEP_PREVIOUS_SECONDS):
             shutil.rmtree(child, ignore_errors=True)
+    named: set[str] = set()
+    for version in index_dir.glob("v-*"):
+        try:
+            named |= {s["name"] for s in json.loads((version / "manifest.json").read_text(encoding="utf-8")).get("segments", [])}
+        except (OSError, ValueError):
+            return  # a version that cannot be read: keep every segment rather than guess
+    for folder in (index_dir / SEGMENTS).iterdir() if (index_dir / SEGMENTS).is_dir() else ():
+        if folder.name.startswith(STAGING):
+            if now - folder.stat().st_mtime > 3600:
+                shutil.rmtree(folder, ignore_errors=True)
+        elif folder.name not in named:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def exists(index_dir: Path) -> bool:
     return live_version(Path(index_dir)) is not None
 
 
-def load(index_dir: Path) -> Index:
-    """Load the live version of `index_dir`; clear errors when it is missing or damaged."""
+def load(index_dir: Path, previous: Index | None = None) -> Index:
+    """Load the live version of `index_dir`; clear errors when it is missing or damaged. Segments `previous` (an
+    earlier version of the same folder, in memory) already holds are taken from it, not read again: a change
+    costs a reader what it wrote."""
     index_dir = Path(index_dir)
     version = live_version(index_dir)
     if version is None:
         raise IndexMissing(f"no index at {index_dir}; build one with: zhqa build --index {index_dir}")
+    known = {s.name: s for s in previous.segments} if previous is not None and previous.path == index_dir else {}
     try:
         manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
         if manifest.get("format") != FORMAT_VERSION:
@@ -310,14 +400,22 @@ def load(index_dir: Path) -> Index:
                 f"the index at {index_dir} has format {manifest.get('format')}, made by another version of zhqa "
                 f"(this one reads format {FORMAT_VERSION}); rebuild it with: zhqa build --index {index_dir}"
             )
-        _verify(version)
-        documents = {d["doc_id"]: Document.from_dict(d) for d in _read_jsonl(version / "documents.jsonl")}
-        chunks = [Chunk.from_dict(c) for c in _read_jsonl(version / "chunks.jsonl")]
-        dense = faiss.read_index(str(version / "dense.faiss"))
-        bm25 = Postings.load(version)
-        sentences = faiss.read_index(str(version / "sentences.faiss"))
-        sentence_owner = np.load(version / "sentence_owner.npy", allow_pickle=False)
-        neighbours = np.load(version / "chunk_neighbours.npy", allow_pickle=False)
+        verify(version)
+        segments, deleted = [], []
+        for entry in manifest["segments"]:
+            name = entry["name"]
+            if name in known:
+                segment = known[name]
+            else:
+                try:
+                    segment = read_segment(index_dir / SEGMENTS / name)
+                except IndexBroken as exc:
+                    raise IndexBroken(f"segment {name}: {exc}") from exc
+                except FileNotFoundError as exc:
+                    raise IndexBroken(f"segment {name}: {Path(exc.filename or name).name} is missing") from exc
+            segments.append(segment)
+            deleted.append(frozenset(entry.get("deleted", ())))
+        index = Index(manifest, segments, deleted, path=index_dir)
     except IndexMismatch:
         raise
     except IndexBroken as exc:
@@ -327,52 +425,9 @@ def load(index_dir: Path) -> Index:
             f"the index at {index_dir} is damaged ({type(exc).__name__}: {exc}); "
             f"rebuild it with: zhqa build --index {index_dir}"
         ) from exc
-    if dense.ntotal != len(chunks) or manifest.get("n_chunks") != len(chunks) or len(bm25) != len(chunks):
+    if manifest.get("n_chunks") != index.n_chunks:
         raise IndexBroken(
-            f"the index at {index_dir} is damaged ({dense.ntotal} vectors for {len(chunks)} chunks); "
+            f"the index at {index_dir} is damaged ({index.n_chunks} chunks where its manifest says {manifest.get('n_chunks')}); "
             f"rebuild it with: zhqa build --index {index_dir}"
         )
-    # a sentence of a removed chunk may stay in a large sentence index as a tombstone: owner -1 (see updating)
-    if not _chunk_indices(sentence_owner, 1, sentences.ntotal, -1, len(chunks)) or sentences.d != dense.d:
-        raise IndexBroken(
-            f"the index at {index_dir} is damaged ({sentences.ntotal} sentence vectors, "
-            f"{sentence_owner.size} sentence owners for {len(chunks)} chunks); "
-            f"rebuild it with: zhqa build --index {index_dir}"
-        )
-    if not _chunk_indices(neighbours, 2, len(chunks), -1, len(chunks)):
-        raise IndexBroken(
-            f"the index at {index_dir} is damaged (chunk neighbours of shape {neighbours.shape} for {len(chunks)} chunks); "
-            f"rebuild it with: zhqa build --index {index_dir}"
-        )
-    # the BM25 tokens are read when an update needs them (Index.chunk_tokens); their checksum was verified above
-    return Index(
-        manifest, documents, chunks, dense, bm25, path=index_dir,
-        sentences=sentences, sentence_owner=sentence_owner.astype(np.int32, copy=False),
-        neighbours=neighbours.astype(np.int32, copy=False), tokens_at=version,
-    )
-
-
-def _read_tokens(version: Path, n_chunks: int, index_dir: Path) -> ChunkTokens:
-    try:
-        tokens = ChunkTokens.load(version)
-    except Exception as exc:
-        raise IndexBroken(
-            f"the index at {index_dir} is damaged (its BM25 tokens could not be read: {type(exc).__name__}: {exc}); "
-            f"rebuild it with: zhqa build --index {index_dir}"
-        ) from exc
-    if len(tokens) != n_chunks or (tokens.ids.size and (tokens.ids.min() < 0 or tokens.ids.max() >= len(tokens.vocab))):
-        raise IndexBroken(
-            f"the index at {index_dir} is damaged (BM25 tokens for {len(tokens)} chunks, not {n_chunks}); "
-            f"rebuild it with: zhqa build --index {index_dir}"
-        )
-    return tokens
-
-
-def _chunk_indices(values: np.ndarray, ndim: int, rows: int, lowest: int, n_chunks: int) -> bool:
-    """Whether `values` is an integer array of `ndim` dimensions and `rows` rows, each in [lowest, n_chunks)."""
-    return (
-        values.ndim == ndim
-        and np.issubdtype(values.dtype, np.integer)
-        and len(values) == rows
-        and (values.size == 0 or (values.min() >= lowest and values.max() < n_chunks))
-    )
+    return index

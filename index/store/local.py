@@ -1,19 +1,20 @@
 """The local store: an index folder (FAISS vectors, BM25 term columns, documents and chunks; see index.store).
 
-Chunk ids are positions in the index. Filters are boolean arrays built with numpy from each chunk's source and
-date; the vector indexes apply them as index.ann.nearest explains. The statistics sample's vectors are
-gathered once, at open: its dense scores are needed for every unfiltered question.
+Chunk ids are positions among the live chunks of the version's segments (see index.store.disk.Index); the vector
+indexes know chunks by slot (deleted ones included) and are searched through the mapping. Filters are boolean
+arrays built with numpy from each chunk's source and date; the vector indexes apply them as index.ann.nearest
+explains. The statistics sample's vectors are gathered once, at open: its dense scores are needed for every
+unfiltered question.
 """
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 
 import faiss
 import numpy as np
 
 from index.store import disk as index_files
-from index.store.ann import nearest, vectors
-from index.store.bm25 import CollectionBM25, PostingsPart
 from index.text.chunking import Chunk
 from index.store.disk import Index
 from index.text.tokenization import query_tokens
@@ -37,23 +38,30 @@ class LocalStore(Store):
         # (a 10,000-chunk flat search took 9.5 ms with two threads, 0.6 ms with one); concurrent questions
         # are what use the cores
         faiss.omp_set_num_threads(1)
-        self.bm25_scorer = CollectionBM25([PostingsPart(index.bm25)], n)
-        self.chunk_vectors = vectors(index.dense)
+        self.bm25_scorer = index.bm25
+        self.slot_alive = index.slot_alive  # None while no chunk is deleted
         sentences, owner = index.sentences, index.sentence_owner
         self.sentence_vectors = None
         if sentences is not None and owner is not None and sentences.ntotal:
             order = np.argsort(owner, kind="stable")  # sentences are stored chunk by chunk; this keeps it so
             self.sentence_ids = order.astype(np.int64)
-            self.sentence_vectors = vectors(sentences)
+            self.sentence_vectors = sentences
             self.sentence_owner = owner.astype(np.int64)
-            # tombstones (owner -1: sentences of removed chunks left in a large HNSW index) are never returned
+            # sentences of deleted chunks (owner -1) are never returned
             self.sentence_alive = None if owner.min() >= 0 else owner >= 0
             self._sentence_start = np.searchsorted(owner[order], np.arange(n + 1))
-        sample_size = base.STATS_SAMPLE
-        sample = np.random.default_rng(0).choice(n, sample_size, replace=False) if n > sample_size else np.arange(n)
-        self.sample = np.sort(sample)
+        # the sample: the chunks first in an order fixed by each chunk's own identity, not its position, so the
+        # same documents sample the same chunks however they are split into segments or ordered by a rebuild
+        self._chosen_first = None
+        if n > base.STATS_SAMPLE:
+            keys = np.fromiter((zlib.crc32(f"{c.doc_id}\x00{c.start}".encode("utf-8", "surrogatepass")) for c in index.chunks),
+                               dtype=np.uint32, count=n)
+            self._chosen_first = np.argsort(keys, kind="stable")
+            self.sample = np.sort(self._chosen_first[: base.STATS_SAMPLE])
+        else:
+            self.sample = np.arange(n)
         # the sample's vectors, gathered once
-        self._sample_chunks = self.chunk_vectors if n <= sample_size else np.ascontiguousarray(self.chunk_vectors[self.sample])
+        self._sample_chunks = np.ascontiguousarray(self.chunk_vectors(self.sample))
         self._sample_sentences = None
         if self.sentence_vectors is not None:
             positions, counts = self.sentence_positions(self.sample)
@@ -61,8 +69,20 @@ class LocalStore(Store):
             self._sample_counts = counts
 
     @classmethod
-    def open(cls, index_dir: Path) -> "LocalStore":
-        return cls(index_files.load(index_dir))
+    def open(cls, index_dir: Path, previous: "LocalStore | None" = None) -> "LocalStore":
+        """The live version of `index_dir`; the segments `previous` (a store of an earlier version) holds are
+        reused, not read again."""
+        return cls(index_files.load(index_dir, previous.index if previous is not None else None))
+
+    def chunk_vectors(self, ids: np.ndarray) -> np.ndarray:
+        """The vectors of chunks `ids`."""
+        return self.index.dense[self.index.chunk_slot[np.asarray(ids, dtype=np.int64)]]
+
+    def slots_allowed(self, selection: np.ndarray | None) -> np.ndarray | None:
+        """The chunk slots a search may return: live ones the selection admits (None: every slot)."""
+        if selection is None:
+            return self.slot_alive
+        return np.where(self.index.slot_chunk >= 0, selection[np.clip(self.index.slot_chunk, 0, None)], False)
 
     # --- what the index holds ----------------------------------------------------
     @property
@@ -115,10 +135,9 @@ class LocalStore(Store):
     def stats_sample(self, selection: np.ndarray | None = None) -> np.ndarray:
         if selection is None:
             return self.sample
-        admitted = np.flatnonzero(selection)
-        if len(admitted) <= base.STATS_SAMPLE:
-            return admitted
-        return np.sort(np.random.default_rng(0).choice(admitted, base.STATS_SAMPLE, replace=False))
+        if self._chosen_first is None:
+            return np.flatnonzero(selection)
+        return np.sort(self._chosen_first[selection[self._chosen_first]][: base.STATS_SAMPLE])
 
     # --- scores --------------------------------------------------------------------
     def sentence_positions(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -162,7 +181,7 @@ class LocalDense(DenseQuery):
             if not self.use_sentences:
                 return chunk_cos
             return blend(chunk_cos, (s._sample_sentences @ query).astype(np.float64), s._sample_counts, self.b)
-        chunk_cos = (s.chunk_vectors[ids] @ query).astype(np.float64)
+        chunk_cos = (s.chunk_vectors(ids) @ query).astype(np.float64)
         if not self.use_sentences or not len(ids):
             return chunk_cos
         positions, counts = s.sentence_positions(ids)
@@ -171,7 +190,8 @@ class LocalDense(DenseQuery):
 
     def top(self, depth: int, selection: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         s = self.store
-        found = [nearest(s.index.dense, self.query, depth, selection)]
+        slots = s.index.dense.nearest(self.query, depth, s.slots_allowed(selection))
+        found = [s.index.slot_chunk[slots]]
         if self.use_sentences:
             alive = s.sentence_alive
             if selection is None:
@@ -180,7 +200,7 @@ class LocalDense(DenseQuery):
                 sentence_allowed = selection[np.clip(s.sentence_owner, 0, None)]
                 if alive is not None:
                     sentence_allowed &= alive
-            found.append(s.sentence_owner[nearest(s.index.sentences, self.query, depth, sentence_allowed)])
+            found.append(s.sentence_owner[s.index.sentences.nearest(self.query, depth, sentence_allowed)])
         pool = np.unique(np.concatenate(found))
         scores = self.scores(pool)
         best = order(scores, pool)
