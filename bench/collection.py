@@ -40,6 +40,7 @@ from index.encoder import get_embedder  # noqa: E402
 from index.ingest import read_one  # noqa: E402
 from index.collection.merging import merge  # noqa: E402
 from index.store import segment_folders  # noqa: E402
+from index.store.ann import ANN_FROM  # noqa: E402
 from qa import LiveSearcher, Searcher  # noqa: E402
 
 SHARED = find_shared_bench("stard_train").parent  # wherever the checkout is (ZHQA_BENCH, or shared/bench nearby)
@@ -64,26 +65,26 @@ class HashEmbedder:
     def encode_query(self, text) -> np.ndarray:
         return self.encode_passages([text] if isinstance(text, str) else list(text))
 
-    def fit_to_limit(self, text: str) -> tuple[str, bool]:
-        return text, False
+    def fit_to_limit(self, text: str) -> str:
+        return text
 
 
-def write_corpus(folder: Path, n_docs: int) -> None:
+def write_corpus(folder: Path, n_docs: int, seed: int = 0, prefix: str = "doc") -> None:
     texts = []
     for name in ("stard_train", "cmrc2018"):
         path = SHARED / name / "corpus.jsonl"
         if path.exists():
             with open(path, encoding="utf-8") as f:
                 texts += [json.loads(line)["text"].replace("\n", "") for line in f]
-    folder.mkdir(parents=True)
-    rng = random.Random(0)
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(seed)
     for i in range(n_docs):
         body, paragraphs = 0, []
         while body < 2000:  # a different mix of passages in every document: none is a near-duplicate of another
             t = rng.choice(texts)
             paragraphs.append(t)
             body += len(t)
-        (folder / f"doc{i:05d}.txt").write_text(f"文件{i}\n\n" + "\n\n".join(paragraphs) + "\n", encoding="utf-8")
+        (folder / f"{prefix}{i:05d}.txt").write_text(f"{prefix}文件{i}\n\n" + "\n\n".join(paragraphs) + "\n", encoding="utf-8")
 
 
 def timed(fn):
@@ -142,12 +143,16 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=2000, help="documents of ~2,000 characters (default 2000: ~10k chunks)")
     parser.add_argument("--segments", type=int, default=20, help="unmerged segments to search (default 20)")
     parser.add_argument("--questions", type=int, default=200)
+    parser.add_argument("--ann-from", type=int, default=ANN_FROM,
+                        help=f"vectors from which a segment's index is an HNSW graph (default {ANN_FROM:,}); a larger value "
+                             "searches exactly, so that unmerged and merged rank alike but for float ties")
     args = parser.parse_args()
     stand_in = HashEmbedder()
     with tempfile.TemporaryDirectory() as tmp:
         corpus, index_dir = Path(tmp) / "corpus", Path(tmp) / "index"
         write_corpus(corpus, args.docs)
-        (index, report), seconds = timed(lambda: build_index(corpus, index_dir, embedder=stand_in, progress=False))
+        (index, report), seconds = timed(lambda: build_index(corpus, index_dir, embedder=stand_in, progress=False,
+                                                             ann_from=args.ann_from))
         print(f"index: {report.documents} documents, {len(index.chunks)} chunks, {index.sentences.ntotal} sentence vectors; "
               f"built in {seconds:.1f} s with the stand-in encoder ({report.stage_summary()})")
         live = LiveSearcher(Searcher(index, embedder=stand_in), index_dir)
@@ -156,9 +161,11 @@ def main() -> None:
         new = Path(tmp) / "incoming" / "notice.txt"
         new.parent.mkdir()
         shutil.copy(NEW_DOC, new)
+        _, load_s = timed(lambda: load_index(index_dir))
         before = files(index_dir)
+        # as a server makes it: the index it answers from is in memory (a fresh `zhqa add` reads it first: load_s)
         (added, add_report, _, _), add_s = timed(lambda: collection.add(index_dir, [new], progress=False, embedder=stand_in,
-                                                                         merge=False))
+                                                                         merge=False, previous=live.current.index))
         add_mb = written_mb(before, index_dir)
         segment_mb = folder_mb(segment_folders(index_dir)[-1])
         switched, refresh_s = timed(live.refresh)
@@ -171,35 +178,35 @@ def main() -> None:
         _, embed_s = timed(lambda: model.encode_passages(texts, batch_size=32))
         before = files(index_dir)
         (_, remove_report, _), remove_s = timed(lambda: collection.remove(index_dir, ["notice"], progress=False,
-                                                                           embedder=stand_in, merge=False))
+                                                                           embedder=stand_in, merge=False,
+                                                                           previous=live.current.index))
         remove_mb = written_mb(before, index_dir)
         _, refresh2_s = timed(live.refresh)
         print(f"add one document ({len(doc.text):,} characters, {add_report.chunks_added} chunks, {len(texts)} vectors): "
               f"{add_s:.2f} s besides embedding (embedding it with the real model: {embed_s:.2f} s); wrote {add_mb:.2f} MB, "
               f"{add_mb / segment_mb:.2f}x its segment's {segment_mb:.2f} MB")
         print(f"remove it: {remove_s:.2f} s, wrote {remove_mb:.2f} MB")
+        print(f"(a fresh process, as `zhqa add` from a shell, first reads the index: {load_s:.2f} s)")
         print(f"a running server answers from the change {refresh_s:.2f} s (add) / {refresh2_s:.2f} s (remove) after it "
               f"is written, plus up to 2 s until its watcher looks (at once for a change made in the page)")
 
         # many small changes: as many segments as asked, unmerged, against the same documents merged
-        extra = sorted(corpus.glob("doc*.txt"))[: args.segments - len(load_index(index_dir).segments)]
         incoming = Path(tmp) / "more"
-        incoming.mkdir()
+        write_corpus(incoming, args.segments - len(live.current.index.segments), seed=1, prefix="more")
+        extra = sorted(incoming.iterdir())
         started = time.perf_counter()
-        for n, path in enumerate(extra):  # documents already in the index come back as new copies of themselves
-            target = incoming / f"again{n:03d}.txt"
-            target.write_text(path.read_text(encoding="utf-8").replace("文件", f"再次{n}号文件", 1), encoding="utf-8")
-            collection.add(index_dir, [target], progress=False, embedder=stand_in, merge=False)
+        for path in extra:  # one new document per change, as uploads come
+            collection.add(index_dir, [path], progress=False, embedder=stand_in, merge=False, previous=live.current.index)
+            live.refresh()
         adds_s = time.perf_counter() - started
-        live.refresh()
         segmented = live.current
         n_segments = len(segmented.index.segments)
         asked = questions(args.questions)
         query_times(segmented, asked[:20])  # warm
         seg_times, seg_tops = query_times(segmented, asked)
-        (_, policy_report), policy_s = timed(lambda: merge(index_dir))
+        (_, policy_report), policy_s = timed(lambda: merge(index_dir, ann_from=args.ann_from))
         print(f"the policy's merge: {policy_report.summary()} ({policy_s:.2f} s)")
-        (merged_index, merge_report), merge_s = timed(lambda: merge(index_dir, everything=True))
+        (merged_index, merge_report), merge_s = timed(lambda: merge(index_dir, everything=True, ann_from=args.ann_from))
         live.refresh()
         merged = live.current
         query_times(merged, asked[:20])

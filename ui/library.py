@@ -102,7 +102,7 @@ def upload_files(live: LiveSearcher, access: Access, username: str | None, paths
     before = set(live.current.store.documents)
     try:
         index, report, placed, refused = collection.add(live.index_dir, accepted, read=ReadOptions(max_file_mb=limits.file_mb),
-                                                         progress=True, merge=False)
+                                                         progress=True, merge=False, previous=_in_memory(live))
     except (UpdateError, IndexWriteError) as e:  # a full disk is said as plainly as a refusal
         access.record("upload", username, client, "failed", names, type(e).__name__)
         return _lines(ok, bad + [_change_failed(e)]), False
@@ -122,6 +122,12 @@ def upload_files(live: LiveSearcher, access: Access, username: str | None, paths
     access.record("upload", username, client, "ok" if added else "unchanged", added,
                   f"{len(bad)} file(s) not added" if bad else "")
     return _lines(ok, bad), True
+
+
+def _in_memory(live: LiveSearcher):
+    """The index the server answers from, whose segments a change takes as they are instead of reading them again
+    (None for a Milvus index)."""
+    return getattr(live.current.store, "index", None)
 
 
 def _change_failed(e: Exception) -> str:
@@ -147,7 +153,8 @@ def delete_documents(live: LiveSearcher, access: Access, username: str | None, d
         access.record("delete", username, client, "refused" if doc_ids else "unchanged", doc_ids or [])
         return refusal, False
     try:
-        _, report, moved = collection.remove(live.index_dir, list(doc_ids), progress=False, merge=False)
+        _, report, moved = collection.remove(live.index_dir, list(doc_ids), progress=False, merge=False,
+                                             previous=_in_memory(live))
     except (UpdateError, IndexWriteError) as e:
         access.record("delete", username, client, "failed", doc_ids, type(e).__name__)
         return render.message(_change_failed(e), "error"), False
@@ -165,7 +172,7 @@ def reindex_documents(live: LiveSearcher, access: Access, username: str | None, 
         access.record("reindex", username, client, "refused" if doc_ids else "unchanged", doc_ids or [])
         return refusal, False
     try:
-        _, report = collection.reindex(live.index_dir, list(doc_ids), progress=True, merge=False)
+        _, report = collection.reindex(live.index_dir, list(doc_ids), progress=True, merge=False, previous=_in_memory(live))
     except (UpdateError, IndexWriteError) as e:
         access.record("reindex", username, client, "failed", doc_ids, type(e).__name__)
         return render.message(_change_failed(e), "error"), False

@@ -18,7 +18,7 @@ from index.store.bm25 import Postings
 from index.store.chunk_tokens import ChunkTokens
 from index.text.chunking import Chunk, chunk_document
 from index.config import DEFAULT_MODEL, ChunkSettings
-from index.ingest.duplicates import drop_duplicates
+from index.ingest.duplicates import drop_duplicates_signed
 from index.encoder.embedding import Embedder, get_embedder
 from index.encoder.embedding_cache import EmbeddingCache, encode_cached
 from index.store.features import index_features
@@ -241,7 +241,7 @@ def build_index(
     documents = [d for d in documents if d.text.strip()]
     if not documents:
         raise CorpusError(f"no readable documents in {corpus}")
-    documents, duplicates, notices = drop_duplicates(documents)
+    documents, duplicates, notices, signatures = drop_duplicates_signed(documents)
     warnings = warnings + notices
     now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     documents = [replace(d, added=now) for d in documents]
@@ -306,7 +306,7 @@ def build_index(
         index = write_index(milvus, manifest, by_id, chunks, vectors, sentence_vectors, owners, neighbours, progress)
     else:
         index = Index.of_chunks(manifest, by_id, chunks, dense, bm25, sentences, owners, neighbours, neighbour_sims,
-                                tokens=tokens)
+                                tokens=tokens, signatures=signatures)
         store.save(index, Path(index_dir))
     watch.lap("writing")
     report = BuildReport(len(documents), len(chunks), time.perf_counter() - started, warnings,

@@ -41,12 +41,14 @@ def writer_lock(target: Target):
     return store.writer_lock(target.work_dir if isinstance(target, MilvusAddress) else Path(target))
 
 
-def open_current(target: Target) -> Current:
+def open_current(target: Target, previous: Current | None = None) -> Current:
+    """The index's live version; the segments `previous` (an earlier version in memory, a server's) holds are taken
+    from it, not read again."""
     if isinstance(target, MilvusAddress):
         from index.store.milvus import MilvusStore  # imported only for a Milvus index (see index.store)
 
         return MilvusStore(target)
-    return store.load(Path(target))
+    return store.load(Path(target), previous if isinstance(previous, Index) else None)
 
 
 def _update(target: Target, current: Current, merge: bool = True, **change) -> tuple[Current, UpdateReport]:
@@ -143,14 +145,14 @@ def _place(source: Path, target: Path) -> bool:
 
 def add(index_dir: Target, paths: list[Path], read: ReadOptions = ReadOptions(), progress: bool = True,
         name_as: dict[Path, str] | None = None, embedder: Embedder | None = None, merge: bool = True,
-        ) -> tuple[Current, UpdateReport, list[Placed], list[str]]:
+        previous: Current | None = None) -> tuple[Current, UpdateReport, list[Placed], list[str]]:
     """Copy the document files at `paths` (files, or folders of them) into the corpus folder and sync.
     `name_as` gives a file another name in the folder (an upload's original name). Returns what was placed
     and the files refused (with the reason)."""
     placed: list[Placed] = []
     refused: list[str] = []
     with writer_lock(index_dir):
-        current = open_current(index_dir)
+        current = open_current(index_dir, previous)
         corpus = _corpus_of(current, index_dir).resolve()
         for path in map(Path, paths):
             if not path.exists():
@@ -177,12 +179,13 @@ def add(index_dir: Target, paths: list[Path], read: ReadOptions = ReadOptions(),
 
 
 def remove(index_dir: Target, doc_ids: list[str], progress: bool = True,
-           embedder: Embedder | None = None, merge: bool = True) -> tuple[Current, UpdateReport, list[str]]:
+           embedder: Embedder | None = None, merge: bool = True, previous: Current | None = None,
+           ) -> tuple[Current, UpdateReport, list[str]]:
     """Take documents out of the index; their files move to the corpus folder's .removed/ (kept, not deleted).
     Returns the new index, the report and where each file went."""
     moved: list[str] = []
     with writer_lock(index_dir):
-        index = open_current(index_dir)
+        index = open_current(index_dir, previous)
         corpus = _corpus_of(index, index_dir).resolve()
         copies = {c["doc_id"]: c for cs in index.duplicates.values() for c in cs}
         unknown = [d for d in doc_ids if d not in index.documents and d not in copies]
@@ -216,10 +219,11 @@ def remove(index_dir: Target, doc_ids: list[str], progress: bool = True,
 
 
 def reindex(index_dir: Target, doc_ids: list[str], read: ReadOptions = ReadOptions(), progress: bool = True,
-            embedder: Embedder | None = None, merge: bool = True) -> tuple[Current, UpdateReport]:
+            embedder: Embedder | None = None, merge: bool = True, previous: Current | None = None,
+            ) -> tuple[Current, UpdateReport]:
     """Read documents again from their files (after a change of OCR limit, say) and replace them."""
     with writer_lock(index_dir):
-        index = open_current(index_dir)
+        index = open_current(index_dir, previous)
         corpus = _corpus_of(index, index_dir).resolve()
         unknown = [d for d in doc_ids if d not in index.documents]
         if unknown:

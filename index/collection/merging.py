@@ -28,6 +28,7 @@ from index.store import disk as store
 from index.store.ann import ANN_FROM, CODED_FROM, vector_index
 from index.store.bm25 import Postings
 from index.store.chunk_tokens import ChunkTokens
+from index.ingest.duplicates import Signatures
 from index.store.disk import Index
 from index.store.segment import NeighbourUpdates, Segment
 from index.store.vector_parts import VectorParts
@@ -114,10 +115,19 @@ def merged_segment(index: Index, chosen: list[int], ann_from: int = ANN_FROM, co
     m = lists.shape[1]
     updates = (NeighbourUpdates(index.uids[target_slots], lists[target_slots], sims[target_slots])
                if len(target_slots) else NeighbourUpdates.empty(m))
+    signatures = Signatures.concatenate([_signatures(index.segments[i]).select(set(index.segments[i].documents) - index.deleted[i])
+                                         for i in chosen])
     return Segment(documents, chunks, vector_index(vectors, d, ann_from, coded_from),
                    vector_index(sentence_vectors, d, ann_from, coded_from),
                    np.concatenate(owners).astype(np.int32) if owners else np.zeros(0, np.int32),
-                   index.uids[slots], lists[slots], sims[slots], Postings.from_tokens(tokens), updates, tokens=tokens)
+                   index.uids[slots], lists[slots], sims[slots], Postings.from_tokens(tokens), updates, tokens=tokens,
+                   signatures=signatures)
+
+
+def _signatures(segment: Segment) -> Signatures:
+    if segment.signatures is None:
+        segment.signatures = Signatures.of(list(segment.documents.values()))
+    return segment.signatures
 
 
 def concatenate_tokens(parts: list[ChunkTokens]) -> ChunkTokens:

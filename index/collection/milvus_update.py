@@ -47,7 +47,7 @@ def update_milvus(
     started = time.perf_counter()
     report = UpdateReport()
     old_docs = store.documents
-    gone, kept_docs, new_docs, duplicates, now = plan_change(old_docs, store.duplicates, add, remove, report)
+    gone, kept_docs, new_docs, duplicates, now, _ = plan_change(old_docs, store.duplicates, add, remove, report)
     if not kept_docs and not new_docs:
         raise UpdateError("the change would leave the index empty; an index needs at least one document")
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -33,7 +34,7 @@ from index.collection.merging import MergeReport
 from index.text.chunking import Chunk, chunk_document
 from index.config import ChunkSettings
 from index.document import Document
-from index.ingest.duplicates import drop_duplicates
+from index.ingest.duplicates import Signatures, drop_duplicates, drop_duplicates_of
 from index.encoder.embedding import Embedder, get_embedder
 from index.encoder.embedding_cache import EmbeddingCache
 from index.store.neighbours import NEIGHBOURS
@@ -67,10 +68,13 @@ class UpdateReport:
 
 
 def plan_change(documents: dict[str, Document], duplicates: dict[str, list[dict]], add, remove,
-                report: UpdateReport) -> tuple[set[str], list[Document], list[Document], dict[str, list[dict]], str]:
+                report: UpdateReport, known: Callable[[set[str]], Signatures] | None = None,
+                ) -> tuple[set[str], list[Document], list[Document], dict[str, list[dict]], str, Signatures | None]:
     """What a change does to the documents, for either store: (doc ids that leave, documents kept, documents new
-    to the index after near-duplicates are dropped, the copies recorded, the time stamp). Fills `report`'s
-    added, replaced, removed and warnings; refuses unknown ids."""
+    to the index after near-duplicates are dropped, the copies recorded, the time stamp, the new documents'
+    signatures). `known(leaving)`: the signatures of the indexed documents but those leaving, when the store keeps
+    them (then only the new documents are read for near-duplicates). Fills `report`'s added, replaced, removed
+    and warnings; refuses unknown ids."""
     add = list(add)
     incoming = {d.doc_id for d in add}
     report.replaced = sorted(incoming & set(documents))
@@ -82,16 +86,20 @@ def plan_change(documents: dict[str, Document], duplicates: dict[str, list[dict]
     kept_docs = [d for i, d in documents.items() if i not in gone]
     now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     candidates = [replace(d, added=now) for d in add if d.text.strip()]
-    deduped, found, notices = drop_duplicates(kept_docs + candidates)
+    signatures = None
+    if known is not None:
+        new_docs, found, notices, signatures = drop_duplicates_of(known(gone), candidates)
+    else:
+        deduped, found, notices = drop_duplicates(kept_docs + candidates)
+        new_docs = deduped[len(kept_docs):]
     report.warnings += notices
-    new_docs = deduped[len(kept_docs):]
     report.added = sorted(d.doc_id for d in new_docs if d.doc_id not in documents)
     # copies recorded before, minus what went, plus what this change found
     dropped = set(remove) | incoming
     copies = {k: [c for c in v if c["doc_id"] not in dropped] for k, v in duplicates.items() if k not in gone}
     for k, v in found.items():
         copies.setdefault(k, []).extend(v)
-    return gone, kept_docs, new_docs, {k: v for k, v in copies.items() if v}, now
+    return gone, kept_docs, new_docs, {k: v for k, v in copies.items() if v}, now, signatures
 
 
 def _best(m: int, *candidates: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -194,7 +202,8 @@ def update_index(
         old = current if current is not None else store.load(index_dir)
         old.check_compatible()
         report = UpdateReport()
-        gone, kept_docs, new_docs, duplicates, now = plan_change(old.documents, old.duplicates, add, remove, report)
+        gone, kept_docs, new_docs, duplicates, now, signatures = plan_change(old.documents, old.duplicates, add, remove,
+                                                                             report, known=old.signatures)
 
         chunk = ChunkSettings(**old.manifest["chunk"])
         new_chunks: list[Chunk] = [c for d in new_docs for c in chunk_document(d, chunk.min_chars, chunk.max_chars, chunk.overlap_sentences)]
@@ -228,7 +237,7 @@ def update_index(
         if new_chunks or len(updates):
             segments.append(Segment({d.doc_id: d for d in new_docs}, new_chunks, dense, sentences,
                                     np.asarray(new_owners, dtype=np.int32), uids, neighbours, neighbour_sims,
-                                    Postings.from_tokens(tokens), updates, tokens=tokens))
+                                    Postings.from_tokens(tokens), updates, tokens=tokens, signatures=signatures))
             deleted.append(frozenset())
         manifest = dict(old.manifest)
         manifest.update({"duplicates": duplicates, "updated": now, "next_uid": next_uid + len(new_chunks)})

@@ -138,7 +138,11 @@ def nearest_with_scores(index: faiss.Index, query: np.ndarray, k: int,
         admitted = np.flatnonzero(allowed)
         if not len(admitted):
             return admitted.astype(np.int64), np.zeros(0, dtype=np.float32)
-        scores = vectors(index)[admitted] @ query
+        stored = vectors(index)
+        if isinstance(stored, np.ndarray) and len(admitted) > len(stored) // 4:
+            scores = (stored @ query)[admitted]  # most are admitted: one pass over the matrix beats gathering rows
+        else:
+            scores = stored[admitted] @ query
         top = np.argpartition(-scores, min(k, len(admitted)) - 1)[:k] if len(admitted) > k else np.arange(len(admitted))
         top = top[np.argsort(-scores[top], kind="stable")]
         return admitted[top].astype(np.int64), scores[top].astype(np.float32)

@@ -145,29 +145,37 @@ class CollectionBM25:
     def scores(self, tokens: list[str]) -> np.ndarray:
         """float32 scores of every chunk, by collection id, for the question's `tokens` (repeats count again)."""
         out = np.zeros(self.n_chunks, dtype=np.float32)
-        found_ids, found_scores = [], []
-        for token in tokens:
-            ids, tf = [], []
-            for part in self.parts:
-                rows, counts = part.postings.column(token)
-                if not len(rows):
+        unique = list(dict.fromkeys(tokens))
+        ids: dict[str, list[np.ndarray]] = {t: [] for t in unique}
+        tf: dict[str, list[np.ndarray]] = {t: [] for t in unique}
+        for part in self.parts:  # each group's postings of the question's tokens (most groups hold few of them)
+            columns, indptr, rows, counts = part.postings.columns, part.postings.indptr, part.postings.rows, part.postings.tf
+            for t in unique:
+                j = columns.get(t)
+                if j is None or indptr[j] == indptr[j + 1]:
                     continue
-                chunk_ids = self._ids(part, rows)
-                if part.ids is not None:
-                    alive = chunk_ids >= 0
-                    chunk_ids, counts = chunk_ids[alive], counts[alive]
-                ids.append(chunk_ids)
-                tf.append(counts)
-            if not ids:
+                r, f = rows[indptr[j] : indptr[j + 1]], counts[indptr[j] : indptr[j + 1]]
+                if part.ids is None:
+                    ids[t].append(r.astype(np.int64) + part.offset)
+                    tf[t].append(f)
+                else:
+                    found = part.ids[r]
+                    alive = found >= 0
+                    ids[t].append(found[alive])
+                    tf[t].append(f[alive])
+        scored: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for t in unique:
+            if not ids[t]:
                 continue
-            ids = np.concatenate(ids) if len(ids) > 1 else ids[0]
-            df = len(ids)
+            chunk_ids = np.concatenate(ids[t]) if len(ids[t]) > 1 else ids[t][0]
+            df = len(chunk_ids)
             if not df:
                 continue
             idf = np.float32(np.log(1 + (self.n_chunks - df + 0.5) / (df + 0.5)))
-            f = (np.concatenate(tf) if len(tf) > 1 else tf[0]).astype(np.float64)
-            found_ids.append(ids)
-            found_scores.append((np.float64(idf) * (f / (self.norm[ids] + f))).astype(np.float32))
-        if found_ids:
-            np.add.at(out, np.concatenate(found_ids), np.concatenate(found_scores))
+            f = (np.concatenate(tf[t]) if len(tf[t]) > 1 else tf[t][0]).astype(np.float64)
+            scored[t] = chunk_ids, (np.float64(idf) * (f / (self.norm[chunk_ids] + f))).astype(np.float32)
+        # summed in the question's token order, as bm25s sums them (float32 sums depend on their order)
+        found = [scored[t] for t in tokens if t in scored]
+        if found:
+            np.add.at(out, np.concatenate([x[0] for x in found]), np.concatenate([x[1] for x in found]))
         return out

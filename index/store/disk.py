@@ -34,6 +34,7 @@ from typing import Callable
 import numpy as np
 
 from index.document import Document
+from index.ingest.duplicates import Signatures
 from index.durable import (  # noqa: F401  (the store's own problems and file hash, re-exported)
     IndexBroken, IndexMismatch, IndexMissing, IndexProblem, IndexWriteError, file_sha256, fsync_tree, fsync_folder,
     write_failure,
@@ -83,7 +84,7 @@ class Index:
     @classmethod
     def of_chunks(cls, manifest: dict, documents: dict[str, Document], chunks: list[Chunk], dense, bm25, sentences,
                   sentence_owner: np.ndarray, neighbours: np.ndarray, neighbour_sims: np.ndarray | None = None,
-                  tokens=None) -> "Index":
+                  tokens=None, signatures: Signatures | None = None) -> "Index":
         """An index of one segment holding `chunks` (a build): chunk uids are their positions."""
         n = len(chunks)
         uids = np.arange(n, dtype=np.int64)
@@ -91,7 +92,7 @@ class Index:
         sims = np.zeros(neighbours.shape, np.float32) if neighbour_sims is None else np.asarray(neighbour_sims, np.float32)
         segment = Segment(documents, chunks, dense, sentences, np.asarray(sentence_owner, dtype=np.int32), uids,
                           neighbours, sims, bm25, NeighbourUpdates.empty(neighbours.shape[1] if neighbours.ndim == 2 else 0),
-                          tokens=tokens)
+                          tokens=tokens, signatures=signatures)
         manifest = dict(manifest, next_uid=n)
         return cls(manifest, [segment])
 
@@ -133,6 +134,16 @@ class Index:
         live = np.where(live >= 0, self.slot_chunk[np.clip(live, 0, None)], -1)[self.chunk_slot]
         # a deleted neighbour leaves a gap until a change re-searches the list: the others move up
         self.neighbours = np.take_along_axis(live, np.argsort(live < 0, axis=1, kind="stable"), axis=1).astype(np.int32)
+
+    def signatures(self, leaving: set[str] = frozenset()) -> Signatures:
+        """The signatures of the live documents (but `leaving`), segment by segment (see index.ingest.duplicates)."""
+        parts = []
+        for segment, gone in zip(self.segments, self.deleted):
+            if segment.signatures is None:
+                segment.signatures = Signatures.of(list(segment.documents.values()))
+            out = gone | leaving
+            parts.append(segment.signatures.select(set(segment.documents) - out) if out & set(segment.documents) else segment.signatures)
+        return Signatures.concatenate(parts)
 
     def slots_of(self, uids: np.ndarray) -> np.ndarray:
         """The slot of each chunk uid (-1 for -1 or a uid no segment holds)."""

@@ -181,11 +181,11 @@ class LocalDense(DenseQuery):
             if not self.use_sentences:
                 return chunk_cos
             return blend(chunk_cos, (s._sample_sentences @ query).astype(np.float64), s._sample_counts, self.b)
-        chunk_cos = (s.chunk_vectors(ids) @ query).astype(np.float64)
+        chunk_cos = s.index.dense.dot(s.index.chunk_slot[ids], query).astype(np.float64)
         if not self.use_sentences or not len(ids):
             return chunk_cos
         positions, counts = s.sentence_positions(ids)
-        sentence_cos = (s.sentence_vectors[s.sentence_ids[positions]] @ query).astype(np.float64)
+        sentence_cos = s.sentence_vectors.dot(s.sentence_ids[positions], query).astype(np.float64)
         return blend(chunk_cos, sentence_cos, counts, self.b)
 
     def top(self, depth: int, selection: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -12,6 +12,8 @@ the version's manifest, the documents of older segments it deletes. A segment fo
     neighbour_updates.npz            nearest-chunk lists of chunks of older segments that this change altered
                                      (a nearer chunk arrived, or a neighbour was deleted): uids, lists, sims
     bm25_tokens.npz, bm25_postings.npz  its chunks' BM25 tokens and term columns (index.store.bm25)
+    doc_signatures.npz               its documents' text digests and MinHash (index.ingest.duplicates), so a change
+                                     finds near-duplicates of the library without reading it
     checksums.json                   sha256 of every file, checked when it is opened
 
 Neighbour lists name chunks by uid, not by position: positions change as segments are merged and chunks are
@@ -20,13 +22,14 @@ deleted, uids never do.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import faiss
 import numpy as np
 
 from index.document import Document
+from index.ingest.duplicates import Signatures
 from index.durable import IndexBroken, file_sha256, fsync_tree
 from index.store.bm25 import Postings
 from index.store.chunk_tokens import ChunkTokens
@@ -67,7 +70,7 @@ class Segment:
     tokens: ChunkTokens | None = None
     tokens_at: Path | None = None  # the folder `chunk_tokens` reads them from, when not loaded yet
     name: str = ""  # its folder's name once written
-    extra: dict = field(default_factory=dict)
+    signatures: Signatures | None = None  # of its documents, in their order (made when written, if missing)
 
     def __len__(self) -> int:
         return len(self.chunks)
@@ -130,6 +133,9 @@ def write_segment(segment: Segment, folder: Path) -> None:
     np.savez(folder / UPDATES, uids=u.uids.astype(np.int64), lists=u.lists.astype(np.int64), sims=u.sims.astype(np.float32))
     segment.postings.save(folder)
     segment.chunk_tokens().save(folder)
+    if segment.signatures is None:
+        segment.signatures = Signatures.of(list(segment.documents.values()))
+    segment.signatures.save(folder)
     (folder / CHECKSUMS).write_text(json.dumps(checksums(folder), indent=1), encoding="utf-8")
     fsync_tree(folder)
 
@@ -148,6 +154,7 @@ def read_segment(folder: Path) -> Segment:
     with np.load(folder / UPDATES, allow_pickle=False) as data:
         updates = NeighbourUpdates(data["uids"], data["lists"], data["sims"])
     postings = Postings.load(folder)
+    signatures = Signatures.load(folder)
     n = len(chunks)
     problems = []
     if dense.ntotal != n:
@@ -163,11 +170,13 @@ def read_segment(folder: Path) -> Segment:
         problems.append("neighbour updates of mismatched shapes")
     if len(postings) != n:
         problems.append(f"BM25 columns for {len(postings)} chunks, not {n}")
+    if signatures.doc_ids != list(documents) or signatures.minhashes.shape[0] != len(documents):
+        problems.append(f"document signatures for {len(signatures)} documents, not {len(documents)}")
     if problems:
         raise IndexBroken("; ".join(problems))
     return Segment(documents, chunks, dense, sentences, owner.astype(np.int32, copy=False), uids.astype(np.int64, copy=False),
                    neighbours.astype(np.int64, copy=False), sims.astype(np.float32, copy=False), postings, updates,
-                   tokens_at=folder, name=folder.name)
+                   tokens_at=folder, name=folder.name, signatures=signatures)
 
 
 def _integers(values: np.ndarray, ndim: int, rows: int, lowest: int, below: int) -> bool:

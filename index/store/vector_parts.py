@@ -35,11 +35,33 @@ class VectorParts:
         if len(self.indexes) == 1:
             return self.views[0][slots]
         slots = np.asarray(slots, dtype=np.int64)
-        out = np.empty((len(slots), self.d), dtype=np.float32)
         part = np.searchsorted(self.starts, slots, side="right") - 1
-        for p in np.unique(part):
-            here = part == p
-            out[here] = self.views[p][slots[here] - self.starts[p]]
+        if not len(slots) or part.min() == part.max():
+            p = int(part[0]) if len(slots) else 0
+            return self.views[p][slots - self.starts[p]]
+        out = np.empty((len(slots), self.d), dtype=np.float32)
+        # grouped by part with one sort, not one mask over every slot per part
+        order = np.argsort(part, kind="stable")
+        bounds = np.searchsorted(part[order], np.arange(len(self.indexes) + 1))
+        for p in np.flatnonzero(bounds[1:] > bounds[:-1]):
+            rows = order[bounds[p] : bounds[p + 1]]
+            out[rows] = self.views[p][slots[rows] - self.starts[p]]
+        return out
+
+    def dot(self, slots, query: np.ndarray) -> np.ndarray:
+        """The inner products of the vectors at `slots` with `query` (float32), without gathering the vectors of
+        several parts into one array first."""
+        slots = np.asarray(slots, dtype=np.int64)
+        part = np.searchsorted(self.starts, slots, side="right") - 1
+        if not len(slots) or part.min() == part.max():
+            p = int(part[0]) if len(slots) else 0
+            return self.views[p][slots - self.starts[p]] @ query
+        out = np.empty(len(slots), dtype=np.float32)
+        order = np.argsort(part, kind="stable")
+        bounds = np.searchsorted(part[order], np.arange(len(self.indexes) + 1))
+        for p in np.flatnonzero(bounds[1:] > bounds[:-1]):
+            rows = order[bounds[p] : bounds[p + 1]]
+            out[rows] = self.views[p][slots[rows] - self.starts[p]] @ query
         return out
 
     def nearest(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> np.ndarray:
