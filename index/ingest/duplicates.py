@@ -123,48 +123,7 @@ def drop_duplicates(documents: list[Document]) -> tuple[list[Document], dict[str
 
 def drop_duplicates_signed(documents: list[Document]) -> tuple[list[Document], dict[str, list[dict]], list[str], Signatures]:
     """`drop_duplicates`, and the signatures of the documents kept."""
-    kept: list[Document] = []
-    copies: dict[str, list[dict]] = {}
-    notices: list[str] = []
-    exact: dict[str, Document] = {}
-    from datasketch import MinHashLSH  # see minhash
-
-    lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)
-    hashes: dict[str, MinHash] = {}
-    by_id: dict[str, Document] = {}
-    digests, rows = [], []
-    for doc in documents:
-        text = squashed(doc.text)
-        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-        original = exact.get(digest)
-        if original is not None:
-            copies.setdefault(original.doc_id, []).append(_copy(doc, "exact", 1.0))
-            notices.append(f"skipped {doc.path or doc.doc_id}: the same text as {original.path or original.doc_id} (indexed once)")
-            continue
-        row = np.zeros(NUM_PERM, dtype=np.uint64)
-        if len(text) >= MIN_CHARS:
-            m = minhash(text)
-            best, best_sim = None, 0.0
-            for key in lsh.query(m):
-                sim = m.jaccard(hashes[key])
-                if sim >= THRESHOLD and sim > best_sim:
-                    best, best_sim = key, sim
-            if best is not None:
-                copies.setdefault(best, []).append(_copy(doc, "near", best_sim))
-                notices.append(f"skipped {doc.path or doc.doc_id}: a near-duplicate of {by_id[best].path or best} "
-                               f"(similarity {best_sim:.2f}; indexed once, cited as 另见)")
-                continue
-            if doc.doc_id not in hashes:
-                lsh.insert(doc.doc_id, m)
-                hashes[doc.doc_id] = m
-            row = m.hashvalues
-        exact[digest] = doc
-        by_id.setdefault(doc.doc_id, doc)
-        kept.append(doc)
-        digests.append(digest)
-        rows.append(row)
-    signatures = Signatures([d.doc_id for d in kept], digests, np.asarray(rows, dtype=np.uint64).reshape(-1, NUM_PERM))
-    return kept, copies, notices, signatures
+    return _drop(documents, {}, {}, _Banded())
 
 
 def drop_duplicates_of(known: Signatures, documents: list[Document]
@@ -173,12 +132,60 @@ def drop_duplicates_of(known: Signatures, documents: list[Document]
     `documents`, returning only what concerns the new ones. Each new document is compared with every known and
     every earlier new one (a change brings a few documents to a large library: all pairs cost a comparison of
     its MinHash with the library's, not a reading of the library)."""
+    exact = {digest: doc_id for doc_id, digest in zip(known.doc_ids, known.digests)}
+    return _drop(documents, exact, {}, _AllPairs(known))
+
+
+class _Banded:
+    """Near-duplicate candidates by LSH (datasketch): a build compares every document with every other."""
+
+    def __init__(self):
+        from datasketch import MinHashLSH  # see minhash
+
+        self.lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)
+        self.hashes: dict[str, MinHash] = {}
+
+    def nearest(self, m: "MinHash") -> tuple[str | None, float]:
+        best, best_sim = None, 0.0
+        for key in self.lsh.query(m):
+            sim = m.jaccard(self.hashes[key])
+            if sim >= THRESHOLD and sim > best_sim:
+                best, best_sim = key, sim
+        return best, best_sim
+
+    def keep(self, doc_id: str, m: "MinHash | None") -> None:
+        if m is not None and doc_id not in self.hashes:
+            self.lsh.insert(doc_id, m)
+            self.hashes[doc_id] = m
+
+
+class _AllPairs:
+    """Every known and kept document compared with the MinHash asked about, in numpy."""
+
+    def __init__(self, known: Signatures):
+        self.ids = list(known.doc_ids)
+        self.known = known.minhashes
+        self.kept: list[np.ndarray] = []
+
+    def nearest(self, m: "MinHash") -> tuple[str | None, float]:
+        # a row of zeros (a short document) never matches: MinHash values are never all zero
+        sims = np.concatenate([(self.known == m.hashvalues).mean(axis=1),
+                               (np.asarray(self.kept, dtype=np.uint64).reshape(-1, NUM_PERM) == m.hashvalues).mean(axis=1)])
+        best = int(np.argmax(sims)) if len(sims) else -1
+        return (self.ids[best], float(sims[best])) if best >= 0 and sims[best] >= THRESHOLD else (None, 0.0)
+
+    def keep(self, doc_id: str, m: "MinHash | None") -> None:
+        self.ids.append(doc_id)
+        self.kept.append(m.hashvalues if m is not None else np.zeros(NUM_PERM, dtype=np.uint64))
+
+
+def _drop(documents: list[Document], exact: dict[str, str], paths: dict[str, str], near
+          ) -> tuple[list[Document], dict[str, list[dict]], list[str], Signatures]:
+    """The documents kept in order, the copies left out (by the doc id kept), notices and the kept ones'
+    signatures. `exact`: text digest -> doc id already kept; `near`: finds a near-duplicate among those kept."""
     kept: list[Document] = []
     copies: dict[str, list[dict]] = {}
     notices: list[str] = []
-    exact = {digest: doc_id for doc_id, digest in zip(known.doc_ids, known.digests)}
-    paths: dict[str, str] = {}
-    pool_ids = list(known.doc_ids)  # the known documents, then the new ones kept
     digests, rows = [], []
     for doc in documents:
         text = squashed(doc.text)
@@ -188,24 +195,19 @@ def drop_duplicates_of(known: Signatures, documents: list[Document]
             copies.setdefault(original, []).append(_copy(doc, "exact", 1.0))
             notices.append(f"skipped {doc.path or doc.doc_id}: the same text as {paths.get(original) or original} (indexed once)")
             continue
-        row = np.zeros(NUM_PERM, dtype=np.uint64)
-        if len(text) >= MIN_CHARS:
-            row = minhash(text).hashvalues
-            # a row of zeros (a short document) never matches: MinHash values are never all zero
-            sims = np.concatenate([(known.minhashes == row).mean(axis=1),
-                                   (np.asarray(rows, dtype=np.uint64).reshape(-1, NUM_PERM) == row).mean(axis=1)])
-            best = int(np.argmax(sims)) if len(sims) else -1
-            if best >= 0 and sims[best] >= THRESHOLD:
-                key, sim = pool_ids[best], float(sims[best])
-                copies.setdefault(key, []).append(_copy(doc, "near", sim))
-                notices.append(f"skipped {doc.path or doc.doc_id}: a near-duplicate of {paths.get(key) or key} "
+        m = minhash(text) if len(text) >= MIN_CHARS else None
+        if m is not None:
+            best, sim = near.nearest(m)
+            if best is not None:
+                copies.setdefault(best, []).append(_copy(doc, "near", sim))
+                notices.append(f"skipped {doc.path or doc.doc_id}: a near-duplicate of {paths.get(best) or best} "
                                f"(similarity {sim:.2f}; indexed once, cited as 另见)")
                 continue
+        near.keep(doc.doc_id, m)
         exact[digest] = doc.doc_id
-        paths[doc.doc_id] = doc.path
-        pool_ids.append(doc.doc_id)
+        paths.setdefault(doc.doc_id, doc.path)
         kept.append(doc)
         digests.append(digest)
-        rows.append(row)
+        rows.append(m.hashvalues if m is not None else np.zeros(NUM_PERM, dtype=np.uint64))
     return kept, copies, notices, Signatures([d.doc_id for d in kept], digests,
                                              np.asarray(rows, dtype=np.uint64).reshape(-1, NUM_PERM))

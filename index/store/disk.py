@@ -91,7 +91,7 @@ class Index:
         neighbours = np.asarray(neighbours, dtype=np.int64)
         sims = np.zeros(neighbours.shape, np.float32) if neighbour_sims is None else np.asarray(neighbour_sims, np.float32)
         segment = Segment(documents, chunks, dense, sentences, np.asarray(sentence_owner, dtype=np.int32), uids,
-                          neighbours, sims, bm25, NeighbourUpdates.empty(neighbours.shape[1] if neighbours.ndim == 2 else 0),
+                          neighbours, sims, bm25, NeighbourUpdates.empty(neighbours.shape[1]),
                           tokens=tokens, signatures=signatures)
         manifest = dict(manifest, next_uid=n)
         return cls(manifest, [segment])
