@@ -8,6 +8,7 @@
 * what merging costs: the policy's merge of the small segments, and `zhqa optimize` of everything.
 
     .venv/bin/python bench/collection.py [--docs 2000]     # --docs 40000: ~200,000 chunks
+    .venv/bin/python bench/collection.py --docs 40000 --keep DIR   # builds once into DIR, later runs start from it
 
 The corpus is real text (stard_train passages, and CMRC 2018's where present, mixed into ~2,000-character
 documents), written as files into a temporary corpus folder. Its vectors come from a stand-in encoder (a hash
@@ -146,15 +147,31 @@ def main() -> None:
     parser.add_argument("--ann-from", type=int, default=ANN_FROM,
                         help=f"vectors from which a segment's index is an HNSW graph (default {ANN_FROM:,}); a larger value "
                              "searches exactly, so that unmerged and merged rank alike but for float ties")
+    parser.add_argument("--keep", type=Path, help="keep the built corpus and index in this folder (its base/) and start "
+                        "later runs with the same --docs and --ann-from from a copy of them (its work/), not a new build")
     args = parser.parse_args()
     stand_in = HashEmbedder()
-    with tempfile.TemporaryDirectory() as tmp:
-        corpus, index_dir = Path(tmp) / "corpus", Path(tmp) / "index"
-        write_corpus(corpus, args.docs)
-        (index, report), seconds = timed(lambda: build_index(corpus, index_dir, embedder=stand_in, progress=False,
-                                                             ann_from=args.ann_from))
-        print(f"index: {report.documents} documents, {len(index.chunks)} chunks, {index.sentences.ntotal} sentence vectors; "
-              f"built in {seconds:.1f} s with the stand-in encoder ({report.stage_summary()})")
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = Path(scratch)
+        if args.keep:  # the same paths every run (the manifest names its corpus), the base copied with its times
+            tmp = args.keep.resolve() / "work"
+            base = args.keep.resolve() / f"base-{args.docs}-{args.ann_from}"
+            shutil.rmtree(tmp, ignore_errors=True)
+        corpus, index_dir = tmp / "corpus", tmp / "index"
+        if args.keep and base.is_dir():
+            _, copy_s = timed(lambda: shutil.copytree(base, tmp, symlinks=True))
+            index = load_index(index_dir)
+            print(f"index: {len(index.documents)} documents, {len(index.chunks)} chunks, {index.sentences.ntotal} sentence "
+                  f"vectors; the kept build, copied in {copy_s:.1f} s")
+        else:
+            write_corpus(corpus, args.docs)
+            (index, report), seconds = timed(lambda: build_index(corpus, index_dir, embedder=stand_in, progress=False,
+                                                                 ann_from=args.ann_from))
+            print(f"index: {report.documents} documents, {len(index.chunks)} chunks, {index.sentences.ntotal} sentence "
+                  f"vectors; built in {seconds:.1f} s with the stand-in encoder ({report.stage_summary()})")
+            if args.keep:
+                shutil.rmtree(base, ignore_errors=True)
+                shutil.copytree(tmp, base, symlinks=True)
         live = LiveSearcher(Searcher(index, embedder=stand_in), index_dir)
 
         # one document in, and out again
@@ -220,6 +237,8 @@ def main() -> None:
         print(f"the same top 10 (passages, scores within 1e-5, order but for ties): {same} of {len(asked)}")
         print(f"merging all {merge_report.merged} segments ({merge_report.chunks} chunks) into one: {merge_s:.1f} s")
         print(f"peak RSS: {peak_rss_mb():,.0f} MB")
+        if args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -32,7 +32,8 @@ def test_manifest_records_model_chunking_hashes_versions(tmp_path):
     assert manifest["model"] == "multilingual-e5-small"
     assert manifest["dimension"] == 384
     assert manifest["chunk"] == {"min_chars": 200, "max_chars": 500, "overlap_sentences": 1}
-    assert set(manifest["corpus_files"]) == {"a.txt", "b.txt"}
+    assert "corpus_files" not in manifest and len(manifest["corpus_maps"]) == 1  # the map is its chain's one link
+    assert set(load_index(tmp_path / "idx").manifest["corpus_files"]) == {"a.txt", "b.txt"}
     assert {"faiss-cpu", "jieba", "sentence-transformers"} <= set(manifest["versions"])
     assert report.documents == 2 and report.chunks == manifest["n_chunks"]
     # where the time went, stage by stage in build order, adding up to the build (zhqa build prints it)

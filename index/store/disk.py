@@ -6,11 +6,13 @@ Layout of an index folder:
                      doc ids of it that are deleted) and checksums.json
     segments/<name>/ a segment: documents, chunks, vectors, BM25 columns, neighbours (see index.store.segment);
                      written once, never changed, shared by every version that names it
+    corpus-maps/     the corpus files' hashes and stats as a chain of links, each a change's alterations (see
+                     index.store.corpus_map); named by versions like segments
     embeddings/      vectors computed by builds of this folder, kept so no build encodes a text twice
                      (see embedding_cache)
     converted/       office files converted by LibreOffice, under their content hash, so no sync converts
                      a file twice (see ingest.formats.office)
-A change writes its new segment (if any) and a new version folder completely and flushes them to disk, then
+A change writes its new segment (if any), its corpus map link (if any) and a new version folder completely and flushes them to disk, then
 swaps CURRENT with os.replace under a writer lock (.lock), so a change that dies halfway leaves the previous
 index usable and two writers never delete each other's work. A replaced version is kept ten minutes for readers,
 and a segment is deleted only when no version folder left names it. Every file is checksummed and checked when
@@ -40,13 +42,14 @@ from index.durable import (  # noqa: F401  (the store's own problems and file ha
     write_failure,
 )
 from index.store.ann import kind
+from index.store import corpus_map
 from index.store.bm25 import CollectionBM25, PostingsPart
 from index.store.features import index_features
 from index.store.segment import CHECKSUMS, NeighbourUpdates, Segment, read_segment, verify, write_segment
 from index.store.vector_parts import VectorParts
 from index.text.chunking import Chunk
 
-FORMAT_VERSION = 7  # 2: BM25 over jieba words + CJK characters and bigrams; manifest "features"
+FORMAT_VERSION = 8  # 2: BM25 over jieba words + CJK characters and bigrams; manifest "features"
 # 3: sentence vectors (sentences.faiss, sentence_owner.npy) for sentence-level dense scoring
 # 4: chunks embedded with their document's title; chunk_neighbours.npy for score smoothing
 # 5: documents carry doc_number, format, a page map and when they were added; chunks their pages; manifest
@@ -55,6 +58,9 @@ FORMAT_VERSION = 7  # 2: BM25 over jieba words + CJK characters and bigrams; man
 # 6: BM25 as term columns scored with the collection's statistics per question (bm25_postings.npz), not bm25s's
 #    matrix with them baked in
 # 7: a version is a list of immutable segments (segments/), with the doc ids deleted from each
+# 8: the corpus map as a chain of links (corpus-maps/), not in the manifest; a format-7 index is read as it is
+#    and written as format 8 by its next change
+READS = (7, FORMAT_VERSION)
 CURRENT = "CURRENT"
 LOCK = ".lock"
 SEGMENTS = "segments"
@@ -71,7 +77,7 @@ class Index:
     row in its segment plus the rows of the segments before it (deleted ones included), which is how the vector
     indexes know it."""
 
-    manifest: dict
+    manifest: dict  # in memory also "corpus_files" and "corpus_stat", the maps its "corpus_maps" chain folds to
     segments: list[Segment]
     deleted: list[frozenset[str]] = field(default_factory=list)  # per segment: its doc ids no longer in the index
     path: Path | None = None
@@ -284,6 +290,7 @@ def save(index: Index, index_dir: Path) -> Path:
     KEEP_PREVIOUS_SECONDS for readers still using it."""
     index_dir = Path(index_dir)
     staged: list[tuple[Segment, Path]] = []
+    link: _Link | None = None
     try:
         (index_dir / SEGMENTS).mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=STAGING, dir=index_dir))
@@ -296,22 +303,76 @@ def save(index: Index, index_dir: Path) -> Path:
                     folder = Path(tempfile.mkdtemp(prefix=STAGING, dir=index_dir / SEGMENTS))
                     staged.append((segment, folder))
                     write_segment(segment, folder)
+            link = _stage_corpus_map(index, index_dir)
         except (OSError, RuntimeError) as exc:  # faiss reports a failed write as RuntimeError
             raise write_failure(exc, index_dir) from exc
-        version = _switch(index, staged, staging, index_dir)
+        version = _switch(index, staged, link, staging, index_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         for segment, folder in staged:  # a segment renamed already is named by no version: the next clean-up goes
             shutil.rmtree(folder, ignore_errors=True)
             segment.name = ""
+        if link is not None:
+            link.path.unlink(missing_ok=True)
         raise
     index.path = index_dir
+    _remember_maps(index_dir, index.manifest)
     return version
 
 
+@dataclass
+class _Link:
+    """A corpus map link written to a staging file, to be named when the version goes live."""
+
+    path: Path
+    sha256: str
+    whole: bool
+
+
+_maps_memo: dict[str, tuple[list[str], corpus_map.Maps]] = {}  # index folder -> its live chain's names, folded
+_maps_memo_guard = threading.Lock()
+
+
+def _remember_maps(index_dir: Path, manifest: dict) -> None:
+    """Keep what the chain of `manifest` folds to, so the folder's next change or load folds only new links."""
+    names = [e["name"] for e in manifest.get("corpus_maps", [])]
+    maps = (manifest.get("corpus_files") or {}, manifest.get("corpus_stat") or {})
+    with _maps_memo_guard:
+        _maps_memo[str(Path(index_dir).resolve())] = (names, maps)
+
+
+def _folded_maps(index_dir: Path, chain: list[dict]) -> corpus_map.Maps:
+    """What `chain` folds to: from memory when this process wrote or read it (or a first part of it), else read."""
+    names = [e["name"] for e in chain]
+    with _maps_memo_guard:
+        known, maps = _maps_memo.get(str(Path(index_dir).resolve()), ([], ({}, {})))
+    if known != names[: len(known)] or not known:
+        known, maps = [], ({}, {})
+    return corpus_map.read_chain(Path(index_dir) / corpus_map.MAPS, chain, maps, len(known))
+
+
+def _stage_corpus_map(index: Index, index_dir: Path) -> _Link | None:
+    """The link that takes the live chain to the corpus maps `index` holds, written to a staging file and flushed
+    (None when they are what the chain already says)."""
+    chain = index.manifest.get("corpus_maps", [])
+    wanted = (index.manifest.get("corpus_files") or {}, index.manifest.get("corpus_stat") or {})
+    data, whole = corpus_map.next_link(chain, _folded_maps(index_dir, chain), wanted)
+    if data is None:
+        return None
+    (index_dir / corpus_map.MAPS).mkdir(exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=STAGING, dir=index_dir / corpus_map.MAPS)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    return _Link(Path(name), hashlib.sha256(data).hexdigest(), whole)
+
+
 def _write_manifest(index: Index, staging: Path) -> None:
-    """The version's manifest (naming its segments) and checksums into `staging`, flushed to disk."""
+    """The version's manifest (naming its segments and corpus map links) and checksums into `staging`, flushed to
+    disk."""
     manifest = dict(index.manifest)
+    manifest["format"] = FORMAT_VERSION
     manifest["segments"] = [
         {"name": s.name, "chunks": len(s), "deleted": sorted(gone),
          "vector_indexes": {"chunks": kind(s.dense), "sentences": kind(s.sentences)}}
@@ -322,15 +383,17 @@ def _write_manifest(index: Index, staging: Path) -> None:
     manifest["n_chunks"] = index.n_chunks
     manifest["n_documents"] = len(index.documents)
     index.manifest = manifest
-    data = json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8", "backslashreplace")
+    on_disk = {k: v for k, v in manifest.items() if k not in corpus_map.KINDS}  # the maps are in their chain
+    data = json.dumps(on_disk, ensure_ascii=False, indent=2).encode("utf-8", "backslashreplace")
     sums = {"manifest.json": hashlib.sha256(data).hexdigest()}
     (staging / CHECKSUMS).write_text(json.dumps(sums, indent=1), encoding="utf-8")
     (staging / "manifest.json").write_bytes(data)
     fsync_tree(staging)
 
 
-def _switch(index: Index, staged: list[tuple[Segment, Path]], staging: Path, index_dir: Path) -> Path:
-    """Name the new segments, write the version naming them and make it the live one, under the writer lock."""
+def _switch(index: Index, staged: list[tuple[Segment, Path]], link: _Link | None, staging: Path, index_dir: Path) -> Path:
+    """Name the new segments and corpus map link, write the version naming them and make it the live one, under
+    the writer lock."""
     with writer_lock(index_dir):
         previous = live_version(index_dir)
         stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{staging.name[-6:]}"
@@ -339,6 +402,14 @@ def _switch(index: Index, staged: list[tuple[Segment, Path]], staging: Path, ind
             os.replace(folder, index_dir / SEGMENTS / segment.name)
         if staged:
             fsync_folder(index_dir / SEGMENTS)
+        if link is not None:
+            name = f"m-{stamp}.json"
+            os.replace(link.path, index_dir / corpus_map.MAPS / name)  # a failure after this: unnamed, cleaned up
+            fsync_folder(index_dir / corpus_map.MAPS)
+            chain = [] if link.whole else list(index.manifest.get("corpus_maps", []))
+            index.manifest = dict(index.manifest, corpus_maps=chain + [{"name": name, "sha256": link.sha256}])
+        else:
+            index.manifest = dict(index.manifest, corpus_maps=list(index.manifest.get("corpus_maps", [])))
         try:
             _write_manifest(index, staging)
         except OSError as exc:
@@ -380,15 +451,15 @@ def _remove_leftovers(index_dir: Path, keep: Path) -> None:
     named: set[str] = set()
     for version in index_dir.glob("v-*"):
         try:
-            named |= {s["name"] for s in json.loads((version / "manifest.json").read_text(encoding="utf-8")).get("segments", [])}
+            manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return  # a version that cannot be read: keep every segment rather than guess
-    for folder in (index_dir / SEGMENTS).iterdir() if (index_dir / SEGMENTS).is_dir() else ():
-        if folder.name.startswith(STAGING):
-            if now - folder.stat().st_mtime > 3600:
-                shutil.rmtree(folder, ignore_errors=True)
-        elif folder.name not in named:
-            shutil.rmtree(folder, ignore_errors=True)
+        named |= {s["name"] for s in manifest.get("segments", []) + manifest.get("corpus_maps", [])}
+    for folder in (index_dir / SEGMENTS, index_dir / corpus_map.MAPS):
+        for path in folder.iterdir() if folder.is_dir() else ():
+            if path.name.startswith(STAGING) and now - path.stat().st_mtime > 3600 or (
+                    not path.name.startswith(STAGING) and path.name not in named):
+                shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
 
 
 def exists(index_dir: Path) -> bool:
@@ -406,12 +477,14 @@ def load(index_dir: Path, previous: Index | None = None) -> Index:
     known = {s.name: s for s in previous.segments} if previous is not None and previous.path == index_dir else {}
     try:
         manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
-        if manifest.get("format") != FORMAT_VERSION:
+        if manifest.get("format") not in READS:
             raise IndexMismatch(
                 f"the index at {index_dir} has format {manifest.get('format')}, made by another version of zhqa "
-                f"(this one reads format {FORMAT_VERSION}); rebuild it with: zhqa build --index {index_dir}"
+                f"(this one reads formats {', '.join(map(str, READS))}); rebuild it with: zhqa build --index {index_dir}"
             )
         verify(version)
+        if "corpus_maps" in manifest:  # else a format-7 manifest, holding the maps itself
+            manifest["corpus_files"], manifest["corpus_stat"] = _folded_maps(index_dir, manifest["corpus_maps"])
         segments, deleted = [], []
         for entry in manifest["segments"]:
             name = entry["name"]
@@ -441,4 +514,5 @@ def load(index_dir: Path, previous: Index | None = None) -> Index:
             f"the index at {index_dir} is damaged ({index.n_chunks} chunks where its manifest says {manifest.get('n_chunks')}); "
             f"rebuild it with: zhqa build --index {index_dir}"
         )
+    _remember_maps(index_dir, manifest)
     return index
