@@ -156,19 +156,21 @@ def neighbour_changes(old: Index, alive: np.ndarray, new_vectors: np.ndarray, ne
         changed_slots.append(research)
         changed_lists.append(got_lists)
         changed_sims.append(got_sims)
-    # the other older live chunks: does a new chunk come nearer than their list's last?
-    if n_new:
-        new_t = np.ascontiguousarray(new_vectors, dtype=np.float32).T
-        top = min(m, n_new)
-        for a in range(0, len(alive), SIMILARITY_BLOCK):
-            rows = a + np.flatnonzero(alive[a : a + SIMILARITY_BLOCK] & ~lost[a : a + SIMILARITY_BLOCK])
-            if not len(rows):
-                continue
-            cos = old.dense[rows] @ new_t
-            beats = cos.max(axis=1) > sims[rows, m - 1]
+    # the other older live chunks: does a new chunk come nearer than their list's last? (each segment's vectors
+    # read in place, a block of rows at a time)
+    new_t = np.ascontiguousarray(new_vectors, dtype=np.float32).T
+    top = min(m, n_new)
+    blocks = [(int(old.dense.starts[p]) + a, view, a, min(SIMILARITY_BLOCK, len(view) - a))
+              for p, view in enumerate(old.dense.views) if n_new for a in range(0, len(view), SIMILARITY_BLOCK)]
+    for first, view, a, size in blocks:
+        here = alive[first : first + size] & ~lost[first : first + size]
+        if here.any():
+            block = view[a : a + size] if isinstance(view, np.ndarray) else view[np.arange(a, a + size)]
+            cos = block @ new_t
+            beats = here & (cos.max(axis=1) > sims[first : first + size, m - 1])
             if not beats.any():
                 continue
-            rows, cos = rows[beats], cos[beats]
+            rows, cos = first + np.flatnonzero(beats), cos[beats]
             best = np.argsort(-cos, axis=1, kind="stable")[:, :top]
             got_lists, got_sims = _best(m, (lists[rows], sims[rows]),
                                         (new_uids[best], np.take_along_axis(cos, best, axis=1)))
@@ -207,9 +209,8 @@ def update_index(
 
         chunk = ChunkSettings(**old.manifest["chunk"])
         new_chunks: list[Chunk] = [c for d in new_docs for c in chunk_document(d, chunk.min_chars, chunk.max_chars, chunk.overlap_sentences)]
-        alive = old.slot_chunk >= 0  # the older chunks' slots that stay
-        if gone:
-            alive &= ~np.fromiter((c.doc_id in gone for s in old.segments for c in s.chunks), dtype=bool, count=len(alive))
+        # the older chunks' slots that stay
+        alive = np.concatenate([s.live_rows(d | gone) for s, d in zip(old.segments, old.deleted)] or [np.zeros(0, bool)])
         n_kept = int(alive.sum())
         if not n_kept + len(new_chunks):
             raise UpdateError("the change would leave the index empty; an index needs at least one document")

@@ -104,24 +104,30 @@ class Index:
 
     # --- the live view ---------------------------------------------------------------
     def _view(self) -> None:
+        """The live view, from what each segment computed of its rows once (see Segment.row_documents): numpy
+        concatenations and gathers over the index, no walk over its chunks."""
         documents: dict[str, Document] = {}
         chunks: list[Chunk] = []
-        slot_chunk, parts = [], []
+        slot_chunk, parts, chunk_document, keys = [], [], [], []
         next_id = 0
         for segment, gone in zip(self.segments, self.deleted):
+            alive = segment.live_rows(gone)
+            live_docs = np.fromiter((d not in gone for d in segment.documents), dtype=bool, count=len(segment.documents))
+            position = np.cumsum(live_docs) - 1 + len(documents)  # a live document's place among the index's
             documents.update((i, d) for i, d in segment.documents.items() if i not in gone)
-            if gone:
-                alive = np.fromiter((c.doc_id not in gone for c in segment.chunks), dtype=bool, count=len(segment))
-            else:
-                alive = np.ones(len(segment), dtype=bool)
+            everything = bool(alive.all())
             ids = np.full(len(segment), -1, dtype=np.int64)
             ids[alive] = np.arange(next_id, next_id + int(alive.sum()))
-            chunks.extend(segment.chunks if alive.all() else (c for c, a in zip(segment.chunks, alive) if a))
-            parts.append(PostingsPart(segment.postings, offset=next_id) if alive.all() else PostingsPart(segment.postings, ids=ids))
+            chunks.extend(segment.chunks if everything else (c for c, a in zip(segment.chunks, alive) if a))
+            parts.append(PostingsPart(segment.postings, offset=next_id) if everything else PostingsPart(segment.postings, ids=ids))
+            chunk_document.append(position[segment.row_documents()[alive]])
+            keys.append(segment.row_keys()[alive])
             next_id += int(alive.sum())
             slot_chunk.append(ids)
         self.documents = documents
         self.chunks = chunks
+        self.chunk_document = np.concatenate(chunk_document).astype(np.int64) if chunk_document else np.zeros(0, np.int64)
+        self.chunk_keys = np.concatenate(keys) if keys else np.zeros(0, np.uint32)  # see Segment.row_keys
         self.slot_chunk = np.concatenate(slot_chunk) if slot_chunk else np.zeros(0, np.int64)  # slot -> live id, -1
         self.chunk_slot = np.flatnonzero(self.slot_chunk >= 0)  # live id -> slot (live ids rise with slots)
         self.slot_alive = None if len(self.chunk_slot) == len(self.slot_chunk) else self.slot_chunk >= 0
@@ -134,12 +140,29 @@ class Index:
         ) if self.segments else np.zeros(0, np.int64)
         self.bm25 = CollectionBM25(parts, len(chunks))
         self.uids = np.concatenate([s.uids for s in self.segments]) if self.segments else np.zeros(0, np.int64)
-        self._uid_order = np.argsort(self.uids, kind="stable")
+        # uid -> slot as a table (uids are handed out in order and never reused: the table is as long as the
+        # uids ever given, and one gather answers a lookup)
+        self._uid_slot = np.full(int(self.uids.max(initial=-1)) + 1, -1, dtype=np.int64)
+        self._uid_slot[self.uids] = np.arange(len(self.uids))
+        self._lists: tuple[np.ndarray, np.ndarray] | None = None
+        self._neighbours: np.ndarray | None = None
+
+    @property
+    def neighbours(self) -> np.ndarray:
+        """Every live chunk's nearest live chunks (int32 live ids, -1 padded), computed on first use: a search
+        asks `neighbours_of` its candidates only."""
+        if self._neighbours is None:
+            self._neighbours = self.neighbours_of(np.arange(len(self.chunks)))
+        return self._neighbours
+
+    def neighbours_of(self, ids: np.ndarray) -> np.ndarray:
+        """The nearest live chunks (int32 live ids, -1 padded) of live chunks `ids`."""
         lists, _ = self.neighbour_lists()
-        live = self.slots_of(lists.ravel()).reshape(lists.shape)
-        live = np.where(live >= 0, self.slot_chunk[np.clip(live, 0, None)], -1)[self.chunk_slot]
+        named = lists[self.chunk_slot[np.asarray(ids, dtype=np.int64)]]
+        slots = self.slots_of(named.ravel()).reshape(named.shape)
+        live = np.where(slots >= 0, self.slot_chunk[np.clip(slots, 0, None)], -1)
         # a deleted neighbour leaves a gap until a change re-searches the list: the others move up
-        self.neighbours = np.take_along_axis(live, np.argsort(live < 0, axis=1, kind="stable"), axis=1).astype(np.int32)
+        return np.take_along_axis(live, np.argsort(live < 0, axis=1, kind="stable"), axis=1).astype(np.int32)
 
     def signatures(self, leaving: set[str] = frozenset()) -> Signatures:
         """The signatures of the live documents (but `leaving`), segment by segment (see index.ingest.duplicates)."""
@@ -154,25 +177,25 @@ class Index:
     def slots_of(self, uids: np.ndarray) -> np.ndarray:
         """The slot of each chunk uid (-1 for -1 or a uid no segment holds)."""
         uids = np.asarray(uids, dtype=np.int64)
-        if not len(self.uids):
-            return np.full(len(uids), -1, dtype=np.int64)
-        at = np.clip(np.searchsorted(self.uids, uids, sorter=self._uid_order), 0, len(self.uids) - 1)
-        slots = self._uid_order[at]
-        return np.where((uids >= 0) & (self.uids[slots] == uids), slots, -1)
+        known = (uids >= 0) & (uids < len(self._uid_slot))
+        return np.where(known, self._uid_slot[np.where(known, uids, 0)], -1) if len(self._uid_slot) else np.full(len(uids), -1, np.int64)
 
     def neighbour_lists(self) -> tuple[np.ndarray, np.ndarray]:
         """Every slot's nearest-chunk list as uids (-1 padded) and cosines: each segment's own lists, then each
-        segment's updates to older chunks' lists, in segment order (a later one supersedes an earlier one)."""
-        m = next((s.neighbours.shape[1] for s in self.segments if s.neighbours.ndim == 2), 0)
-        lists = np.concatenate([s.neighbours.reshape(-1, m) for s in self.segments]) if self.segments else np.zeros((0, m), np.int64)
-        sims = np.concatenate([s.neighbour_sims.reshape(-1, m) for s in self.segments]) if self.segments else np.zeros((0, m), np.float32)
-        for s in self.segments:
-            if len(s.updates):
-                slots = self.slots_of(s.updates.uids)
-                here = slots >= 0
-                lists[slots[here]] = s.updates.lists[here]
-                sims[slots[here]] = s.updates.sims[here]
-        return lists, sims
+        segment's updates to older chunks' lists, in segment order (a later one supersedes an earlier one).
+        Computed once per version; not to be changed by the caller."""
+        if self._lists is None:
+            m = next((s.neighbours.shape[1] for s in self.segments if s.neighbours.ndim == 2), 0)
+            lists = np.concatenate([s.neighbours.reshape(-1, m) for s in self.segments]) if self.segments else np.zeros((0, m), np.int64)
+            sims = np.concatenate([s.neighbour_sims.reshape(-1, m) for s in self.segments]) if self.segments else np.zeros((0, m), np.float32)
+            for s in self.segments:
+                if len(s.updates):
+                    slots = self.slots_of(s.updates.uids)
+                    here = slots >= 0
+                    lists[slots[here]] = s.updates.lists[here]
+                    sims[slots[here]] = s.updates.sims[here]
+            self._lists = lists, sims
+        return self._lists
 
     # --- what the manifest says ------------------------------------------------------
     @property

@@ -8,7 +8,6 @@ unfiltered question.
 """
 from __future__ import annotations
 
-import zlib
 from pathlib import Path
 
 import faiss
@@ -27,13 +26,12 @@ class LocalStore(Store):
         self.index = index
         self.manifest = index.manifest
         self.documents = index.documents
-        docs = index.documents
         n = len(index.chunks)
-        self._sources, self._chunk_source = np.unique(
-            np.array([docs[c.doc_id].source for c in index.chunks] or [""], dtype=str), return_inverse=True
-        )
-        self._chunk_source = self._chunk_source[:n]
-        self._chunk_date = np.array([docs[c.doc_id].date for c in index.chunks], dtype="U10")
+        # sources and dates document by document, then spread to chunks with the view's chunk -> document map
+        docs = list(index.documents.values())
+        self._sources, doc_source = np.unique(np.array([d.source for d in docs] or [""], dtype=str), return_inverse=True)
+        self._chunk_source = doc_source.reshape(-1)[index.chunk_document] if n else np.zeros(0, np.int64)
+        self._chunk_date = np.array([d.date for d in docs] or [""], dtype="U10")[index.chunk_document] if n else np.zeros(0, "U10")
         # one question is one search: FAISS's OpenMP threads only fight ONNX Runtime's for the two cores
         # (a 10,000-chunk flat search took 9.5 ms with two threads, 0.6 ms with one); concurrent questions
         # are what use the cores
@@ -43,20 +41,23 @@ class LocalStore(Store):
         sentences, owner = index.sentences, index.sentence_owner
         self.sentence_vectors = None
         if sentences is not None and owner is not None and sentences.ntotal:
-            order = np.argsort(owner, kind="stable")  # sentences are stored chunk by chunk; this keeps it so
+            self.sentence_owner = owner.astype(np.int64)
+            alive = owner >= 0
+            # sentences of deleted chunks (owner -1) are never returned
+            self.sentence_alive = None if alive.all() else alive
+            live = np.flatnonzero(alive)
+            if np.all(owner[live][1:] >= owner[live][:-1]):  # stored chunk by chunk, segment after segment
+                order = np.concatenate([np.flatnonzero(~alive), live])
+            else:
+                order = np.argsort(owner, kind="stable")
             self.sentence_ids = order.astype(np.int64)
             self.sentence_vectors = sentences
-            self.sentence_owner = owner.astype(np.int64)
-            # sentences of deleted chunks (owner -1) are never returned
-            self.sentence_alive = None if owner.min() >= 0 else owner >= 0
-            self._sentence_start = np.searchsorted(owner[order], np.arange(n + 1))
+            self._sentence_start = np.concatenate([[0], np.cumsum(np.bincount(owner[live], minlength=n))]) + (len(owner) - len(live))
         # the sample: the chunks first in an order fixed by each chunk's own identity, not its position, so the
         # same documents sample the same chunks however they are split into segments or ordered by a rebuild
         self._chosen_first = None
         if n > base.STATS_SAMPLE:
-            keys = np.fromiter((zlib.crc32(f"{c.doc_id}\x00{c.start}".encode("utf-8", "surrogatepass")) for c in index.chunks),
-                               dtype=np.uint32, count=n)
-            self._chosen_first = np.argsort(keys, kind="stable")
+            self._chosen_first = np.argsort(index.chunk_keys, kind="stable")
             self.sample = np.sort(self._chosen_first[: base.STATS_SAMPLE])
         else:
             self.sample = np.arange(n)
@@ -108,10 +109,8 @@ class LocalStore(Store):
         self.index.check_compatible(model=model)
 
     def neighbours(self, ids: np.ndarray) -> dict[int, np.ndarray] | None:
-        if self.index.neighbours is None:
-            return None
-        table = self.index.neighbours
-        return {int(i): table[int(i)] for i in ids}
+        ids = np.asarray(ids, dtype=np.int64)
+        return dict(zip(ids.tolist(), self.index.neighbours_of(ids)))
 
     # --- filters -------------------------------------------------------------------
     def select(self, filters: Filters | None) -> np.ndarray | None:

@@ -22,7 +22,8 @@ deleted, uids never do.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import zlib
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import faiss
@@ -71,9 +72,35 @@ class Segment:
     tokens_at: Path | None = None  # the folder `chunk_tokens` reads them from, when not loaded yet
     name: str = ""  # its folder's name once written
     signatures: Signatures | None = None  # of its documents, in their order (made when written, if missing)
+    _row_documents: np.ndarray | None = field(default=None, repr=False, compare=False)
+    _row_keys: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.chunks)
+
+    # what every version's view needs of each row, computed once per segment (a segment never changes) so that a
+    # version that adds one segment does not walk the chunks of all the others again
+    def row_documents(self) -> np.ndarray:
+        """int32: each row's document, as its position in `documents`."""
+        if self._row_documents is None:
+            position = {doc_id: i for i, doc_id in enumerate(self.documents)}
+            self._row_documents = np.fromiter((position[c.doc_id] for c in self.chunks), dtype=np.int32, count=len(self.chunks))
+        return self._row_documents
+
+    def row_keys(self) -> np.ndarray:
+        """uint32: each row's key for the statistics sample, from its document and offset (not its position)."""
+        if self._row_keys is None:
+            self._row_keys = np.fromiter(
+                (zlib.crc32(f"{c.doc_id}\x00{c.start}".encode("utf-8", "surrogatepass")) for c in self.chunks),
+                dtype=np.uint32, count=len(self.chunks))
+        return self._row_keys
+
+    def live_rows(self, deleted: frozenset[str]) -> np.ndarray:
+        """bool: the rows whose documents are not `deleted`."""
+        if not deleted & self.documents.keys():
+            return np.ones(len(self), dtype=bool)
+        gone = np.fromiter((d in deleted for d in self.documents), dtype=bool, count=len(self.documents))
+        return ~gone[self.row_documents()]
 
     def chunk_tokens(self) -> ChunkTokens:
         """Its chunks' BM25 tokens, read on first use: only a merge needs them."""
