@@ -221,9 +221,10 @@ def main() -> None:
         asked = questions(args.questions)
         query_times(segmented, asked[:20])  # warm
         seg_times, seg_tops = query_times(segmented, asked)
-        (_, policy_report), policy_s = timed(lambda: merge(index_dir, ann_from=args.ann_from))
+        (_, policy_report), policy_s = timed(lambda: merge(index_dir, ann_from=args.ann_from, previous=live.current.index))
         print(f"the policy's merge: {policy_report.summary()} ({policy_s:.2f} s)")
-        (merged_index, merge_report), merge_s = timed(lambda: merge(index_dir, everything=True, ann_from=args.ann_from))
+        (merged_index, merge_report), merge_s = timed(lambda: merge(index_dir, everything=True, ann_from=args.ann_from,
+                                                                          previous=live.current.index))
         live.refresh()
         merged = live.current
         query_times(merged, asked[:20])

@@ -89,7 +89,9 @@ class LiveSearcher:
     def _merge(self) -> None:
         while True:
             try:
-                _, report = merge(self.index_dir)
+                answering = self._current.store
+                # the segments the server holds are not read again (nor held twice in memory)
+                _, report = merge(self.index_dir, previous=answering.index if isinstance(answering, LocalStore) else None)
                 if report.merged:
                     _log.info("index segments: %s", report.summary())
                     self.refresh()

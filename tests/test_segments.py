@@ -14,6 +14,7 @@ import pytest
 from index import build_index, collection, load_index
 from index.collection.merging import MERGE_FACTOR, merge, plan_merge
 from index.store import EMBEDDINGS, disk, live_version, segment_folders
+from index.store.ann import is_coded, vectors
 from qa import Searcher
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -125,6 +126,25 @@ def test_a_reopened_version_reuses_the_segments_it_has(tmp_path, template):
     collection.add(index_dir, [SEEDS[2]], progress=False, merge=False)
     after = disk.load(index_dir, previous=before)
     assert after.segments[0] is before.segments[0] and len(after.segments) == 2
+
+
+def test_a_merge_codes_the_vectors_of_a_coded_segment_to_the_same_bytes(tmp_path, template):
+    corpus, index_dir = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    for path in SEEDS[:3]:
+        shutil.copy(path, corpus / path.name)
+    shutil.copytree(template, index_dir / EMBEDDINGS)
+    build_index(corpus, index_dir, progress=False, ann_from=100, coded_from=100)  # the seeds' sentences: 8-bit codes
+    before = load_index(index_dir)
+    assert is_coded(before.segments[0].sentences)
+    collection.add(index_dir, [SEEDS[3]], progress=False, merge=False)
+    merged, report = merge(index_dir, everything=True, ann_from=100, coded_from=100)
+    assert report.merged == 2 and is_coded(merged.segments[0].sentences)
+    n = before.segments[0].sentences.ntotal  # the first segment's sentences come first, none deleted
+    assert np.array_equal(vectors(merged.segments[0].sentences).codes[:n], vectors(before.segments[0].sentences).codes)
+    # so its sentences score as they did; a rebuild learns other ranges from all of them, and scores move
+    question = Searcher(merged).embedder.encode_query(QUESTIONS[0]).reshape(-1)
+    assert np.array_equal(merged.sentences.dot(np.arange(n), question), before.sentences.dot(np.arange(n), question))
 
 
 def test_the_policy_merges_a_full_tier_and_mostly_deleted_segments(tmp_path, template):

@@ -22,10 +22,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import faiss
 import numpy as np
 
 from index.store import disk as store
-from index.store.ann import ANN_FROM, CODED_FROM, vector_index
+from index.store.ann import ANN_FROM, CODE_TRAINING, CODED_FROM, empty_index, is_coded
 from index.store.bm25 import Postings
 from index.store.chunk_tokens import ChunkTokens
 from index.ingest.duplicates import Signatures
@@ -36,6 +37,7 @@ from index.store.vector_parts import VectorParts
 MERGE_FACTOR = 10
 SMALLEST_TIER = 1_000  # live chunks: below this a segment is tier 0
 MOSTLY_DELETED = 0.5
+MERGE_BLOCK = 262_144  # vectors decoded and added at a time
 
 
 @dataclass
@@ -87,7 +89,7 @@ def merged_segment(index: Index, chosen: list[int], ann_from: int = ANN_FROM, co
     the chosen segments' updates had set."""
     starts = np.concatenate([[0], np.cumsum([len(s) for s in index.segments])]).astype(np.int64)
     lists, sims = index.neighbour_lists()
-    documents, chunks, slots, sentence_vectors, owners, token_parts = {}, [], [], [], [], []
+    documents, chunks, slots, dense_parts, sentence_parts, owners, token_parts = {}, [], [], [], [], [], []
     for i in chosen:
         segment, gone = index.segments[i], index.deleted[i]
         rows = live_rows(index, i)
@@ -96,14 +98,13 @@ def merged_segment(index: Index, chosen: list[int], ann_from: int = ANN_FROM, co
         new_row = np.full(len(segment), -1, dtype=np.int64)
         new_row[rows] = np.arange(len(rows)) + sum(len(s) for s in slots)
         keep = new_row[segment.sentence_owner] >= 0
-        sentence_vectors.append(VectorParts([segment.sentences])[np.flatnonzero(keep)])
+        dense_parts.append((segment.dense, rows))
+        sentence_parts.append((segment.sentences, np.flatnonzero(keep)))
         owners.append(new_row[segment.sentence_owner[keep]])
         token_parts.append(segment.chunk_tokens().select(rows))
         slots.append(starts[i] + rows)
     slots = np.concatenate(slots) if slots else np.zeros(0, np.int64)
     d = index.dense.d
-    vectors = index.dense[slots] if len(slots) else np.zeros((0, d), np.float32)
-    sentence_vectors = np.concatenate(sentence_vectors) if sentence_vectors else np.zeros((0, d), np.float32)
     tokens = concatenate_tokens(token_parts)
     # updates the chosen segments made to chunks outside them: their lists as they now stand
     inside = np.zeros(len(index.slot_chunk), dtype=bool)
@@ -117,11 +118,31 @@ def merged_segment(index: Index, chosen: list[int], ann_from: int = ANN_FROM, co
                if len(target_slots) else NeighbourUpdates.empty(m))
     signatures = Signatures.concatenate([_signatures(index.segments[i]).select(set(index.segments[i].documents) - index.deleted[i])
                                          for i in chosen])
-    return Segment(documents, chunks, vector_index(vectors, d, ann_from, coded_from),
-                   vector_index(sentence_vectors, d, ann_from, coded_from),
+    return Segment(documents, chunks, merged_vectors(dense_parts, d, ann_from, coded_from),
+                   merged_vectors(sentence_parts, d, ann_from, coded_from),
                    np.concatenate(owners).astype(np.int32) if owners else np.zeros(0, np.int32),
                    index.uids[slots], lists[slots], sims[slots], Postings.from_tokens(tokens), updates, tokens=tokens,
                    signatures=signatures)
+
+
+def merged_vectors(parts: list[tuple[faiss.Index, np.ndarray]], d: int, ann_from: int = ANN_FROM,
+                   coded_from: int = CODED_FROM) -> faiss.Index:
+    """One index of the vectors at `rows` of each part's index, in order, added MERGE_BLOCK at a time (all of a
+    large index's vectors decoded at once would be 3.5 GB for 2.3 million sentences, and then copied again). The
+    code ranges of the largest coded part are kept, so its vectors are coded again to the same bytes."""
+    source = VectorParts([index for index, _ in parts])
+    slots = np.concatenate([rows.astype(np.int64) + start for (_, rows), start in zip(parts, source.starts)]
+                           or [np.zeros(0, np.int64)])
+    codes_of = max((index for index, _ in parts if is_coded(index)), key=lambda index: index.ntotal, default=None)
+
+    def sample() -> np.ndarray:
+        chosen = slots if len(slots) <= CODE_TRAINING else np.sort(np.random.default_rng(0).choice(slots, CODE_TRAINING, replace=False))
+        return np.ascontiguousarray(source[chosen], dtype=np.float32)
+
+    merged = empty_index(len(slots), d, ann_from, coded_from, codes_of, sample)
+    for a in range(0, len(slots), MERGE_BLOCK):
+        merged.add(np.ascontiguousarray(source[slots[a : a + MERGE_BLOCK]], dtype=np.float32))
+    return merged
 
 
 def _signatures(segment: Segment) -> Signatures:
@@ -144,13 +165,14 @@ def concatenate_tokens(parts: list[ChunkTokens]) -> ChunkTokens:
 
 
 def merge(index_dir: Path, everything: bool = False, ann_from: int = ANN_FROM, coded_from: int = CODED_FROM,
-          current: Index | None = None) -> tuple[Index, MergeReport]:
+          current: Index | None = None, previous: Index | None = None) -> tuple[Index, MergeReport]:
     """Merge the segments the policy picks (all of them with `everything`), as many rounds as it asks, under the
-    writer lock; each round is a version of its own."""
+    writer lock; each round is a version of its own. `current`: the live version, loaded under the writer lock;
+    else it is loaded, taking the segments `previous` (an earlier version in memory, a server's) holds."""
     started = time.perf_counter()
     report = MergeReport()
     with store.writer_lock(Path(index_dir)):
-        index = current if current is not None else store.load(Path(index_dir))
+        index = current if current is not None else store.load(Path(index_dir), previous)
         while True:
             chosen = list(range(len(index.segments))) if everything else plan_merge(index)
             if everything and len(chosen) == 1 and not index.deleted[0] and not len(index.segments[0].updates):

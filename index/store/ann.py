@@ -20,6 +20,8 @@ or the codes decoded for just the rows asked for.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import faiss
 import numpy as np
 
@@ -57,16 +59,29 @@ def train_codes(index: faiss.Index, vectors: np.ndarray, seed: int = 0) -> None:
     index.train(np.ascontiguousarray(vectors, dtype=np.float32))
 
 
-def vector_index(vectors: np.ndarray, dimension: int, ann_from: int = ANN_FROM, coded_from: int = CODED_FROM) -> faiss.Index:
-    """A FAISS index of `vectors`: flat below `ann_from` vectors, HNSW from there on, over 8-bit codes from
-    `coded_from` on."""
+def empty_index(n: int, dimension: int, ann_from: int = ANN_FROM, coded_from: int = CODED_FROM,
+                codes_of: faiss.Index | None = None, sample: Callable[[], np.ndarray] | None = None) -> faiss.Index:
+    """The index `vector_index` makes for `n` vectors, empty and ready for them: flat below `ann_from`, HNSW from
+    there on, over 8-bit codes from `coded_from` on, whose ranges are taken from the coded index `codes_of` (a
+    merge: the vectors it decoded from those codes are coded again to the very same bytes, so their scores do
+    not move) or learned from `sample()` (some of the vectors)."""
+    if n < ann_from:
+        return faiss.IndexFlatIP(dimension)
+    index = hnsw_index(dimension, coded=n >= coded_from)
+    if not index.is_trained and codes_of is not None and is_coded(codes_of):
+        storage, source = _storage(index), _storage(codes_of)
+        faiss.copy_array_to_vector(faiss.vector_to_array(source.sq.trained), storage.sq.trained)
+        storage.is_trained = index.is_trained = True
+    if not index.is_trained:
+        train_codes(index, sample())
+    return index
+
+
+def vector_index(vectors: np.ndarray, dimension: int, ann_from: int = ANN_FROM, coded_from: int = CODED_FROM,
+                 codes_of: faiss.Index | None = None) -> faiss.Index:
+    """A FAISS index of `vectors` (see `empty_index`)."""
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    if len(vectors) >= ann_from:
-        index = hnsw_index(dimension, coded=len(vectors) >= coded_from)
-        if not index.is_trained:
-            train_codes(index, vectors)
-    else:
-        index = faiss.IndexFlatIP(dimension)
+    index = empty_index(len(vectors), dimension, ann_from, coded_from, codes_of, lambda: vectors)
     if len(vectors):
         index.add(vectors)
     return index
