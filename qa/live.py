@@ -4,8 +4,9 @@ A handler takes `live.current` once and answers the whole question from it, so a
 on the version it started with; the next one gets the new version. The switch is one assignment. A new version
 (from `zhqa add` in a shell, or an upload in the page) is loaded beside the old one, with the same loaded model
 and the segments the old one holds (only new segments are read), and only then swapped in. After a change made
-in the page, the segments are merged by the policy in a background thread (index.collection.merging), so the
-upload's answer does not wait for a merge.
+in the page, a background thread searches again the nearest-chunk lists a removal broke (index.collection.
+updating.repair) and merges the segments by the policy (index.collection.merging), so the user's answer waits
+for neither.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import threading
 from pathlib import Path
 
 from index.collection.merging import merge
+from index.collection.updating import repair
 from index.store import LocalStore, MilvusAddress, live_version
 
 from .search import Searcher
@@ -73,8 +75,8 @@ class LiveSearcher:
             return True
 
     def merge_in_background(self) -> None:
-        """Merge the local index's segments by the policy in a background thread, then answer from the merged
-        version. One merge at a time; a call while one runs asks for another round after it. A merge holds the
+        """Repair the nearest-chunk lists a change left with a gap (index.collection.updating.repair), then merge the
+        local index's segments by the policy, in a background thread, then answer from the new version. One merge at a time; a call while one runs asks for another round after it. A merge holds the
         writer lock (changes wait), never the readers; it is a daemon thread because a merge killed at any moment
         leaves the index as it was (see index.store.disk)."""
         if not isinstance(self.index_dir, Path):
@@ -91,9 +93,14 @@ class LiveSearcher:
             try:
                 answering = self._current.store
                 # the segments the server holds are not read again (nor held twice in memory)
-                _, report = merge(self.index_dir, previous=answering.index if isinstance(answering, LocalStore) else None)
+                held = answering.index if isinstance(answering, LocalStore) else None
+                index, repaired = repair(self.index_dir, previous=held)
+                if repaired:
+                    _log.info("nearest-chunk lists searched again after a removal: %d", repaired)
+                _, report = merge(self.index_dir, current=None, previous=index if repaired else held)
                 if report.merged:
                     _log.info("index segments: %s", report.summary())
+                if repaired or report.merged:
                     self.refresh()
             except Exception:  # the index stays as it was; the next change tries again
                 _log.warning("merging the index's segments failed", exc_info=True)

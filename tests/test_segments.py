@@ -13,6 +13,7 @@ import pytest
 
 from index import build_index, collection, load_index
 from index.collection.merging import MERGE_FACTOR, merge, plan_merge
+from index.collection.updating import repair
 from index.store import EMBEDDINGS, disk, live_version, segment_folders
 from index.store.ann import is_coded, vectors
 from qa import Searcher
@@ -190,6 +191,26 @@ def test_a_server_merges_in_the_background_and_answers_from_the_merged_version(t
     live.wait_for_merges()
     assert len(live.current.store.index.segments) == 1
     _assert_same_ranking(_results(live.current, "哪些城市推行拿地即开工?", "hybrid"), before, "merged")
+
+
+def test_a_removal_left_for_repair_is_answered_at_once_and_repaired_to_what_a_rebuild_finds(tmp_path, template):
+    from qa import LiveSearcher
+
+    corpus, index_dir = _library(tmp_path, template, SEEDS)
+    live = LiveSearcher(Searcher(load_index(index_dir)), index_dir)
+    # as the page removes: the version without the document first, its nearest-chunk lists left for the background
+    index, report, _ = collection.remove(index_dir, [SEEDS[0].stem], progress=False, merge=False, repair=False,
+                                         previous=live.current.store.index)
+    assert report.unrepaired > 0 and index.gaps() == report.unrepaired and SEEDS[0].stem not in index.documents
+    live.refresh()
+    assert all(p.doc_id != SEEDS[0].stem for p in live.current.search("哪些城市推行拿地即开工?", k=10))
+    live.merge_in_background()  # repairs, then merges by the policy (nothing to merge here)
+    live.wait_for_merges()
+    # the removal wrote no segment (nothing of its own), the repair one holding only the new lists
+    assert live.current.store.index.gaps() == 0 and len(live.current.store.index.segments) == 2
+    version = live_version(index_dir)
+    assert repair(index_dir)[1] == 0 and live_version(index_dir) == version  # nothing left to repair: no version
+    _assert_same_as_a_rebuild(index_dir, corpus, tmp_path, template)
 
 
 def test_zhqa_optimize_merges_every_segment(tmp_path, template):

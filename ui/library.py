@@ -2,7 +2,8 @@
 
 Every change goes through `index.collection` (the same code as `zhqa add/remove`), then the server's searcher
 moves to the new version at once; questions in flight finish on the version they started with. Segments are
-merged afterwards in the background (LiveSearcher.merge_in_background), not while the user waits. Permission is
+merged, and nearest-chunk lists a removal broke searched again, afterwards in the background
+(LiveSearcher.merge_in_background), not while the user waits. Permission is
 checked in each handler from the logged-in user, not only by hiding buttons, so the HTTP API cannot do what
 the page would not.
 """
@@ -102,7 +103,7 @@ def upload_files(live: LiveSearcher, access: Access, username: str | None, paths
     before = set(live.current.store.documents)
     try:
         index, report, placed, refused = collection.add(live.index_dir, accepted, read=ReadOptions(max_file_mb=limits.file_mb),
-                                                         progress=True, merge=False, previous=_in_memory(live))
+                                                         progress=True, merge=False, repair=False, previous=_in_memory(live))
     except (UpdateError, IndexWriteError) as e:  # a full disk is said as plainly as a refusal
         access.record("upload", username, client, "failed", names, type(e).__name__)
         return _lines(ok, bad + [_change_failed(e)]), False
@@ -153,7 +154,7 @@ def delete_documents(live: LiveSearcher, access: Access, username: str | None, d
         access.record("delete", username, client, "refused" if doc_ids else "unchanged", doc_ids or [])
         return refusal, False
     try:
-        _, report, moved = collection.remove(live.index_dir, list(doc_ids), progress=False, merge=False,
+        _, report, moved = collection.remove(live.index_dir, list(doc_ids), progress=False, merge=False, repair=False,
                                              previous=_in_memory(live))
     except (UpdateError, IndexWriteError) as e:
         access.record("delete", username, client, "failed", doc_ids, type(e).__name__)
@@ -172,7 +173,7 @@ def reindex_documents(live: LiveSearcher, access: Access, username: str | None, 
         access.record("reindex", username, client, "refused" if doc_ids else "unchanged", doc_ids or [])
         return refusal, False
     try:
-        _, report = collection.reindex(live.index_dir, list(doc_ids), progress=True, merge=False, previous=_in_memory(live))
+        _, report = collection.reindex(live.index_dir, list(doc_ids), progress=True, merge=False, repair=False, previous=_in_memory(live))
     except (UpdateError, IndexWriteError) as e:
         access.record("reindex", username, client, "failed", doc_ids, type(e).__name__)
         return render.message(_change_failed(e), "error"), False

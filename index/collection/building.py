@@ -92,17 +92,18 @@ def corpus_stat(corpus: Path) -> dict[str, list[int]]:
         st = corpus.stat()
         return {corpus.name: [st.st_size, st.st_mtime_ns]}
     out = {}
-    pending = [corpus]
+    pending = [str(corpus)]
+    cut = len(str(corpus)) + 1  # entry.path is the folder's path, "/", the name: the rest is relative
     while pending:  # os.scandir hands over each entry's stat without a second system call per file
         with os.scandir(pending.pop()) as entries:
             for entry in entries:
                 if entry.name.startswith("."):
                     continue
                 if entry.is_dir(follow_symlinks=False):  # a linked folder could loop back on itself
-                    pending.append(Path(entry.path))
+                    pending.append(entry.path)
                 elif entry.is_file():
                     st = entry.stat()
-                    out[str(Path(entry.path).relative_to(corpus))] = [st.st_size, st.st_mtime_ns]
+                    out[entry.path[cut:]] = [st.st_size, st.st_mtime_ns]
     return dict(sorted(out.items()))
 
 

@@ -51,13 +51,16 @@ def open_current(target: Target, previous: Current | None = None) -> Current:
     return store.load(Path(target), previous if isinstance(previous, Index) else None)
 
 
-def _update(target: Target, current: Current, merge: bool = True, **change) -> tuple[Current, UpdateReport]:
-    """The change, then (a local index, unless `merge` is False) the merges the policy asks for."""
+def _update(target: Target, current: Current, merge: bool = True, repair: bool = True,
+            **change) -> tuple[Current, UpdateReport]:
+    """The change, then (a local index, unless `merge` is False) the merges the policy asks for. `repair`: the
+    nearest-chunk lists that lose a neighbour are searched again at once (False: left to updating.repair, which a
+    server runs in the background)."""
     if isinstance(target, MilvusAddress):
         from index.collection.milvus_update import update_milvus  # see index.store
 
         return update_milvus(current, **change)
-    index, report = update_index(Path(target), current=current, **change)
+    index, report = update_index(Path(target), current=current, research=repair, **change)
     if merge and merging.plan_merge(index):
         index, report.merge = merging.merge(Path(target), current=index)
     return index, report
@@ -86,16 +89,17 @@ def _orphaned_copies(index: Current, gone: set[str], corpus: Path) -> set[str]:
 
 
 def sync(index_dir: Target, read: ReadOptions = ReadOptions(), progress: bool = True,
-         embedder: Embedder | None = None, merge: bool = True) -> tuple[Current, UpdateReport, CorpusChanges]:
+         embedder: Embedder | None = None, merge: bool = True, repair: bool = True,
+         ) -> tuple[Current, UpdateReport, CorpusChanges]:
     """Bring the index up to date with its corpus folder: only added, changed and deleted files are processed.
     `merge`: merge segments by the policy afterwards (see merging; a server does it in the background)."""
     with writer_lock(index_dir):
         index = open_current(index_dir)
-        return _sync(index_dir, index, read, progress, embedder, merge)
+        return _sync(index_dir, index, read, progress, embedder, merge, repair)
 
 
 def _sync(index_dir: Target, index: Current, read: ReadOptions, progress: bool,
-          embedder: Embedder | None, merge: bool = True) -> tuple[Current, UpdateReport, CorpusChanges]:
+          embedder: Embedder | None, merge: bool = True, repair: bool = True) -> tuple[Current, UpdateReport, CorpusChanges]:
     """`sync` of an index already loaded under the writer lock."""
     corpus = _corpus_of(index, index_dir)
     changes = corpus_changes(corpus, index.manifest)
@@ -114,7 +118,7 @@ def _sync(index_dir: Target, index: Current, read: ReadOptions, progress: bool,
     docs, warnings = load_folder(corpus, reading_for(read, index_dir), only=read_now)
     index, report = _update(index_dir, index, add=docs, remove=gone - {d.doc_id for d in docs},
                             corpus_files=changes.hashes, corpus_stat=changes.stat, progress=progress, embedder=embedder,
-                            merge=merge)
+                            merge=merge, repair=repair)
     report.warnings = warnings + report.warnings
     return index, report, changes
 
@@ -145,7 +149,7 @@ def _place(source: Path, target: Path) -> bool:
 
 def add(index_dir: Target, paths: list[Path], read: ReadOptions = ReadOptions(), progress: bool = True,
         name_as: dict[Path, str] | None = None, embedder: Embedder | None = None, merge: bool = True,
-        previous: Current | None = None) -> tuple[Current, UpdateReport, list[Placed], list[str]]:
+        previous: Current | None = None, repair: bool = True) -> tuple[Current, UpdateReport, list[Placed], list[str]]:
     """Copy the document files at `paths` (files, or folders of them) into the corpus folder and sync.
     `name_as` gives a file another name in the folder (an upload's original name). Returns what was placed
     and the files refused (with the reason)."""
@@ -174,13 +178,13 @@ def add(index_dir: Target, paths: list[Path], read: ReadOptions = ReadOptions(),
                     placed.append(Placed(source, corpus / relative, _place(source, corpus / relative)))
                 except UpdateError as e:
                     refused.append(str(e))
-        index, report, _ = _sync(index_dir, current, read, progress, embedder, merge)
+        index, report, _ = _sync(index_dir, current, read, progress, embedder, merge, repair)
     return index, report, placed, refused
 
 
 def remove(index_dir: Target, doc_ids: list[str], progress: bool = True,
            embedder: Embedder | None = None, merge: bool = True, previous: Current | None = None,
-           ) -> tuple[Current, UpdateReport, list[str]]:
+           repair: bool = True) -> tuple[Current, UpdateReport, list[str]]:
     """Take documents out of the index; their files move to the corpus folder's .removed/ (kept, not deleted).
     Returns the new index, the report and where each file went."""
     moved: list[str] = []
@@ -213,14 +217,14 @@ def remove(index_dir: Target, doc_ids: list[str], progress: bool = True,
         orphans, warnings = load_folder(corpus, reading_for(ReadOptions(), index_dir),
                                         only=_orphaned_copies(index, set(doc_ids), corpus))
         index, report = _update(index_dir, index, add=orphans, remove=set(doc_ids), corpus_files=files, corpus_stat=stats,
-                                progress=progress, embedder=embedder, merge=merge)
+                                progress=progress, embedder=embedder, merge=merge, repair=repair)
         report.warnings = warnings + report.warnings
     return index, report, moved
 
 
 def reindex(index_dir: Target, doc_ids: list[str], read: ReadOptions = ReadOptions(), progress: bool = True,
             embedder: Embedder | None = None, merge: bool = True, previous: Current | None = None,
-            ) -> tuple[Current, UpdateReport]:
+            repair: bool = True) -> tuple[Current, UpdateReport]:
     """Read documents again from their files (after a change of OCR limit, say) and replace them."""
     with writer_lock(index_dir):
         index = open_current(index_dir, previous)
@@ -234,7 +238,7 @@ def reindex(index_dir: Target, doc_ids: list[str], read: ReadOptions = ReadOptio
             raise UpdateError(f"no file to read again for: {', '.join(missing)}")
         docs, warnings = load_folder(corpus, reading_for(read, index_dir), only={p.relative_to(corpus).as_posix() for p in paths})
         index, report = _update(index_dir, index, add=docs, remove=set(doc_ids) - {d.doc_id for d in docs},
-                                progress=progress, embedder=embedder, merge=merge)
+                                progress=progress, embedder=embedder, merge=merge, repair=repair)
         report.warnings = warnings + report.warnings
     return index, report
 

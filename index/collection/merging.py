@@ -26,7 +26,7 @@ import faiss
 import numpy as np
 
 from index.store import disk as store
-from index.store.ann import ANN_FROM, CODE_TRAINING, CODED_FROM, empty_index, is_coded
+from index.store.ann import ANN_FROM, CODE_TRAINING, CODED_FROM, empty_index, every_core, is_coded
 from index.store.bm25 import Postings
 from index.store.chunk_tokens import ChunkTokens
 from index.ingest.duplicates import Signatures
@@ -179,7 +179,8 @@ def merge(index_dir: Path, everything: bool = False, ann_from: int = ANN_FROM, c
                 chosen = []
             if not chosen:
                 break
-            segment = merged_segment(index, chosen, ann_from, coded_from)
+            with every_core():
+                segment = merged_segment(index, chosen, ann_from, coded_from)
             report.merged += len(chosen)
             report.chunks += len(segment)
             report.dropped += sum(len(index.segments[i]) for i in chosen) - len(segment)

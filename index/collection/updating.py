@@ -24,7 +24,7 @@ from typing import Callable
 import numpy as np
 
 from index.store import disk as store
-from index.store.ann import ANN_FROM, CODED_FROM, vector_index
+from index.store.ann import ANN_FROM, CODED_FROM, every_core, vector_index
 from index.store.bm25 import Postings
 from index.store.chunk_tokens import ChunkTokens
 from index.store.segment import NeighbourUpdates, Segment
@@ -59,6 +59,7 @@ class UpdateReport:
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
     merge: MergeReport | None = None  # the merges the policy asked for after the change (index.collection.merging)
+    unrepaired: int = 0  # nearest-chunk lists left with a gap for `repair` (a change made with research=False)
 
     def summary(self) -> str:
         said = (f"{len(self.added)} added, {len(self.replaced)} updated, {len(self.removed)} removed "
@@ -129,10 +130,11 @@ def _search(parts: VectorParts, uids: np.ndarray, queries: np.ndarray, k: int, a
 
 
 def neighbour_changes(old: Index, alive: np.ndarray, new_vectors: np.ndarray, new_index, new_uids: np.ndarray,
-                      m: int = NEIGHBOURS) -> tuple[np.ndarray, np.ndarray, NeighbourUpdates]:
-    """Nearest-chunk lists after a change: the new chunks' own (uids, cosines), and updates to the lists of older
+                      m: int = NEIGHBOURS, research: bool = True) -> tuple[np.ndarray, np.ndarray, NeighbourUpdates, int]:
+    """Nearest-chunk lists after a change: the new chunks' own (uids, cosines), updates to the lists of older
     live chunks (`alive`: a mask over `old`'s slots after the change) that a new chunk comes nearer than their
-    last, or that named a chunk no longer alive."""
+    last, or (with `research`) that named a chunk no longer alive; and how many of those were left unsearched
+    (they keep a gap until `repair`)."""
     n_new = len(new_vectors)
     new_parts = VectorParts([new_index])
     lists, sims = old.neighbour_lists()
@@ -146,6 +148,9 @@ def neighbour_changes(old: Index, alive: np.ndarray, new_vectors: np.ndarray, ne
     named = old.slots_of(lists.ravel()).reshape(lists.shape)
     lost = alive & ((lists >= 0) & ~np.where(named >= 0, alive[np.clip(named, 0, None)], False)).any(axis=1)
     changed_slots, changed_lists, changed_sims = [], [], []
+    left = int(lost.sum()) if not research else 0
+    if not research:
+        lost = np.zeros_like(lost)
     research = np.flatnonzero(lost)
     if len(research):
         queries = old.dense[research]
@@ -178,9 +183,9 @@ def neighbour_changes(old: Index, alive: np.ndarray, new_vectors: np.ndarray, ne
             changed_lists.append(got_lists)
             changed_sims.append(got_sims)
     if not changed_slots:
-        return own_lists, own_sims, NeighbourUpdates.empty(m)
+        return own_lists, own_sims, NeighbourUpdates.empty(m), left
     slots = np.concatenate(changed_slots)
-    return own_lists, own_sims, NeighbourUpdates(old.uids[slots], np.concatenate(changed_lists), np.concatenate(changed_sims))
+    return own_lists, own_sims, NeighbourUpdates(old.uids[slots], np.concatenate(changed_lists), np.concatenate(changed_sims)), left
 
 
 def update_index(
@@ -194,10 +199,12 @@ def update_index(
     ann_from: int = ANN_FROM,
     coded_from: int = CODED_FROM,
     current: Index | None = None,
+    research: bool = True,
 ) -> tuple[Index, UpdateReport]:
     """Add the documents `add` (replacing any with the same doc id) and remove the doc ids `remove` from the
     index at `index_dir`; `corpus_files`/`corpus_stat` record the corpus as it now is (see `sync`).
-    `current` is the live version when the caller already loaded it under the writer lock."""
+    `current` is the live version when the caller already loaded it under the writer lock. `research`: search
+    again at once the nearest-chunk lists that lose a neighbour (else left to `repair`)."""
     started = time.perf_counter()
     index_dir = Path(index_dir)
     with store.writer_lock(index_dir):
@@ -216,21 +223,26 @@ def update_index(
             raise UpdateError("the change would leave the index empty; an index needs at least one document")
         report.chunks_added, report.chunks_removed = len(new_chunks), old.n_chunks - n_kept
 
-        embedder = embedder or get_embedder(old.model, old.manifest.get("encoder", "float32"))
-        cache = EmbeddingCache(index_dir / EMBEDDINGS, embedder.identity)
-        by_id = {d.doc_id: d for d in kept_docs + new_docs}
-        texts = [embedded_text(c, by_id[c.doc_id].title) for c in new_chunks]
-        sentence_texts, new_owners = chunk_sentences(new_chunks)
-        new_vectors, new_sentence_vectors, reused = embed_chunks(embedder, texts, sentence_texts, cache, progress=progress)
-        report.encoded = len(texts) + len(sentence_texts) - reused
         d = old.dense.d
+        sentence_texts, new_owners = chunk_sentences(new_chunks)
+        if new_chunks:  # a removal needs no model
+            embedder = embedder or get_embedder(old.model, old.manifest.get("encoder", "float32"))
+            cache = EmbeddingCache(index_dir / EMBEDDINGS, embedder.identity)
+            by_id = {doc.doc_id: doc for doc in new_docs}
+            texts = [embedded_text(c, by_id[c.doc_id].title) for c in new_chunks]
+            new_vectors, new_sentence_vectors, reused = embed_chunks(embedder, texts, sentence_texts, cache, progress=progress)
+            report.encoded = len(texts) + len(sentence_texts) - reused
+        else:
+            new_vectors = new_sentence_vectors = np.zeros((0, d), np.float32)
         new_vectors = np.asarray(new_vectors, dtype=np.float32).reshape(-1, d)
         dense = vector_index(new_vectors, d, ann_from, coded_from)
         sentences = vector_index(np.asarray(new_sentence_vectors, dtype=np.float32).reshape(-1, d), d, ann_from, coded_from)
 
         next_uid = int(old.manifest.get("next_uid", int(old.uids.max(initial=-1)) + 1))
         uids = np.arange(next_uid, next_uid + len(new_chunks), dtype=np.int64)
-        neighbours, neighbour_sims, updates = neighbour_changes(old, alive, new_vectors, dense, uids)
+        with every_core():
+            neighbours, neighbour_sims, updates, report.unrepaired = neighbour_changes(old, alive, new_vectors, dense,
+                                                                                       uids, research=research)
         tokens = ChunkTokens.from_lists(tokenize(c.text) for c in new_chunks)
 
         deleted = [gone_before | (gone & set(s.documents)) for s, gone_before in zip(old.segments, old.deleted)]
@@ -250,3 +262,15 @@ def update_index(
         store.save(index, index_dir)
     report.seconds = time.perf_counter() - started
     return index, report
+
+
+def repair(index_dir: Path, current: Index | None = None, previous: Index | None = None) -> tuple[Index, int]:
+    """Search again the nearest-chunk lists that still name a deleted chunk (a change made with research=False
+    left them so: the removal itself is not kept waiting; a server repairs in the background), as a version of
+    its own holding only their new lists. Returns the index and how many lists were repaired (0: nothing to do,
+    no version written). `current`/`previous` as for index.collection.merging.merge."""
+    with store.writer_lock(Path(index_dir)):
+        index = current if current is not None else store.load(Path(index_dir), previous)
+        if not index.gaps():
+            return index, 0
+        return update_index(index_dir, current=index, progress=False)[0], index.gaps()

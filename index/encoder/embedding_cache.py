@@ -15,6 +15,7 @@ import os
 import re
 import sys
 import tempfile
+import threading
 import zipfile
 from pathlib import Path
 
@@ -27,44 +28,139 @@ FLUSH_EVERY = 256  # vectors per shard: a kill loses about this many
 KEY_BYTES = 16
 
 
+class _KeyTable:
+    """Where each cached key's vector is (shard, row), for every shard of a folder read so far: sorted arrays for
+    a vectorised lookup, plus the shards added since they were sorted. Kept per folder for the process, so a
+    change to a large index reads only the keys of shards it has not seen, never every vector (2.5 million of
+    them at 237,000 chunks: seconds and gigabytes)."""
+
+    def __init__(self):
+        self.shards: list[tuple[Path, int]] = []  # each shard and how many vectors it holds
+        self.seen: set[str] = set()
+        self.keys = np.zeros((0, KEY_BYTES), np.uint8)  # sorted by their first 8 bytes (`prefix`)
+        self.prefix = np.zeros(0, np.uint64)
+        self.where = np.zeros((0, 2), np.int64)  # shard, row
+        self.recent: dict[bytes, tuple[int, int]] = {}
+        self.lock = threading.Lock()
+
+    def add(self, shards: list[tuple[Path, np.ndarray]]) -> None:
+        """The keys of new shards: into the dict while few, sorted into the arrays when many."""
+        keys, where = [], []
+        for shard, shard_keys in shards:
+            where.append(np.stack([np.full(len(shard_keys), len(self.shards)), np.arange(len(shard_keys))], axis=1))
+            keys.append(shard_keys)
+            self.shards.append((shard, len(shard_keys)))
+            self.seen.add(shard.name)
+        if not keys:
+            return
+        keys, where = np.concatenate(keys), np.concatenate(where).astype(np.int64)
+        if len(self.recent) + len(keys) <= max(65_536, len(self.keys) // 8):
+            self.recent.update(zip((k.tobytes() for k in keys), map(tuple, where.tolist())))
+            return
+        if self.recent:
+            keys = np.concatenate([keys, np.frombuffer(b"".join(self.recent), np.uint8).reshape(-1, KEY_BYTES)])
+            where = np.concatenate([where, np.array(list(self.recent.values()), dtype=np.int64).reshape(-1, 2)])
+            self.recent = {}
+        keys, where = np.concatenate([self.keys, keys]), np.concatenate([self.where, where])
+        prefix = keys[:, :8].copy().view(">u8").ravel().astype(np.uint64)
+        order = np.argsort(prefix, kind="stable")
+        self.keys, self.where, self.prefix = keys[order], where[order], prefix[order]
+
+    def find(self, keys: list[bytes]) -> np.ndarray:
+        """(shard, row) of each key, -1 where not cached."""
+        out = np.full((len(keys), 2), -1, dtype=np.int64)
+        if not keys:
+            return out
+        wanted = np.frombuffer(b"".join(keys), np.uint8).reshape(-1, KEY_BYTES)
+        prefix = wanted[:, :8].copy().view(">u8").ravel().astype(np.uint64)
+        at = np.minimum(np.searchsorted(self.prefix, prefix), max(len(self.prefix) - 1, 0))
+        if len(self.prefix):
+            hit = (self.prefix[at] == prefix) & (self.keys[at] == wanted).all(axis=1)
+            out[hit] = self.where[at[hit]]
+            # the first key with the same first 8 bytes was another one (all but never): look at the others
+            for i in np.flatnonzero(~hit & (self.prefix[at] == prefix)):
+                j = at[i] + 1
+                while j < len(self.prefix) and self.prefix[j] == prefix[i]:
+                    if np.array_equal(self.keys[j], wanted[i]):
+                        out[i] = self.where[j]
+                        break
+                    j += 1
+        for i, key in enumerate(keys):
+            if key in self.recent:
+                out[i] = self.recent[key]
+        return out
+
+
+_tables: dict[str, _KeyTable] = {}
+_tables_guard = threading.Lock()
+
+
 class EmbeddingCache:
     """Vectors of one model, found by the text they were computed from."""
 
     def __init__(self, folder: Path, model_key: str):
         self.model_key = model_key
         self.folder = Path(folder) / (re.sub(r"[^A-Za-z0-9._-]+", "-", model_key).strip("-.") or "model")
-        self._known: dict[bytes, np.ndarray] = {}
-        self._loaded = False
+        with _tables_guard:
+            self._table = _tables.setdefault(str(self.folder.resolve()), _KeyTable())
+        self._looked = False
 
     def key(self, text: str) -> bytes:
         return hashlib.sha256(f"{self.model_key}\0{text}".encode("utf-8")).digest()[:KEY_BYTES]
 
-    def _load(self) -> None:
-        if self._loaded:
+    def _look(self) -> None:
+        """Read the keys of the shards this process has not seen yet (once per cache object: a build or change)."""
+        if self._looked:
             return
-        self._loaded = True
+        self._looked = True
         if not self.folder.is_dir():
             return
+        table, found = self._table, []
         for shard in sorted(self.folder.glob("shard-*.npz")):
+            if shard.name in table.seen:
+                continue
             try:
                 with np.load(shard, allow_pickle=False) as data:
-                    keys, vectors = data["keys"], data["vectors"]
+                    keys = data["keys"]  # only the keys are read: the vectors when asked for
             except (OSError, ValueError, KeyError, zipfile.BadZipFile):
                 continue  # a damaged shard only costs its vectors being computed again
-            if keys.ndim != 2 or keys.shape[1] != KEY_BYTES or len(keys) != len(vectors):
+            if keys.ndim != 2 or keys.shape[1] != KEY_BYTES:
                 continue
-            for k, v in zip(keys, vectors):
-                self._known[k.tobytes()] = v
+            found.append((shard, keys))
+        table.add(found)
+
+    def get_many(self, keys: list[bytes]) -> list[np.ndarray | None]:
+        """The cached vector of each key (None: not cached, or its shard no longer reads)."""
+        with self._table.lock:
+            self._look()
+            where = self._table.find(keys)
+            shards = list(self._table.shards)
+        out: list[np.ndarray | None] = [None] * len(keys)
+        cached = np.flatnonzero(where[:, 0] >= 0)
+        cached = cached[np.argsort(where[cached, 0], kind="stable")]  # shard by shard, each read once
+        bounds = np.flatnonzero(np.diff(where[cached, 0])) + 1
+        for rows in np.split(cached, bounds) if len(cached) else ():
+            shard, size = shards[where[rows[0], 0]]
+            try:
+                with np.load(shard, allow_pickle=False) as data:
+                    vectors = data["vectors"]
+            except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+                continue  # a damaged shard only costs its vectors being computed again
+            if vectors.ndim != 2 or len(vectors) != size:
+                continue
+            for i, vector in zip(rows.tolist(), vectors[where[rows, 1]]):
+                out[i] = vector
+        return out
 
     def get(self, key: bytes) -> np.ndarray | None:
-        self._load()
-        return self._known.get(key)
+        return self.get_many([key])[0]
 
     def put(self, keys: list[bytes], vectors: np.ndarray) -> None:
         """Keep `vectors` (row i belongs to keys[i]) durably on disk."""
         if not keys:
             return
-        self._load()
+        with self._table.lock:
+            self._look()
         self.folder.mkdir(parents=True, exist_ok=True)
         try:
             fd, tmp = tempfile.mkstemp(prefix=".shard-", suffix=".npz", dir=self.folder)
@@ -85,8 +181,8 @@ class EmbeddingCache:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        for k, v in zip(keys, vectors):
-            self._known[k] = v
+        with self._table.lock:
+            self._table.add([(final, np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), KEY_BYTES))])
 
 
 def encode_cached(
@@ -101,10 +197,9 @@ def encode_cached(
     distinct = list(dict.fromkeys(texts))
     found: dict[str, np.ndarray] = {}
     keys: dict[str, bytes] = {}
-    for text in distinct:
-        if cache is not None:
-            keys[text] = cache.key(text)
-            vector = cache.get(keys[text])
+    if cache is not None:
+        keys = {text: cache.key(text) for text in distinct}
+        for text, vector in zip(distinct, cache.get_many([keys[t] for t in distinct])):
             if vector is not None:
                 found[text] = vector
     reused = sum(1 for t in texts if t in found)

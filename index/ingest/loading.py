@@ -70,10 +70,11 @@ def _warn(warnings: list[str], message: str) -> None:
     warnings.append(message)
 
 
-def _document_files(folder: Path) -> tuple[list[Path], list[Path]]:
-    """(files read, files of other formats), both sorted; hidden files and folders are neither."""
+def _document_files(folder: Path, only: set[str] | None = None) -> tuple[list[Path], list[Path]]:
+    """(files read, files of other formats), both sorted; hidden files and folders are neither. With `only`, just
+    those relative paths are looked at (a change to a 40,000-file folder does not walk it again)."""
     files, others = [], []
-    for p in folder.rglob("*"):
+    for p in folder.rglob("*") if only is None else (folder / name for name in only):
         rel = p.relative_to(folder)
         if any(part.startswith(".") for part in rel.parts):
             continue  # hidden files and folders (.git, .ipynb_checkpoints, editor backups)
@@ -134,10 +135,7 @@ def load_folder(folder: Path, options: ReadOptions = ReadOptions(), only: set[st
     docs: list[Document] = []
     warnings: list[str] = []
     seen: dict[str, Path] = {}
-    files, others = _document_files(folder)
-    if only is not None:
-        files = [f for f in files if f.relative_to(folder).as_posix() in only]
-        others = [f for f in others if f.relative_to(folder).as_posix() in only]
+    files, others = _document_files(folder, only)
     for path in others:
         _warn(warnings, not_read_message(path))
     slow = sum(1 for f in files if f.suffix.lower() not in TEXT_SUFFIXES)  # PDF, Word, HTML: a bar is worth it

@@ -20,6 +20,8 @@ or the codes decoded for just the rows asked for.
 """
 from __future__ import annotations
 
+import os
+from contextlib import contextmanager
 from typing import Callable
 
 import faiss
@@ -85,6 +87,18 @@ def vector_index(vectors: np.ndarray, dimension: int, ann_from: int = ANN_FROM, 
     if len(vectors):
         index.add(vectors)
     return index
+
+
+@contextmanager
+def every_core():
+    """FAISS on every core for a batch of work (a change's neighbour searches, a merge's graph), then back to what
+    it was: a store answering questions keeps FAISS to one thread per question (see index.store.local)."""
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(os.cpu_count() or 1)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(before)
 
 
 def is_ann(index: faiss.Index) -> bool:

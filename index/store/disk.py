@@ -12,11 +12,11 @@ Layout of an index folder:
                      (see embedding_cache)
     converted/       office files converted by LibreOffice, under their content hash, so no sync converts
                      a file twice (see ingest.formats.office)
-A change writes its new segment (if any), its corpus map link (if any) and a new version folder completely and flushes them to disk, then
-swaps CURRENT with os.replace under a writer lock (.lock), so a change that dies halfway leaves the previous
-index usable and two writers never delete each other's work. A replaced version is kept ten minutes for readers,
-and a segment is deleted only when no version folder left names it. Every file is checksummed and checked when
-it is opened: a damaged file is named, never answered from.
+A change writes its new segment (if any), its corpus map link (if any) and a new version folder completely and
+flushes them to disk, then swaps CURRENT with os.replace under a writer lock (.lock), so a change that dies
+halfway leaves the previous index usable and two writers never delete each other's work. A replaced version is
+kept ten minutes for readers, and a segment (or link) is deleted only when no version folder left names it.
+Every file is checksummed and checked when it is opened: a damaged file is named, never answered from.
 """
 from __future__ import annotations
 
@@ -163,6 +163,14 @@ class Index:
         live = np.where(slots >= 0, self.slot_chunk[np.clip(slots, 0, None)], -1)
         # a deleted neighbour leaves a gap until a change re-searches the list: the others move up
         return np.take_along_axis(live, np.argsort(live < 0, axis=1, kind="stable"), axis=1).astype(np.int32)
+
+    def gaps(self) -> int:
+        """How many live chunks' nearest-chunk lists name a chunk no longer live (see index.collection.updating.repair)."""
+        lists, _ = self.neighbour_lists()
+        named = self.slots_of(lists.ravel()).reshape(lists.shape)
+        alive = self.slot_chunk >= 0
+        dead = (lists >= 0) & ~np.where(named >= 0, alive[np.clip(named, 0, None)], False)
+        return int((dead.any(axis=1) & alive).sum())
 
     def signatures(self, leaving: set[str] = frozenset()) -> Signatures:
         """The signatures of the live documents (but `leaving`), segment by segment (see index.ingest.duplicates)."""

@@ -37,6 +37,7 @@ class LocalStore(Store):
         # are what use the cores
         faiss.omp_set_num_threads(1)
         self.bm25_scorer = index.bm25
+        index.neighbour_lists()  # computed once here, not by the first question
         self.slot_alive = index.slot_alive  # None while no chunk is deleted
         sentences, owner = index.sentences, index.sentence_owner
         self.sentence_vectors = None
