@@ -41,7 +41,7 @@ from index.text import chunk_document  # noqa: E402
 from index.encoder import get_embedder  # noqa: E402
 from index.ingest import read_one  # noqa: E402
 from index.collection.merging import merge  # noqa: E402
-from index.collection.updating import repair  # noqa: E402
+from index.collection.updating import prepare, repair  # noqa: E402
 from index.store import segment_folders  # noqa: E402
 from index.store.ann import ANN_FROM  # noqa: E402
 from qa import LiveSearcher, Searcher  # noqa: E402
@@ -176,6 +176,7 @@ def main() -> None:
                 shutil.copytree(tmp, base, symlinks=True)
         live = LiveSearcher(Searcher(index, embedder=stand_in), index_dir)
         live.current.search("预热的问题", k=3)  # a server has answered questions (jieba loaded) before an upload comes
+        prepare(index_dir, stand_in)  # as `zhqa serve` does in the background when it starts
 
         # one document in, and out again
         new = Path(tmp) / "incoming" / "notice.txt"

@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 
 from index.collection.merging import merge
-from index.collection.updating import repair
+from index.collection.updating import prepare, repair
 from index.store import LocalStore, MilvusAddress, live_version
 
 from .search import Searcher
@@ -136,6 +136,13 @@ class LiveSearcher:
 
         self._watcher = threading.Thread(target=loop, name="zhqa-index-watch", daemon=True)
         self._watcher.start()
+
+    def prepare_for_changes(self) -> None:
+        """In a background thread, what the first change in this process would otherwise wait for (see
+        index.collection.updating.prepare); a local index only."""
+        if isinstance(self.index_dir, Path):
+            embedder = getattr(self._current, "embedder", None)
+            threading.Thread(target=prepare, args=(self.index_dir, embedder), name="zhqa-prepare", daemon=True).start()
 
     def stop(self) -> None:
         self._stop.set()

@@ -428,6 +428,7 @@ def serve(searcher, host: str = "127.0.0.1", port: int = 7860, block: bool = Tru
     if api_processes and not isinstance(live.index_dir, Path):
         raise ValueError("api_processes needs a local index folder: its workers open it themselves")
     live.watch()
+    live.prepare_for_changes()
     demo = build_app(live, access=access, upload_limits=upload_limits)
     demo.queue(default_concurrency_limit=concurrency)
     if not quiet:

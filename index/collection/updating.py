@@ -10,7 +10,8 @@ A change writes what it changes, not the index (see index.store.disk and index.s
   their segment, never returned, until a merge (index.collection.merging) leaves them out;
 * each chunk's nearest chunks stay what a full rebuild would find: the new chunks' lists are searched over every
   live chunk; an older chunk that a new chunk comes nearer than its list's last, or whose list named a deleted
-  chunk, gets a new list, stored in the new segment as an update (by chunk uid);
+  chunk, gets a new list, stored in the new segment as an update (by chunk uid); a change made in the page leaves
+  the second kind to `repair`, a version of its own that the server makes in the background;
 * the new version is written and switched to like a build (atomic, fsynced, the previous one kept for readers),
   all under the writer lock, which is held from reading the live version to the switch.
 """
@@ -34,6 +35,7 @@ from index.collection.merging import MergeReport
 from index.text.chunking import Chunk, chunk_document
 from index.config import ChunkSettings
 from index.document import Document
+from index.ingest import duplicates
 from index.ingest.duplicates import Signatures, drop_duplicates, drop_duplicates_of
 from index.encoder.embedding import Embedder, get_embedder
 from index.encoder.embedding_cache import EmbeddingCache
@@ -151,14 +153,14 @@ def neighbour_changes(old: Index, alive: np.ndarray, new_vectors: np.ndarray, ne
     left = int(lost.sum()) if not research else 0
     if not research:
         lost = np.zeros_like(lost)
-    research = np.flatnonzero(lost)
-    if len(research):
-        queries = old.dense[research]
-        found = [_search(old.dense, old.uids, queries, m, alive, research)]
+    again = np.flatnonzero(lost)
+    if len(again):
+        queries = old.dense[again]
+        found = [_search(old.dense, old.uids, queries, m, alive, again)]
         if n_new:
             found.append(_search(new_parts, new_uids, queries, m, None))
         got_lists, got_sims = _best(m, *found)
-        changed_slots.append(research)
+        changed_slots.append(again)
         changed_lists.append(got_lists)
         changed_sims.append(got_sims)
     # the other older live chunks: does a new chunk come nearer than their list's last? (each segment's vectors
@@ -262,6 +264,15 @@ def update_index(
         store.save(index, index_dir)
     report.seconds = time.perf_counter() - started
     return index, report
+
+
+def prepare(index_dir: Path, embedder: Embedder | None = None) -> None:
+    """Pay ahead what a process's first change would: MinHash's library, and the embedding cache's table of keys
+    (0.3 s at 2.5 million vectors). A server runs it in the background when it starts, so its first upload costs
+    what the later ones do."""
+    duplicates.prepare()
+    if embedder is not None:
+        EmbeddingCache(Path(index_dir) / EMBEDDINGS, embedder.identity).get_many([])
 
 
 def repair(index_dir: Path, current: Index | None = None, previous: Index | None = None) -> tuple[Index, int]:

@@ -52,6 +52,12 @@ def _shingle_hashes(text: str) -> np.ndarray:
     return np.unique((h >> np.uint64(32)).astype(np.uint32))
 
 
+def prepare() -> None:
+    """Import MinHash's library now (see `minhash`; 0.8 s with scipy): a server does it in the background when it
+    starts, not on its first upload."""
+    import datasketch  # noqa: F401
+
+
 def minhash(text: str) -> "MinHash":  # noqa: F821
     # datasketch (with scipy) is imported by a build, not by every process that imports the index: a question
     # never needs it

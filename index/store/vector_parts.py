@@ -22,6 +22,23 @@ class VectorParts:
         self.starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
         self.ntotal = int(self.starts[-1])
         self.d = indexes[0].d if indexes else 0
+        self._mask_seen: tuple[np.ndarray | None, list[np.ndarray | None]] = (None, [])
+
+    def _masks(self, allowed: np.ndarray | None) -> list[np.ndarray | None]:
+        """Each part's slice of `allowed`, None where it admits every vector of the part (searched without a
+        filter: a selector over millions of vectors costs a question more than a deleted chunk is worth). The
+        store's mask of live slots is the same array for every unfiltered question: worked out once."""
+        if allowed is None:
+            return [None] * len(self.indexes)
+        seen, masks = self._mask_seen
+        if seen is allowed:
+            return masks
+        masks = []
+        for p in range(len(self.indexes)):
+            here = allowed[self.starts[p] : self.starts[p + 1]]
+            masks.append(None if here.all() else here)
+        self._mask_seen = (allowed, masks)
+        return masks
 
     def __len__(self) -> int:
         return self.ntotal
@@ -69,11 +86,10 @@ class VectorParts:
         if len(self.indexes) == 1:
             return nearest_with_scores(self.indexes[0], query, k, allowed)[0]
         found, scores = [], []
-        for p, index in enumerate(self.indexes):
+        for p, (index, here) in enumerate(zip(self.indexes, self._masks(allowed))):
             a, b = self.starts[p], self.starts[p + 1]
             if a == b:
                 continue
-            here = None if allowed is None else allowed[a:b]
             ids, sims = nearest_with_scores(index, query, k, here)
             found.append(ids + a)
             scores.append(sims)
@@ -88,11 +104,10 @@ class VectorParts:
         first (ties by slot), -1 / -inf padded: searched in every index as a batch, then merged."""
         queries = np.ascontiguousarray(queries, dtype=np.float32)
         all_ids, all_sims = [], []
-        for p, index in enumerate(self.indexes):
+        for p, (index, here) in enumerate(zip(self.indexes, self._masks(allowed))):
             a, b = int(self.starts[p]), int(self.starts[p + 1])
             if a == b:
                 continue
-            here = None if allowed is None else allowed[a:b]
             if here is not None and not here.any():
                 continue
             params = None
