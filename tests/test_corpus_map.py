@@ -145,3 +145,37 @@ def test_links_fold_back_to_the_maps_they_were_made_from(a, b, c):
             folded = corpus_map.fold(folded, link)
         assert folded == (wanted, wanted)
         stored = folded
+
+
+@given(maps, st.dictionaries(st.sampled_from([f"f{i}.txt" for i in range(16)]), st.none() | st.text(max_size=3), max_size=8))
+def test_a_map_altered_at_named_paths_gives_the_alterations_a_full_comparison_finds(base, altered):
+    after = corpus_map.Altered(base, altered)
+    assert corpus_map.alterations(base, after) == corpus_map.alterations(base, dict(after))
+    corpus_map.settle((after,))
+    assert after.base is None and corpus_map.alterations(base, after) == corpus_map.alterations(base, dict(after))
+
+
+def test_an_add_looks_only_at_the_files_it_places(tmp_path, template):
+    corpus, index_dir = _library(tmp_path, template, n_files=3)
+    # a file put in the folder by hand, and an indexed file edited by hand: an add does not walk the folder
+    (corpus / "by_hand.txt").write_text("手工放入的通知\n\n请各单位于月底前报送统计表。\n", encoding="utf-8")
+    (corpus / "notice001.txt").write_text("第1号通知（修订）\n\n名单已更正。\n", encoding="utf-8")
+    new = tmp_path / "new.txt"
+    new.write_text("关于推行企业开办零成本服务的通知\n\n自即日起，本区推行企业开办零成本服务。\n", encoding="utf-8")
+    index, report, placed, refused = collection.add(index_dir, [new], progress=False)
+    assert [p.target.name for p in placed] == ["new.txt"] and not refused
+    assert "new" in index.documents and "by_hand" not in index.documents
+    link = json.loads((index_dir / corpus_map.MAPS / _manifest(index_dir)["corpus_maps"][-1]["name"]).read_text(encoding="utf-8"))
+    assert list(link["files"]) == ["new.txt"] and list(link["stat"]) == ["new.txt"]
+    _forget(index_dir)
+    maps = load_index(index_dir).manifest
+    assert "by_hand.txt" not in maps["corpus_files"] and maps["corpus_stat"]["new.txt"] == corpus_stat(corpus)["new.txt"]
+    # the next sync finds what the add left
+    index, report, changes = collection.sync(index_dir, progress=False)
+    assert changes.added == ["by_hand.txt"] and changes.changed == ["notice001.txt"] and not changes.deleted
+    assert "by_hand" in index.documents
+    _assert_maps_are_the_folder(index_dir, corpus)
+    # adding a file already in the folder (and hidden ones) looks at it alone, and changes nothing when it is indexed
+    before = _manifest(index_dir)["corpus_maps"]
+    index, report, placed, refused = collection.add(index_dir, [corpus / "by_hand.txt"], progress=False)
+    assert [p.copied for p in placed] == [False] and _manifest(index_dir)["corpus_maps"] == before

@@ -81,3 +81,24 @@ def test_a_folder_without_copies_loses_nothing():
     docs, _ = load_corpus(ROOT / "corpus")
     kept, copies, notices = drop_duplicates(docs)
     assert kept == docs and copies == {} and notices == []
+
+
+def test_a_change_finds_the_copies_a_whole_pass_would_among_live_documents_part_by_part(seeds):
+    from dataclasses import replace
+
+    from index.ingest.duplicates import Signatures, drop_duplicates_of, drop_duplicates_signed
+
+    docs = list(seeds.values())
+    a, b, c, d = docs[:4]
+    near = lambda doc, new_id: replace(doc, doc_id=new_id, text=doc.text.replace("。", "，", 2))  # noqa: E731
+    known = [(Signatures.of([a, b, c]), frozenset({b.doc_id})), (Signatures.of([d]), frozenset())]  # b is gone
+    new = [replace(a, doc_id="a_again"), near(b, "b_near"), replace(b, doc_id="b_again"), near(d, "d_near"),
+           near(c, "c_near")]
+    kept, copies, notices, signatures = drop_duplicates_of(known, new)
+    # the reference: one pass over the live documents, then the new ones
+    whole_kept, whole_copies, _, _ = drop_duplicates_signed([a, c, d] + new)
+    assert [x.doc_id for x in kept] == [x.doc_id for x in whole_kept[3:]] == ["b_near"]
+    assert copies == whole_copies
+    assert {k: [x["doc_id"] for x in v] for k, v in copies.items()} == {
+        a.doc_id: ["a_again"], "b_near": ["b_again"], d.doc_id: ["d_near"], c.doc_id: ["c_near"]}
+    assert signatures.doc_ids == ["b_near"] and len(notices) == 4

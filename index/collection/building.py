@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import os
+import stat
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import partial
 from importlib import metadata
@@ -12,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from index.store import disk as store
+from index.store import corpus_map, disk as store
 from index.store.ann import ANN_FROM, CODED_FROM, kind, vector_index
 from index.store.bm25 import Postings
 from index.store.chunk_tokens import ChunkTokens
@@ -125,22 +127,42 @@ class CorpusChanges:
         return f"{len(self.added)} added, {len(self.changed)} changed, {len(self.deleted)} deleted"
 
 
-def corpus_changes(corpus: Path, manifest: dict) -> CorpusChanges:
+def corpus_changes(corpus: Path, manifest: dict, only: Iterable[str] | None = None) -> CorpusChanges:
     """What changed in `corpus` since the index in `manifest` was built from it.
 
     The same file names with the same sizes and modification times are taken as unchanged without reading
     a byte; only a file whose size or time differs is hashed, and it counts as changed only if its sha256
-    does too (a file touched but not edited is not a change)."""
+    does too (a file touched but not edited is not a change). `only`: look at these paths (relative to the
+    corpus) and take the rest as the manifest has them, as a change that placed those files does (the folder is
+    not walked: at 40,000 files that walk is a third of a second)."""
     old_hashes, old_stats = manifest.get("corpus_files") or {}, manifest.get("corpus_stat") or {}
     base = Path(corpus).parent if Path(corpus).is_file() else Path(corpus)
-    now = corpus_stat(corpus)
-    hashes = {name: old_hashes[name] if name in old_hashes and old_stats.get(name) == st else file_sha256(base / name)
-              for name, st in now.items()}
+    if only is None or Path(corpus).is_file():
+        now = corpus_stat(corpus)
+        hashes = {name: old_hashes[name] if name in old_hashes and old_stats.get(name) == st else file_sha256(base / name)
+                  for name, st in now.items()}
+        return CorpusChanges(
+            added=[n for n in now if n not in old_hashes],
+            changed=[n for n in now if n in old_hashes and hashes[n] != old_hashes[n]],
+            deleted=[n for n in old_hashes if n not in now],
+            hashes=hashes, stat=now,
+        )
+    names = sorted({n for n in only if not _hidden(Path(n))})
+    looked: dict[str, list[int] | None] = {}
+    for name in names:
+        try:
+            st = os.stat(base / name)
+        except (FileNotFoundError, NotADirectoryError):
+            looked[name] = None
+            continue
+        looked[name] = [st.st_size, st.st_mtime_ns] if stat.S_ISREG(st.st_mode) else None
+    found = {n: (old_hashes[n] if n in old_hashes and old_stats.get(n) == st else file_sha256(base / n)) if st else None
+             for n, st in looked.items()}
     return CorpusChanges(
-        added=[n for n in now if n not in old_hashes],
-        changed=[n for n in now if n in old_hashes and hashes[n] != old_hashes[n]],
-        deleted=[n for n in old_hashes if n not in now],
-        hashes=hashes, stat=now,
+        added=[n for n in names if found[n] and n not in old_hashes],
+        changed=[n for n in names if found[n] and n in old_hashes and found[n] != old_hashes[n]],
+        deleted=[n for n in names if not found[n] and n in old_hashes],
+        hashes=corpus_map.Altered(old_hashes, found), stat=corpus_map.Altered(old_stats, looked),
     )
 
 

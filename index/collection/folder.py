@@ -2,7 +2,8 @@
 
 * `sync`: the index follows the folder; files added, changed and deleted are found by size, time and content
   hash, and only those are read and indexed (see updating);
-* `add`: files from elsewhere are copied into the folder (a folder keeps its name and structure), then synced;
+* `add`: files from elsewhere are copied into the folder (a folder keeps its name and structure), then those
+  files are synced (the rest of the folder is not walked: other changes there wait for a sync);
 * `remove`: documents leave the index, and their files move to the folder's `.removed/` (hidden, so a later
   sync does not bring them back; nothing the user had is deleted);
 * `documents`: what `zhqa list` and the 文档库 tab show.
@@ -25,6 +26,7 @@ from index.ingest.loading import archive_id, doc_id_for, is_readable, load_folde
 from index.ingest.archives import is_archive
 from index.store.disk import Index
 from index.store import Store
+from index.store.corpus_map import Altered
 from index.store.milvus_address import MilvusAddress
 from index.collection import merging
 from index.collection.updating import UpdateError, UpdateReport, update_index
@@ -99,10 +101,12 @@ def sync(index_dir: Target, read: ReadOptions = ReadOptions(), progress: bool = 
 
 
 def _sync(index_dir: Target, index: Current, read: ReadOptions, progress: bool,
-          embedder: Embedder | None, merge: bool = True, repair: bool = True) -> tuple[Current, UpdateReport, CorpusChanges]:
-    """`sync` of an index already loaded under the writer lock."""
+          embedder: Embedder | None, merge: bool = True, repair: bool = True,
+          only: list[str] | None = None) -> tuple[Current, UpdateReport, CorpusChanges]:
+    """`sync` of an index already loaded under the writer lock; `only`: of these files (paths relative to the
+    corpus), not the whole folder."""
     corpus = _corpus_of(index, index_dir)
-    changes = corpus_changes(corpus, index.manifest)
+    changes = corpus_changes(corpus, index.manifest, only)
     if not changes:
         return index, UpdateReport(), changes
     known = set(index.documents) | {c["doc_id"] for cs in index.duplicates.values() for c in cs}
@@ -150,7 +154,7 @@ def _place(source: Path, target: Path) -> bool:
 def add(index_dir: Target, paths: list[Path], read: ReadOptions = ReadOptions(), progress: bool = True,
         name_as: dict[Path, str] | None = None, embedder: Embedder | None = None, merge: bool = True,
         previous: Current | None = None, repair: bool = True) -> tuple[Current, UpdateReport, list[Placed], list[str]]:
-    """Copy the document files at `paths` (files, or folders of them) into the corpus folder and sync.
+    """Copy the document files at `paths` (files, or folders of them) into the corpus folder and sync those files.
     `name_as` gives a file another name in the folder (an upload's original name). Returns what was placed
     and the files refused (with the reason)."""
     placed: list[Placed] = []
@@ -178,7 +182,9 @@ def add(index_dir: Target, paths: list[Path], read: ReadOptions = ReadOptions(),
                     placed.append(Placed(source, corpus / relative, _place(source, corpus / relative)))
                 except UpdateError as e:
                     refused.append(str(e))
-        index, report, _ = _sync(index_dir, current, read, progress, embedder, merge, repair)
+        # only the files placed are looked at: a change made elsewhere in the folder waits for a sync
+        only = [str(p.target.relative_to(corpus)) for p in placed]
+        index, report, _ = _sync(index_dir, current, read, progress, embedder, merge, repair, only)
     return index, report, placed, refused
 
 
@@ -195,8 +201,7 @@ def remove(index_dir: Target, doc_ids: list[str], progress: bool = True,
         unknown = [d for d in doc_ids if d not in index.documents and d not in copies]
         if unknown:
             raise UpdateError(f"not in the index: {', '.join(unknown)} (see zhqa list)")
-        files = dict(index.manifest.get("corpus_files") or {})
-        stats = dict(index.manifest.get("corpus_stat") or {})
+        gone_paths: dict[str, None] = {}
         stamp = time.strftime("%Y%m%d-%H%M%S")
         for doc_id in doc_ids:
             path_text = index.documents[doc_id].path if doc_id in index.documents else copies[doc_id].get("path", "")
@@ -211,12 +216,13 @@ def remove(index_dir: Target, doc_ids: list[str], progress: bool = True,
             os.replace(path, target)
             store.fsync_folder(path.parent)
             store.fsync_folder(target.parent)
-            files.pop(str(relative), None)
-            stats.pop(str(relative), None)
+            gone_paths[str(relative)] = None
             moved.append(f"{path} -> {target}")
         orphans, warnings = load_folder(corpus, reading_for(ReadOptions(), index_dir),
                                         only=_orphaned_copies(index, set(doc_ids), corpus))
-        index, report = _update(index_dir, index, add=orphans, remove=set(doc_ids), corpus_files=files, corpus_stat=stats,
+        index, report = _update(index_dir, index, add=orphans, remove=set(doc_ids),
+                                corpus_files=Altered(index.manifest.get("corpus_files") or {}, gone_paths),
+                                corpus_stat=Altered(index.manifest.get("corpus_stat") or {}, gone_paths),
                                 progress=progress, embedder=embedder, merge=merge, repair=repair)
         report.warnings = warnings + report.warnings
     return index, report, moved

@@ -36,7 +36,7 @@ from index.text.chunking import Chunk, chunk_document
 from index.config import ChunkSettings
 from index.document import Document
 from index.ingest import duplicates
-from index.ingest.duplicates import Signatures, drop_duplicates, drop_duplicates_of
+from index.ingest.duplicates import Known, Signatures, drop_duplicates, drop_duplicates_of
 from index.encoder.embedding import Embedder, get_embedder
 from index.encoder.embedding_cache import EmbeddingCache
 from index.store.neighbours import NEIGHBOURS
@@ -71,7 +71,7 @@ class UpdateReport:
 
 
 def plan_change(documents: dict[str, Document], duplicates: dict[str, list[dict]], add, remove,
-                report: UpdateReport, known: Callable[[set[str]], Signatures] | None = None,
+                report: UpdateReport, known: Callable[[set[str]], Known] | None = None,
                 ) -> tuple[set[str], list[Document], list[Document], dict[str, list[dict]], str, Signatures | None]:
     """What a change does to the documents, for either store: (doc ids that leave, documents kept, documents new
     to the index after near-duplicates are dropped, the copies recorded, the time stamp, the new documents'

@@ -23,8 +23,33 @@ KINDS = ("corpus_files", "corpus_stat")  # the manifest keys the maps are known 
 Maps = tuple[dict, dict]  # (path -> sha256, path -> [size, mtime_ns])
 
 
+class Altered(dict):
+    """A map made from `base` by altering the entries of `names` only (a change that knows what it touched), so
+    the link it adds compares those names, not every path: that comparison is 0.12 s at 170,000 files. The link's
+    writer lets go of `base` (see `settle`), so versions do not hold on to each other's maps."""
+
+    def __init__(self, base: dict, altered: dict):
+        super().__init__(base)
+        for k, v in altered.items():
+            if v is None:
+                self.pop(k, None)
+            else:
+                self[k] = v
+        self.base: dict | None = base
+        self.names = frozenset(altered)
+
+
+def settle(maps: Maps) -> None:
+    """Forget the maps `maps` were made from (their link is written)."""
+    for m in maps:
+        if isinstance(m, Altered):
+            m.base = None
+
+
 def alterations(before: dict, after: dict) -> dict:
     """What turns `before` into `after`: changed or new entries, and None for each entry gone."""
+    if isinstance(after, Altered) and after.base is before:
+        return {k: after.get(k) for k in after.names if before.get(k) != after.get(k)}
     out = {k: v for k, v in after.items() if before.get(k) != v}
     out.update((k, None) for k in before.keys() - after.keys())
     return out

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -36,7 +37,7 @@ from typing import Callable
 import numpy as np
 
 from index.document import Document
-from index.ingest.duplicates import Signatures
+from index.ingest.duplicates import Known, Signatures
 from index.durable import (  # noqa: F401  (the store's own problems and file hash, re-exported)
     IndexBroken, IndexMismatch, IndexMissing, IndexProblem, IndexWriteError, file_sha256, fsync_tree, fsync_folder,
     write_failure,
@@ -112,13 +113,17 @@ class Index:
         next_id = 0
         for segment, gone in zip(self.segments, self.deleted):
             alive = segment.live_rows(gone)
-            live_docs = np.fromiter((d not in gone for d in segment.documents), dtype=bool, count=len(segment.documents))
+            live_docs = np.ones(len(segment.documents), dtype=bool)
+            live_docs[[segment.document_position[d] for d in gone if d in segment.document_position]] = False
             position = np.cumsum(live_docs) - 1 + len(documents)  # a live document's place among the index's
-            documents.update((i, d) for i, d in segment.documents.items() if i not in gone)
+            if live_docs.all():
+                documents.update(segment.documents)
+            else:
+                documents.update((i, d) for i, d in segment.documents.items() if i not in gone)
             everything = bool(alive.all())
             ids = np.full(len(segment), -1, dtype=np.int64)
             ids[alive] = np.arange(next_id, next_id + int(alive.sum()))
-            chunks.extend(segment.chunks if everything else (c for c, a in zip(segment.chunks, alive) if a))
+            chunks.extend(segment.chunks if everything else itertools.compress(segment.chunks, alive))
             parts.append(PostingsPart(segment.postings, offset=next_id) if everything else PostingsPart(segment.postings, ids=ids))
             chunk_document.append(position[segment.row_documents()[alive]])
             keys.append(segment.row_keys()[alive])
@@ -172,15 +177,15 @@ class Index:
         dead = (lists >= 0) & ~np.where(named >= 0, alive[np.clip(named, 0, None)], False)
         return int((dead.any(axis=1) & alive).sum())
 
-    def signatures(self, leaving: set[str] = frozenset()) -> Signatures:
-        """The signatures of the live documents (but `leaving`), segment by segment (see index.ingest.duplicates)."""
+    def signatures(self, leaving: set[str] = frozenset()) -> Known:
+        """The signatures of the documents, segment by segment, with the doc ids of each no longer live or
+        `leaving` (see index.ingest.duplicates.drop_duplicates_of)."""
         parts = []
         for segment, gone in zip(self.segments, self.deleted):
             if segment.signatures is None:
                 segment.signatures = Signatures.of(list(segment.documents.values()))
-            out = gone | leaving
-            parts.append(segment.signatures.select(set(segment.documents) - out) if out & set(segment.documents) else segment.signatures)
-        return Signatures.concatenate(parts)
+            parts.append((segment.signatures, frozenset(gone | {d for d in leaving if d in segment.documents})))
+        return parts
 
     def slots_of(self, uids: np.ndarray) -> np.ndarray:
         """The slot of each chunk uid (-1 for -1 or a uid no segment holds)."""
@@ -388,6 +393,7 @@ def _stage_corpus_map(index: Index, index_dir: Path) -> _Link | None:
     chain = index.manifest.get("corpus_maps", [])
     wanted = (index.manifest.get("corpus_files") or {}, index.manifest.get("corpus_stat") or {})
     data, whole = corpus_map.next_link(chain, _folded_maps(index_dir, chain), wanted)
+    corpus_map.settle(wanted)
     if data is None:
         return None
     (index_dir / corpus_map.MAPS).mkdir(exist_ok=True)
@@ -397,6 +403,11 @@ def _stage_corpus_map(index: Index, index_dir: Path) -> _Link | None:
         f.flush()
         os.fsync(f.fileno())
     return _Link(Path(name), hashlib.sha256(data).hexdigest(), whole)
+
+
+def _on_disk(manifest: dict) -> dict:
+    """What of a manifest in memory is written to its file (the corpus maps are in their chain)."""
+    return {k: v for k, v in manifest.items() if k not in corpus_map.KINDS}
 
 
 def _write_manifest(index: Index, staging: Path) -> None:
@@ -414,8 +425,7 @@ def _write_manifest(index: Index, staging: Path) -> None:
     manifest["n_chunks"] = index.n_chunks
     manifest["n_documents"] = len(index.documents)
     index.manifest = manifest
-    on_disk = {k: v for k, v in manifest.items() if k not in corpus_map.KINDS}  # the maps are in their chain
-    data = json.dumps(on_disk, ensure_ascii=False, indent=2).encode("utf-8", "backslashreplace")
+    data = json.dumps(_on_disk(manifest), ensure_ascii=False, indent=2).encode("utf-8", "backslashreplace")
     sums = {"manifest.json": hashlib.sha256(data).hexdigest()}
     (staging / CHECKSUMS).write_text(json.dumps(sums, indent=1), encoding="utf-8")
     (staging / "manifest.json").write_bytes(data)
@@ -514,6 +524,8 @@ def load(index_dir: Path, previous: Index | None = None) -> Index:
                 f"(this one reads formats {', '.join(map(str, READS))}); rebuild it with: zhqa build --index {index_dir}"
             )
         verify(version)
+        if previous is not None and previous.path == index_dir and manifest == _on_disk(previous.manifest):
+            return previous  # the version it is (a server's change starts from it: no new view to compute)
         if "corpus_maps" in manifest:  # else a format-7 manifest, holding the maps itself
             manifest["corpus_files"], manifest["corpus_stat"] = _folded_maps(index_dir, manifest["corpus_maps"])
         segments, deleted = [], []

@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import zlib
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import faiss
@@ -80,10 +81,15 @@ class Segment:
 
     # what every version's view needs of each row, computed once per segment (a segment never changes) so that a
     # version that adds one segment does not walk the chunks of all the others again
+    @cached_property
+    def document_position(self) -> dict[str, int]:
+        """doc id -> its position in `documents`."""
+        return {doc_id: i for i, doc_id in enumerate(self.documents)}
+
     def row_documents(self) -> np.ndarray:
         """int32: each row's document, as its position in `documents`."""
         if self._row_documents is None:
-            position = {doc_id: i for i, doc_id in enumerate(self.documents)}
+            position = self.document_position
             self._row_documents = np.fromiter((position[c.doc_id] for c in self.chunks), dtype=np.int32, count=len(self.chunks))
         return self._row_documents
 
@@ -97,10 +103,12 @@ class Segment:
 
     def live_rows(self, deleted: frozenset[str]) -> np.ndarray:
         """bool: the rows whose documents are not `deleted`."""
-        if not deleted & self.documents.keys():
+        gone = [self.document_position[d] for d in deleted if d in self.document_position]
+        if not gone:
             return np.ones(len(self), dtype=bool)
-        gone = np.fromiter((d in deleted for d in self.documents), dtype=bool, count=len(self.documents))
-        return ~gone[self.row_documents()]
+        live = np.ones(len(self.documents), dtype=bool)
+        live[gone] = False
+        return live[self.row_documents()]
 
     def chunk_tokens(self) -> ChunkTokens:
         """Its chunks' BM25 tokens, read on first use: only a merge needs them."""
