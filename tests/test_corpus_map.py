@@ -153,6 +153,10 @@ def test_a_map_altered_at_named_paths_gives_the_alterations_a_full_comparison_fi
     assert corpus_map.alterations(base, after) == corpus_map.alterations(base, dict(after))
     corpus_map.settle((after,))
     assert after.base is None and corpus_map.alterations(base, after) == corpus_map.alterations(base, dict(after))
+    again = corpus_map.Altered(base, altered)
+    later = corpus_map.Altered(again, {"f0.txt": None})
+    assert later.base is again and again.base is None  # a map holds at most the one it was made from
+    assert corpus_map.alterations(again, later) == corpus_map.alterations(again, dict(later))
 
 
 def test_an_add_looks_only_at_the_files_it_places(tmp_path, template):

@@ -37,6 +37,8 @@ class Altered(dict):
                 self[k] = v
         self.base: dict | None = base
         self.names = frozenset(altered)
+        if isinstance(base, Altered):
+            base.base = None  # no chain of maps kept alive (a Milvus index never writes links to settle them)
 
 
 def settle(maps: Maps) -> None:
